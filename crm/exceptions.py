@@ -1,0 +1,53 @@
+"""Domain errors raised by services; the API maps them to JSON, views to form errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong, as data: a machine code, the field it concerns, a sentence."""
+
+    code: str
+    field: str | None
+    message: str
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {"code": self.code, "field": self.field, "message": str(self.message)}
+
+
+class DomainError(Exception):
+    http_status = 400
+    code = "invalid"
+
+    def __init__(self, message: str = "", *, problems: list[Problem] | None = None) -> None:
+        self.problems = problems or [Problem(self.code, None, message)]
+        super().__init__(message or "; ".join(str(p.message) for p in self.problems))
+
+    def as_list(self) -> list[dict[str, str | None]]:
+        return [p.as_dict() for p in self.problems]
+
+
+class ValidationFailed(DomainError):
+    http_status = 400
+    code = "invalid"
+
+
+class InvalidTransition(DomainError):
+    http_status = 409
+    code = "invalid_transition"
+
+    def __init__(self, *, current: str, target: str) -> None:
+        self.current, self.target = current, target
+        super().__init__(f"A lead in status '{current}' cannot move to '{target}'.")
+
+
+class StaleVersion(DomainError):
+    http_status = 412
+    code = "stale_version"
+
+
+class NotAllowed(DomainError):
+    http_status = 403
+    code = "permission_denied"

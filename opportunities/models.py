@@ -1,0 +1,332 @@
+"""Opportunities: what a converted lead becomes, its contact roles and stage history,
+the RevOps-configurable stages and the conversion policy."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from leads.models import Source
+
+if TYPE_CHECKING:
+    from crm.models import User
+
+
+class Stage(models.Model):
+    """A pipeline stage. RevOps edits the list, probabilities, exit criteria and rot age."""
+
+    name = models.CharField(_("name"), max_length=60, unique=True)
+    position = models.PositiveSmallIntegerField(_("position"), unique=True)
+    default_probability = models.PositiveSmallIntegerField(
+        _("default probability %"), validators=[MaxValueValidator(100)]
+    )
+    is_won = models.BooleanField(_("closed won"), default=False)
+    is_lost = models.BooleanField(_("closed lost"), default=False)
+    is_entry = models.BooleanField(
+        _("converted leads may enter here"),
+        default=False,
+        help_text=_("Discovery and Qualification by default."),
+    )
+    counts_as_early = models.BooleanField(
+        _("early stage"),
+        default=False,
+        help_text=_("Deals stuck here count toward premature-conversion reports."),
+    )
+    rot_days = models.PositiveSmallIntegerField(
+        _("stale after (days)"), null=True, blank=True
+    )
+    exit_required_fields = models.JSONField(
+        _("fields required to leave"), default=list, blank=True
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["position"]
+        verbose_name = _("stage")
+        verbose_name_plural = _("stages")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(default_probability__lte=100), name="stage_probability_0_100"
+            ),
+            models.CheckConstraint(
+                condition=~Q(is_won=True, is_lost=True), name="stage_not_won_and_lost"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_closed(self) -> bool:
+        return self.is_won or self.is_lost
+
+
+class OpportunityQuerySet(models.QuerySet["Opportunity"]):
+    def visible_to(self, user: User) -> OpportunityQuerySet:
+        if not user.is_authenticated:
+            return self.none()
+        if user.sees_everything:
+            return self
+        if user.is_manager:
+            return self.filter(Q(owner__manager=user) | Q(owner__team__manager=user) | Q(owner=user))
+        if user.is_sdr:
+            return self.filter(lead__owner=user)
+        return self.filter(owner=user)
+
+    def open(self) -> OpportunityQuerySet:
+        return self.filter(stage__is_won=False, stage__is_lost=False)
+
+
+class Opportunity(models.Model):
+    class Approval(models.TextChoices):
+        NOT_NEEDED = "not_needed", _("Not needed")
+        PENDING = "pending", _("Waiting for a manager")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+
+    name = models.CharField(
+        _("name"), max_length=250, help_text=_("Company - Product/Service - Use case")
+    )
+    lead = models.OneToOneField(
+        "leads.Lead",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="opportunity",
+        help_text=_("The lead it was converted from; one opportunity per lead."),
+    )
+    account = models.ForeignKey(
+        "crm.Account", on_delete=models.PROTECT, related_name="opportunities"
+    )
+    primary_contact = models.ForeignKey(
+        "crm.Contact", on_delete=models.PROTECT, related_name="primary_opportunities"
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="opportunities"
+    )
+    amount = models.DecimalField(_("estimated deal size"), max_digits=14, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3)
+    discount_notes = models.TextField(_("discount or special pricing"), blank=True)
+    expected_close_date = models.DateField(_("expected close date"))
+    close_date_reason = models.TextField(_("reason for a close date outside the window"), blank=True)
+    stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="opportunities")
+    probability = models.PositiveSmallIntegerField(
+        _("probability %"), validators=[MinValueValidator(0), MaxValueValidator(100)]
+    )
+    next_step = models.CharField(_("next step"), max_length=250)
+    next_step_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    next_step_due = models.DateField(_("next step due"))
+    # Attribution, frozen at conversion.
+    source = models.CharField(_("lead source"), max_length=10, choices=Source.choices)
+    campaign = models.CharField(_("campaign"), max_length=150, blank=True)
+    lead_score_at_conversion = models.PositiveSmallIntegerField(null=True, blank=True)
+    qualification_framework = models.CharField(max_length=8, blank=True)
+    qualification_summary = models.TextField(_("qualification summary"), blank=True)
+    # Configurable required fields (ConversionPolicy.required_fields decides which).
+    product_line = models.CharField(_("product line"), max_length=100, blank=True)
+    use_case = models.CharField(_("use case"), max_length=200, blank=True)
+    industry_vertical = models.CharField(_("industry vertical"), max_length=100, blank=True)
+    decision_criteria = models.TextField(_("decision criteria"), blank=True)
+    competitive_landscape = models.TextField(_("competitive landscape"), blank=True)
+    risks = models.TextField(_("risks / deal blockers"), blank=True)
+    # Closing
+    lost_reason = models.TextField(_("lost reason"), blank=True)
+    lost_to_competitor = models.CharField(_("lost to competitor"), max_length=150, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    # Governance
+    approval = models.CharField(
+        max_length=12, choices=Approval.choices, default=Approval.NOT_NEEDED, editable=False
+    )
+    is_override = models.BooleanField(
+        _("converted with a criterion unmet"), default=False, editable=False
+    )
+    stage_entered_at = models.DateTimeField(editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    version = models.PositiveIntegerField(default=1, editable=False)
+    is_demo = models.BooleanField(default=False, editable=False)
+
+    objects = OpportunityQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("opportunity")
+        verbose_name_plural = _("opportunities")
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="opportunity_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(probability__lte=100), name="opportunity_probability_0_100"
+            ),
+            models.CheckConstraint(
+                condition=Q(currency__regex=r"^[A-Z]{3}$"), name="opportunity_currency_iso"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["owner", "stage"], name="opp_owner_stage_idx"),
+            models.Index(fields=["stage", "expected_close_date"], name="opp_stage_close_idx"),
+            models.Index(fields=["account", "product_line"], name="opp_account_product_idx"),
+            models.Index(fields=["created_at", "source"], name="opp_created_source_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OpportunityContactRole(models.Model):
+    class Role(models.TextChoices):
+        ECONOMIC_BUYER = "economic_buyer", _("Economic buyer")
+        CHAMPION = "champion", _("Champion")
+        INFLUENCER = "influencer", _("Influencer")
+        TECHNICAL_EVALUATOR = "technical_evaluator", _("Technical evaluator")
+
+    opportunity = models.ForeignKey(
+        Opportunity, on_delete=models.CASCADE, related_name="contact_roles"
+    )
+    contact = models.ForeignKey(
+        "crm.Contact", on_delete=models.PROTECT, related_name="opportunity_roles"
+    )
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+
+    class Meta:
+        verbose_name = _("contact role")
+        verbose_name_plural = _("contact roles")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["opportunity", "contact", "role"], name="contact_role_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact} — {self.get_role_display()}"
+
+
+class StageChange(models.Model):
+    """An opportunity moving between stages, with how long it sat in the previous one."""
+
+    opportunity = models.ForeignKey(
+        Opportunity, on_delete=models.CASCADE, related_name="stage_changes"
+    )
+    from_stage = models.ForeignKey(
+        Stage, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    to_stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True
+    )
+    changed_at = models.DateTimeField()
+    time_in_previous_stage = models.DurationField(null=True, blank=True)
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["changed_at", "id"]
+        verbose_name = _("stage change")
+        verbose_name_plural = _("stage changes")
+        indexes = [
+            models.Index(fields=["opportunity", "changed_at"], name="stagechange_opp_idx"),
+            models.Index(fields=["to_stage", "changed_at"], name="stagechange_to_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.opportunity_id}: {self.from_stage_id} → {self.to_stage_id}"
+
+
+class ConversionSnapshot(models.Model):
+    """An immutable record of the gate as it stood when a lead converted."""
+
+    opportunity = models.OneToOneField(
+        Opportunity, on_delete=models.PROTECT, related_name="conversion_snapshot"
+    )
+    lead = models.OneToOneField(
+        "leads.Lead", on_delete=models.PROTECT, related_name="conversion_snapshot"
+    )
+    converted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    created_at = models.DateTimeField(auto_now_add=True)
+    criteria = models.JSONField(help_text=_("Each criterion's status and evidence."))
+    lead_score = models.PositiveSmallIntegerField()
+    qualification_notes = models.TextField(blank=True)
+    handoff = models.JSONField(default=dict)
+    unmet_overridden = models.JSONField(default=list)
+    override_rationale = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = _("conversion snapshot")
+        verbose_name_plural = _("conversion snapshots")
+
+    def __str__(self) -> str:
+        return f"Snapshot of lead {self.lead_id}"
+
+
+class ConversionPolicy(models.Model):
+    """RevOps' conversion rules. One row (pk=1); read with `ConversionPolicy.current()`."""
+
+    close_window_min_days = models.PositiveSmallIntegerField(
+        _("close date at least (days out)"), default=90
+    )
+    close_window_max_days = models.PositiveSmallIntegerField(
+        _("close date at most (days out)"), default=180
+    )
+    approval_threshold_amount = models.DecimalField(
+        _("manager notified above"), max_digits=14, decimal_places=2, default=100000
+    )
+    approval_threshold_currency = models.CharField(max_length=3, default="USD")
+    approval_required = models.BooleanField(
+        _("deals above the threshold need approval before the forecast"), default=False
+    )
+    required_fields = models.JSONField(
+        _("required custom fields"),
+        default=list,
+        help_text=_("Any of product_line, use_case, industry_vertical, decision_criteria, "
+                    "competitive_landscape, risks."),
+    )
+    stall_age_days = models.PositiveSmallIntegerField(
+        _("early-stage deal counts as stalled after (days)"), default=45
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("conversion policy")
+        verbose_name_plural = _("conversion policy")
+        constraints = [
+            models.CheckConstraint(condition=Q(pk=1), name="conversion_policy_singleton"),
+            models.CheckConstraint(
+                condition=Q(close_window_min_days__lte=models.F("close_window_max_days")),
+                name="conversion_policy_window_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(_("Conversion policy"))
+
+    @classmethod
+    def current(cls) -> ConversionPolicy:
+        obj, _created = cls.objects.get_or_create(
+            pk=1,
+            defaults={
+                "required_fields": [
+                    "product_line",
+                    "use_case",
+                    "industry_vertical",
+                    "decision_criteria",
+                    "competitive_landscape",
+                    "risks",
+                ]
+            },
+        )
+        return obj
