@@ -232,13 +232,13 @@ class Contact(models.Model):
     def __str__(self) -> str:
         return self.full_name
 
-    @property
-    def full_name(self) -> str:
-        return f"{self.first_name} {self.last_name}".strip()
-
     def save(self, *args, **kwargs) -> None:
         self.normalized_email = (self.email or "").strip().lower()
         super().save(*args, **kwargs)
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
 
 
 class NotificationQuerySet(models.QuerySet["Notification"]):

@@ -61,7 +61,6 @@ class LeadStatus(models.TextChoices):
     DISQUALIFIED = "disqualified", _("Disqualified")
 
 
-
 class LeadQuerySet(models.QuerySet["Lead"]):
     def visible_to(self, user: User) -> LeadQuerySet:
         """Rows `user` may read: everything for RevOps/admin, the team for managers,
@@ -150,9 +149,7 @@ class Lead(models.Model):
     converted_at = models.DateTimeField(_("converted"), null=True, blank=True, editable=False)
     rejected_at = models.DateTimeField(_("rejected"), null=True, blank=True, editable=False)
     nurtured_at = models.DateTimeField(_("nurtured"), null=True, blank=True, editable=False)
-    disqualified_at = models.DateTimeField(
-        _("disqualified"), null=True, blank=True, editable=False
-    )
+    disqualified_at = models.DateTimeField(_("disqualified"), null=True, blank=True, editable=False)
     rejection_reason = models.ForeignKey(
         RejectionReason,
         verbose_name=_("rejection reason"),
@@ -166,7 +163,9 @@ class Lead(models.Model):
         _("disqualification reason"), blank=True, editable=False
     )
     lost_to_competitor = models.CharField(
-        _("lost to competitor"), max_length=150, blank=True,
+        _("lost to competitor"),
+        max_length=150,
+        blank=True,
         help_text=_("Set when the lead chose a competitor before it entered the pipeline."),
     )
     # What it became (set by conversion; kept for ever so reports keep the source).
@@ -190,9 +189,7 @@ class Lead(models.Model):
             models.CheckConstraint(
                 condition=Q(status__in=LeadStatus.values), name="lead_status_valid"
             ),
-            models.CheckConstraint(
-                condition=Q(source__in=Source.values), name="lead_source_valid"
-            ),
+            models.CheckConstraint(condition=Q(source__in=Source.values), name="lead_source_valid"),
             models.CheckConstraint(condition=Q(score__lte=100), name="lead_score_0_100"),
             models.CheckConstraint(
                 condition=~Q(status="converted") | Q(converted_at__isnull=False),
@@ -347,9 +344,8 @@ class Qualification(models.Model):
         return getattr(self, f"{criterion}_status")
 
     def is_confirmed(self, criterion: str) -> bool:
-        return (
-            self.criterion_status(criterion) == CriterionStatus.CONFIRMED
-            and bool(getattr(self, f"{criterion}_evidence").strip())
+        return self.criterion_status(criterion) == CriterionStatus.CONFIRMED and bool(
+            getattr(self, f"{criterion}_evidence").strip()
         )
 
     @property

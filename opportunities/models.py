@@ -37,12 +37,8 @@ class Stage(models.Model):
         default=False,
         help_text=_("Deals stuck here count toward premature-conversion reports."),
     )
-    rot_days = models.PositiveSmallIntegerField(
-        _("stale after (days)"), null=True, blank=True
-    )
-    exit_required_fields = models.JSONField(
-        _("fields required to leave"), default=list, blank=True
-    )
+    rot_days = models.PositiveSmallIntegerField(_("stale after (days)"), null=True, blank=True)
+    exit_required_fields = models.JSONField(_("fields required to leave"), default=list, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -73,7 +69,9 @@ class OpportunityQuerySet(models.QuerySet["Opportunity"]):
         if user.sees_everything:
             return self
         if user.is_manager:
-            return self.filter(Q(owner__manager=user) | Q(owner__team__manager=user) | Q(owner=user))
+            return self.filter(
+                Q(owner__manager=user) | Q(owner__team__manager=user) | Q(owner=user)
+            )
         if user.is_sdr:
             return self.filter(lead__owner=user)
         return self.filter(owner=user)
@@ -113,7 +111,9 @@ class Opportunity(models.Model):
     currency = models.CharField(_("currency"), max_length=3)
     discount_notes = models.TextField(_("discount or special pricing"), blank=True)
     expected_close_date = models.DateField(_("expected close date"))
-    close_date_reason = models.TextField(_("reason for a close date outside the window"), blank=True)
+    close_date_reason = models.TextField(
+        _("reason for a close date outside the window"), blank=True
+    )
     stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="opportunities")
     probability = models.PositiveSmallIntegerField(
         _("probability %"), validators=[MinValueValidator(0), MaxValueValidator(100)]
@@ -289,8 +289,10 @@ class ConversionPolicy(models.Model):
     required_fields = models.JSONField(
         _("required custom fields"),
         default=list,
-        help_text=_("Any of product_line, use_case, industry_vertical, decision_criteria, "
-                    "competitive_landscape, risks."),
+        help_text=_(
+            "Any of product_line, use_case, industry_vertical, decision_criteria, "
+            "competitive_landscape, risks."
+        ),
     )
     stall_age_days = models.PositiveSmallIntegerField(
         _("early-stage deal counts as stalled after (days)"), default=45

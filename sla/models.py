@@ -46,7 +46,9 @@ class BusinessCalendar(models.Model):
 class CalendarHoliday(models.Model):
     """A custom non-working date on top of the country's public holidays."""
 
-    calendar = models.ForeignKey(BusinessCalendar, on_delete=models.CASCADE, related_name="holidays")
+    calendar = models.ForeignKey(
+        BusinessCalendar, on_delete=models.CASCADE, related_name="holidays"
+    )
     date = models.DateField(_("date"))
     name = models.CharField(_("name"), max_length=100)
 
@@ -86,7 +88,9 @@ class SlaPolicy(models.Model):
     target_value = models.PositiveIntegerField(_("target"), validators=[MinValueValidator(1)])
     target_unit = models.CharField(_("unit"), max_length=16, choices=Unit.choices)
     warn_at_percent = models.PositiveSmallIntegerField(
-        _("warn at % of target"), default=75, validators=[MinValueValidator(1), MaxValueValidator(99)]
+        _("warn at % of target"),
+        default=75,
+        validators=[MinValueValidator(1), MaxValueValidator(99)],
     )
     calendar = models.ForeignKey(
         BusinessCalendar, on_delete=models.PROTECT, null=True, blank=True, related_name="policies"
@@ -97,8 +101,10 @@ class SlaPolicy(models.Model):
     escalation_chain = models.JSONField(
         _("escalation chain"),
         default=list,
-        help_text=_('Levels after a breach, e.g. [{"to": "manager", "after_minutes": 240}, '
-                    '{"to": "revops", "after_minutes": 1440}]. The owner is told at breach.'),
+        help_text=_(
+            'Levels after a breach, e.g. [{"to": "manager", "after_minutes": 240}, '
+            '{"to": "revops", "after_minutes": 1440}]. The owner is told at breach.'
+        ),
     )
     is_active = models.BooleanField(_("active"), default=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -136,6 +142,9 @@ class SlaPolicyChange(models.Model):
 
     class Meta:
         ordering = ["-changed_at"]
+
+    def __str__(self) -> str:
+        return f"{self.policy} changed by {self.actor} at {self.changed_at:%Y-%m-%d %H:%M}"
 
 
 class SlaTimerQuerySet(models.QuerySet["SlaTimer"]):
@@ -220,9 +229,7 @@ class SlaEvent(models.Model):
     class Meta:
         ordering = ["created_at"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["timer", "kind", "level"], name="sla_event_once"
-            ),
+            models.UniqueConstraint(fields=["timer", "kind", "level"], name="sla_event_once"),
         ]
         indexes = [models.Index(fields=["kind", "created_at"], name="sla_event_kind_idx")]
 

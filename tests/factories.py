@@ -122,9 +122,7 @@ class HandoffFactory(factory.django.DjangoModelFactory):
     engagement_history = "Two calls, one demo request."
     qualification_notes = "BANT: all confirmed."
     recommended_next_step = "Discovery call with VP Sales."
-    discovery_meeting_at = factory.LazyFunction(
-        lambda: timezone.now() + datetime.timedelta(days=2)
-    )
+    discovery_meeting_at = factory.LazyFunction(lambda: timezone.now() + datetime.timedelta(days=2))
 
 
 class ActivityFactory(factory.django.DjangoModelFactory):
@@ -144,9 +142,7 @@ class OpportunityFactory(factory.django.DjangoModelFactory):
 
     name = factory.Sequence(lambda n: f"Acme {n} - Routing - Inbound speed")
     account = factory.SubFactory(AccountFactory)
-    primary_contact = factory.SubFactory(
-        ContactFactory, account=factory.SelfAttribute("..account")
-    )
+    primary_contact = factory.SubFactory(ContactFactory, account=factory.SelfAttribute("..account"))
     owner = factory.SubFactory(UserFactory, role=User.Role.AE)
     amount = Decimal("50000.00")
     currency = "USD"
