@@ -14,6 +14,9 @@ def navigation(request: HttpRequest) -> dict:
     items = [
         (_("My work"), reverse("home"), "bi-house"),
     ]
+    # Only sections that exist: the Django admin is the one other page, and for staff only.
+    if user.is_staff:
+        items.append((_("Administration"), reverse("admin:index"), "bi-gear"))
     return {
         "nav_items": items,
         "unread_notifications": Notification.objects.for_user(user).unread().count(),

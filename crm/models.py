@@ -28,6 +28,11 @@ class Team(models.Model):
     territory = models.CharField(
         _("territory"), max_length=100, blank=True, help_text=_("Region or segment it covers.")
     )
+    sdrs_see_team_leads = models.BooleanField(
+        _("SDRs may read their team's leads"),
+        default=False,
+        help_text=_("Read-only; SDRs still work only their own leads."),
+    )
 
     class Meta:
         ordering = ["name"]

@@ -74,6 +74,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+                "django.template.context_processors.tz",
                 "crm.context_processors.navigation",
             ],
         },
@@ -242,3 +244,6 @@ LOGGING = {
 # --- Threshold ------------------------------------------------------------------------
 # Demo data refuses to touch a database holding real data unless forced (seed_demo --force).
 THRESHOLD_DEMO_PASSWORD = env.str("THRESHOLD_DEMO_PASSWORD", default="threshold-demo")
+THRESHOLD_BASE_URL = env.str("THRESHOLD_BASE_URL", default="http://127.0.0.1:8000")
+# Closed-loop feedback to marketing: rejections, conversions, weekly lead quality.
+THRESHOLD_MARKETING_EMAIL = env.str("THRESHOLD_MARKETING_EMAIL", default="marketing@localhost")

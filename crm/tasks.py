@@ -16,3 +16,18 @@ def heartbeat_task() -> str:
     cache.set("threshold:worker-heartbeat", now, timeout=None)
     logger.info("heartbeat %s", now)
     return now
+
+
+@shared_task(
+    name="crm.tasks.send_notification_email_task",
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    max_retries=5,
+)
+def send_notification_email_task(*, to: str, subject: str, body: str, url: str = "") -> None:
+    """E-mail a notification; queued after commit, retried when the mail server is down."""
+    from django.conf import settings
+    from django.core.mail import send_mail
+
+    link = f"\n\n{settings.THRESHOLD_BASE_URL.rstrip('/')}{url}" if url else ""
+    send_mail(subject, body + link, None, [to])

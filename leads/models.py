@@ -73,6 +73,8 @@ class LeadQuerySet(models.QuerySet["Lead"]):
             return self.filter(Q(team__manager=user) | Q(owner__manager=user) | Q(owner=user))
         if user.is_ae:
             return self.filter(Q(owner=user) | Q(ae=user))
+        if user.team_id and user.team.sdrs_see_team_leads:
+            return self.filter(Q(owner=user) | Q(team_id=user.team_id))
         return self.filter(owner=user)
 
     def owned_by(self, user: User) -> LeadQuerySet:
@@ -499,3 +501,37 @@ class RoutingRule(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class LeadEvent(models.Model):
+    """Everything that happens to a lead besides a status move: edits (field, old, new),
+    assignments, first contact, qualification updates, hand-offs. Append-only."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", _("Created")
+        EDITED = "edited", _("Edited")
+        ASSIGNED = "assigned", _("Assigned")
+        FIRST_CONTACT = "first_contact", _("First contact")
+        QUALIFICATION = "qualification", _("Qualification updated")
+        HANDOFF = "handoff", _("Handed off")
+        DISCOVERY = "discovery", _("Discovery held")
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    changes = models.JSONField(
+        default=dict, blank=True, help_text=_('{"field": ["old", "new"], ...}')
+    )
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("lead event")
+        verbose_name_plural = _("lead events")
+        indexes = [models.Index(fields=["lead", "created_at"], name="leadevent_lead_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on lead {self.lead_id}"

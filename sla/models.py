@@ -167,8 +167,12 @@ class SlaTimer(models.Model):
     started_at = models.DateTimeField()
     warn_at = models.DateTimeField()
     due_at = models.DateTimeField()
-    target_minutes = models.PositiveIntegerField(help_text=_("Target as it stood at start."))
+    # The target as it stood at start: later policy edits do not move running timers.
+    target_value = models.PositiveIntegerField()
     target_unit = models.CharField(max_length=16)
+    calendar = models.ForeignKey(
+        BusinessCalendar, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     stopped_at = models.DateTimeField(null=True, blank=True)
     met = models.BooleanField(null=True, blank=True, help_text=_("Stopped on time?"))
     warned_at = models.DateTimeField(null=True, blank=True)

@@ -1,0 +1,170 @@
+"""Input validation and output shape for the leads API. No logic: services decide."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from crm.models import User
+from leads.models import Activity, Handoff, Lead, LeadTransition, Qualification, Source
+from leads.services import EDITABLE_FIELDS, QUALIFICATION_FIELDS
+
+
+class UserRefSerializer(serializers.ModelSerializer):
+    name = serializers.CharField(source="__str__", read_only=True)
+
+    class Meta:
+        model = User
+        fields = ["id", "username", "name", "role"]
+
+
+class LeadSerializer(serializers.ModelSerializer):
+    owner = UserRefSerializer(read_only=True)
+    ae = UserRefSerializer(read_only=True)
+    rejection_reason = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    # Checked with the other intake rules by the service, so all problems come back at once.
+    source = serializers.CharField(
+        required=False, allow_blank=True, help_text=f"One of: {', '.join(Source.values)}."
+    )
+
+    class Meta:
+        model = Lead
+        fields = [
+            "id",
+            *EDITABLE_FIELDS,
+            "status",
+            "owner",
+            "ae",
+            "team",
+            "version",
+            "created_at",
+            "updated_at",
+            "mql_at",
+            "assigned_at",
+            "first_contacted_at",
+            "accepted_at",
+            "qualified_at",
+            "handed_off_at",
+            "converted_at",
+            "rejected_at",
+            "nurtured_at",
+            "disqualified_at",
+            "rejection_reason",
+            "rejection_note",
+            "disqualification_reason",
+            "account",
+            "contact",
+        ]
+        read_only_fields = [f for f in fields if f not in EDITABLE_FIELDS]
+        # Intake rules (company, contact, source) live in leads.gate, applied by the service,
+        # so that the API, the form and the import report the very same problems.
+        extra_kwargs = {
+            "company_name": {"required": False, "allow_blank": True},
+            "last_name": {"required": False, "allow_blank": True},
+        }
+
+
+class LeadPatchSerializer(LeadSerializer):
+    version = serializers.IntegerField(required=False, help_text="Or send If-Match.")
+
+    class Meta(LeadSerializer.Meta):
+        read_only_fields = [f for f in LeadSerializer.Meta.read_only_fields if f != "version"]
+
+
+class VersionedActionSerializer(serializers.Serializer):
+    version = serializers.IntegerField(
+        required=False, help_text="The lead version you saw (or send If-Match)."
+    )
+
+
+class ReasonSerializer(VersionedActionSerializer):
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class RequiredReasonSerializer(VersionedActionSerializer):
+    reason = serializers.CharField(allow_blank=True)
+
+
+class RejectSerializer(VersionedActionSerializer):
+    reason = serializers.CharField(allow_blank=True, help_text="A RejectionReason code.")
+    note = serializers.CharField(allow_blank=True, help_text="The rationale marketing reads.")
+
+
+class HandoffInputSerializer(VersionedActionSerializer):
+    to_user = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.filter(is_active=True), required=False, allow_null=True
+    )
+    discovery_meeting_at = serializers.DateTimeField(required=False, allow_null=True)
+    company_background = serializers.CharField(required=False, allow_blank=True, default="")
+    contacts_org_chart = serializers.CharField(required=False, allow_blank=True, default="")
+    pain_points = serializers.CharField(required=False, allow_blank=True, default="")
+    engagement_history = serializers.CharField(required=False, allow_blank=True, default="")
+    qualification_notes = serializers.CharField(required=False, allow_blank=True, default="")
+    recommended_next_step = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class AssignSerializer(serializers.Serializer):
+    owner = serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(is_active=True))
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class DiscoverySerializer(serializers.Serializer):
+    held_at = serializers.DateTimeField(required=False, allow_null=True)
+    rating = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=5)
+    repeated_discovery = serializers.BooleanField(required=False, allow_null=True)
+
+
+class QualificationSerializer(serializers.ModelSerializer):
+    version = serializers.IntegerField(required=False, help_text="Or send If-Match.")
+    confirmed_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Qualification
+        fields = ["lead", *QUALIFICATION_FIELDS, "version", "confirmed_count", "updated_at"]
+        read_only_fields = ["lead", "updated_at"]
+
+
+class HandoffSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Handoff
+        fields = [
+            "id",
+            "lead",
+            "from_user",
+            "to_user",
+            "company_background",
+            "contacts_org_chart",
+            "pain_points",
+            "engagement_history",
+            "qualification_notes",
+            "recommended_next_step",
+            "discovery_meeting_at",
+            "discovery_held_at",
+            "ae_rating",
+            "ae_repeated_discovery",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class ActivitySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Activity
+        fields = [
+            "id",
+            "kind",
+            "subject",
+            "body",
+            "occurred_at",
+            "due_at",
+            "completed_at",
+            "is_first_contact",
+            "owner",
+            "created_at",
+        ]
+        read_only_fields = ["id", "completed_at", "is_first_contact", "owner", "created_at"]
+
+
+class TransitionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = LeadTransition
+        fields = ["from_status", "to_status", "actor", "reason", "created_at"]

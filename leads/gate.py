@@ -1,0 +1,135 @@
+"""What stands between a lead and its next step, as data. Each function lists every
+unmet requirement (empty means go); UI, API and services all ask these, never re-derive."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from typing import Any
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from crm.exceptions import Problem
+from leads.models import Lead, Qualification, Source
+
+# Words that mean "we don't know" and so never count as an answer in a required field.
+NON_ANSWERS = frozenset({"tbd", "tba", "unknown", "n/a", "na", "?", "-", "--", "none", "todo"})
+
+
+def is_blank(value: Any) -> bool:
+    """Blank, or a placeholder that only pretends to be an answer."""
+    if value is None:
+        return True
+    text = str(value).strip()
+    return not text or text.lower().strip(".!") in NON_ANSWERS
+
+
+def intake_problems(data: Mapping[str, Any]) -> list[Problem]:
+    """Minimum data every lead carries (DOMAIN.md: company, contact, source)."""
+    problems = []
+    if is_blank(data.get("company_name")):
+        problems.append(Problem("required", "company_name", _("Enter the company name.")))
+    if is_blank(data.get("last_name")):
+        problems.append(Problem("required", "last_name", _("Enter the contact's last name.")))
+    # Someone must be reachable: an e-mail address or a phone number.
+    if is_blank(data.get("email")) and is_blank(data.get("phone")):
+        problems.append(
+            Problem("contact_unreachable", "email", _("Enter an e-mail address or a phone number."))
+        )
+    source = data.get("source")
+    if is_blank(source):
+        problems.append(Problem("required", "source", _("Choose the lead source.")))
+    elif source not in Source.values:
+        problems.append(
+            Problem(
+                "invalid_choice",
+                "source",
+                _("'%(value)s' is not a lead source.") % {"value": source},
+            )
+        )
+    score = data.get("score")
+    if score not in (None, "") and not (str(score).isdigit() and 0 <= int(score) <= 100):
+        problems.append(Problem("out_of_range", "score", _("The lead score runs from 0 to 100.")))
+    return problems
+
+
+def sql_problems(lead: Lead, qualification: Qualification) -> list[Problem]:
+    """Moving to SQL needs a real problem, budget capability and decision authority."""
+    problems = []
+    if lead.status != Lead.Status.SAL:
+        problems.append(
+            Problem("not_sal", "status", _("Accept the lead (SAL) before qualifying it."))
+        )
+    if not qualification.is_confirmed("need"):
+        problems.append(
+            Problem(
+                "need_unconfirmed", "need_status", _("Confirm the business need, with evidence.")
+            )
+        )
+    if not qualification.is_confirmed("budget"):
+        problems.append(
+            Problem(
+                "budget_unconfirmed",
+                "budget_status",
+                _("Confirm the budget or the path to it, with evidence."),
+            )
+        )
+    # Someone who can sign, not only a champion.
+    if not qualification.is_confirmed("authority"):
+        problems.append(
+            Problem(
+                "authority_unconfirmed",
+                "authority_status",
+                _("Identify the economic buyer or decision unit, with evidence."),
+            )
+        )
+    return problems
+
+
+HANDOFF_FIELDS = {
+    "company_background": _("Describe the company's background and fit."),
+    "contacts_org_chart": _("List the contacts and the org chart."),
+    "pain_points": _("Describe the pain points and business context."),
+    "engagement_history": _("Summarise the engagement history."),
+    "qualification_notes": _("Add the qualification notes (BANT/MEDDIC)."),
+    "recommended_next_step": _("Recommend the next step."),
+}
+
+
+def handoff_problems(
+    lead: Lead, package: Mapping[str, Any], *, now: datetime.datetime | None = None
+) -> list[Problem]:
+    """A hand-off package is complete or it is refused, with everything missing named."""
+    now = now or timezone.now()
+    problems = []
+    if lead.status != Lead.Status.SQL:
+        problems.append(
+            Problem("not_sql", "status", _("Qualify the lead (SQL) before handing it off."))
+        )
+    for field, message in HANDOFF_FIELDS.items():
+        if is_blank(package.get(field)):
+            problems.append(Problem("required", field, message))
+    ae = package.get("to_user")
+    if ae is None:
+        problems.append(Problem("required", "to_user", _("Choose the account executive.")))
+    elif not (ae.is_active and ae.is_ae):
+        problems.append(
+            Problem("not_an_ae", "to_user", _("Hand off to an active account executive."))
+        )
+    meeting = package.get("discovery_meeting_at")
+    if meeting is None:
+        problems.append(
+            Problem(
+                "required", "discovery_meeting_at", _("Book the discovery meeting with the AE.")
+            )
+        )
+    elif meeting <= now:
+        problems.append(
+            Problem(
+                "in_the_past",
+                "discovery_meeting_at",
+                _("The discovery meeting must be in the future."),
+            )
+        )
+    return problems

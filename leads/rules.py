@@ -1,0 +1,52 @@
+"""Who may read and work a lead. One definition, used by views, the API and services;
+`Lead.objects.visible_to(user)` is the same rule as a query."""
+
+from __future__ import annotations
+
+import rules
+
+from crm.models import User
+from leads.models import Lead
+
+
+@rules.predicate
+def sees_everything(user: User) -> bool:
+    return user.is_authenticated and user.sees_everything
+
+
+@rules.predicate
+def owns_lead(user: User, lead: Lead) -> bool:
+    return lead.owner_id == user.pk
+
+
+@rules.predicate
+def is_leads_ae(user: User, lead: Lead) -> bool:
+    return user.is_ae and lead.ae_id == user.pk
+
+
+@rules.predicate
+def manages_lead(user: User, lead: Lead) -> bool:
+    if not user.is_manager:
+        return False
+    if lead.team_id and lead.team.manager_id == user.pk:
+        return True
+    return lead.owner_id is not None and lead.owner.manager_id == user.pk
+
+
+@rules.predicate
+def shares_readable_team(user: User, lead: Lead) -> bool:
+    return (
+        user.team_id is not None and lead.team_id == user.team_id and user.team.sdrs_see_team_leads
+    )
+
+
+can_work_lead = sees_everything | owns_lead | is_leads_ae | manages_lead
+can_view_lead = can_work_lead | shares_readable_team
+# Assigning leads to people is a manager's or RevOps' call, never the rep's own.
+can_assign_lead = sees_everything | manages_lead
+can_create_lead = rules.is_authenticated
+
+rules.add_perm("leads.view_lead", can_view_lead)
+rules.add_perm("leads.work_lead", can_work_lead)
+rules.add_perm("leads.assign_lead", can_assign_lead)
+rules.add_perm("leads.add_lead", can_create_lead)
