@@ -192,6 +192,7 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "heartbeat": {"task": "crm.tasks.heartbeat_task", "schedule": 60.0},
+    "idempotency-purge": {"task": "crm.tasks.purge_idempotency_keys_task", "schedule": 3600.0},
 }
 
 # --- REST API ---------------------------------------------------------------------------

@@ -31,3 +31,11 @@ def send_notification_email_task(*, to: str, subject: str, body: str, url: str =
 
     link = f"\n\n{settings.THRESHOLD_BASE_URL.rstrip('/')}{url}" if url else ""
     send_mail(subject, body + link, None, [to])
+
+
+@shared_task(name="crm.tasks.purge_idempotency_keys_task")
+def purge_idempotency_keys_task() -> int:
+    """Forget Idempotency-Keys older than 48 hours (promised: at least 24)."""
+    from crm.idempotency import purge_expired
+
+    return purge_expired()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.utils import timezone
@@ -133,3 +134,103 @@ def handoff_problems(
             )
         )
     return problems
+
+
+CRITERIA_LABELS = {
+    "budget": _("Budget confirmed, or a path to budget"),
+    "authority": _("Authority identified (economic buyer or decision unit)"),
+    "need": _("Need validated (problem, cost of inaction, why now)"),
+    "timeline": _("Timeline defined (forcing event and target date)"),
+    "decision": _("Decision process understood"),
+}
+CRITERIA_HINTS = {
+    "budget": _("Confirm the budget or the path to it, with evidence."),
+    "authority": _("Name the economic buyer or decision unit, with evidence."),
+    "need": _("Validate the business need, with evidence."),
+    "timeline": _("Define the forcing event and target date, with evidence."),
+    "decision": _("Map who decides, on what criteria, by when, against whom, with evidence."),
+}
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of the readiness checklist: met or not, and why."""
+
+    code: str
+    field: str
+    label: str
+    met: bool
+    message: str
+
+    def as_problem(self) -> Problem:
+        return Problem(self.code, self.field, self.message)
+
+
+def conversion_checklist(lead: Lead, qualification: Qualification | None) -> list[Check]:
+    """Everything on the lead's side of the conversion gate, met or not.
+
+    The opportunity's own required fields (amount, close date, ...) are checked against
+    the wizard's input by `opportunities.conversion.input_problems`.
+    """
+    q = qualification or Qualification(lead=lead)
+    checks = [
+        Check(
+            "not_sql",
+            "status",
+            _("Lead is sales-qualified (SQL)"),
+            lead.status == Lead.Status.SQL,
+            _("Only an SQL lead converts; this one is %(status)s.")
+            % {"status": lead.get_status_display()},
+        )
+    ]
+    for criterion in Qualification.CRITERIA:
+        checks.append(
+            Check(
+                f"{criterion}_unconfirmed",
+                f"{criterion}_status",
+                CRITERIA_LABELS[criterion],
+                q.is_confirmed(criterion),
+                CRITERIA_HINTS[criterion],
+            )
+        )
+    handoff = lead.handoffs.order_by("-created_at").first() if lead.pk else None
+    checks.append(
+        Check(
+            "no_handoff",
+            "handoff",
+            _("Handed off to an AE with the full package"),
+            handoff is not None,
+            _("The SDR hands the lead off to an AE first."),
+        )
+    )
+    # An opportunity exists only after a meaningful discovery conversation.
+    checks.append(
+        Check(
+            "discovery_not_held",
+            "discovery_held_at",
+            _("Discovery call held by the AE"),
+            handoff is not None and handoff.discovery_held_at is not None,
+            _("Record the discovery call before converting."),
+        )
+    )
+    checks.append(
+        Check(
+            "contact_unreachable",
+            "email",
+            _("The contact has an e-mail address"),
+            not is_blank(lead.email),
+            _("Add the contact's e-mail: contacts are matched on it, never duplicated."),
+        )
+    )
+    return checks
+
+
+def conversion_problems(lead: Lead, qualification: Qualification | None) -> list[Problem]:
+    """Every reason on the lead's side that it cannot become an opportunity yet."""
+    return [c.as_problem() for c in conversion_checklist(lead, qualification) if not c.met]
+
+
+def unmet_criteria(problems: list[Problem]) -> list[str]:
+    """The five-criteria problems among `problems`: the only ones an override may waive."""
+    codes = {f"{c}_unconfirmed" for c in Qualification.CRITERIA}
+    return [p.code for p in problems if p.code in codes]

@@ -684,3 +684,26 @@ def ae_choices() -> list[User]:
         )
         .order_by("first_name")
     )
+
+
+# --- used by the conversion service in `opportunities`, inside its transaction ---------------
+
+
+def lead_lock(lead_id: int) -> Lead:
+    """Lock the lead row for the rest of the caller's transaction."""
+    return _lock(lead_id)
+
+
+def lead_mark_converted(
+    *, lead: Lead, by: User, at: datetime.datetime, account: Any, contact: Any, reason: str
+) -> None:
+    """SQL -> CONVERTED for a lead the caller has locked; links what it became and stops
+    every SLA clock. Kept here so `_transition` stays the only writer of Lead.status."""
+    _transition(lead, to=Status.CONVERTED, by=by, reason=reason, at=at)
+    lead.converted_at = at
+    lead.account = account
+    lead.contact = contact
+    _save(lead, ["status", "converted_at", "account", "contact"])
+    sla.timers_on_event(lead=lead, event=Event.CONVERTED, at=at)
+    sla.timers_cancel(lead=lead, at=at)
+    _tell_marketing(lead, _("converted to an opportunity"), reason)

@@ -2,6 +2,7 @@ from django.contrib import admin
 
 from opportunities.models import (
     ConversionPolicy,
+    ConversionRequest,
     ConversionSnapshot,
     Opportunity,
     OpportunityContactRole,
@@ -81,8 +82,7 @@ class ConversionPolicyAdmin(admin.ModelAdmin):
         "__str__",
         "close_window_min_days",
         "close_window_max_days",
-        "approval_threshold_amount",
-        "approval_threshold_currency",
+        "approval_thresholds",
         "approval_required",
     )
 
@@ -91,3 +91,11 @@ class ConversionPolicyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(ConversionRequest)
+class ConversionRequestAdmin(admin.ModelAdmin):
+    list_display = ("lead", "requested_by", "requested_at", "state", "decided_by", "decided_at")
+    list_filter = ("state",)
+    raw_id_fields = ("lead", "requested_by", "decided_by", "opportunity")
+    readonly_fields = ("data", "unmet")

@@ -3,6 +3,7 @@ the RevOps-configurable stages and the conversion policy."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -247,8 +248,14 @@ class StageChange(models.Model):
 class ConversionSnapshot(models.Model):
     """An immutable record of the gate as it stood when a lead converted."""
 
-    opportunity = models.OneToOneField(
-        Opportunity, on_delete=models.PROTECT, related_name="conversion_snapshot"
+    opportunity = models.ForeignKey(
+        Opportunity,
+        on_delete=models.PROTECT,
+        related_name="conversion_snapshots",
+        help_text=_("The lead's opportunity: created by it, or an existing one it joined."),
+    )
+    attached = models.BooleanField(
+        _("attached to an existing opportunity"), default=False, editable=False
     )
     lead = models.OneToOneField(
         "leads.Lead", on_delete=models.PROTECT, related_name="conversion_snapshot"
@@ -270,6 +277,10 @@ class ConversionSnapshot(models.Model):
         return f"Snapshot of lead {self.lead_id}"
 
 
+def default_approval_thresholds() -> dict[str, int]:
+    return {"USD": 100_000, "EUR": 90_000, "GBP": 80_000, "SGD": 135_000, "IDR": 1_600_000_000}
+
+
 class ConversionPolicy(models.Model):
     """RevOps' conversion rules. One row (pk=1); read with `ConversionPolicy.current()`."""
 
@@ -279,10 +290,14 @@ class ConversionPolicy(models.Model):
     close_window_max_days = models.PositiveSmallIntegerField(
         _("close date at most (days out)"), default=180
     )
-    approval_threshold_amount = models.DecimalField(
-        _("manager notified above"), max_digits=14, decimal_places=2, default=100000
+    approval_thresholds = models.JSONField(
+        _("manager notified above (per currency)"),
+        default=default_approval_thresholds,
+        help_text=_(
+            'Amounts by ISO currency, e.g. {"USD": 100000, "EUR": 90000}. Deals in a '
+            "currency without a threshold always notify the manager."
+        ),
     )
-    approval_threshold_currency = models.CharField(max_length=3, default="USD")
     approval_required = models.BooleanField(
         _("deals above the threshold need approval before the forecast"), default=False
     )
@@ -316,6 +331,11 @@ class ConversionPolicy(models.Model):
     def __str__(self) -> str:
         return str(_("Conversion policy"))
 
+    def needs_manager(self, amount: Decimal, currency: str) -> bool:
+        """Above the threshold for its currency (or in a currency RevOps set none for)."""
+        limit = self.approval_thresholds.get(currency)
+        return limit is None or amount > Decimal(str(limit))
+
     @classmethod
     def current(cls) -> ConversionPolicy:
         obj, _created = cls.objects.get_or_create(
@@ -332,3 +352,53 @@ class ConversionPolicy(models.Model):
             },
         )
         return obj
+
+
+class ConversionRequest(models.Model):
+    """A conversion asked for with a criterion unmet: it waits for a manager's decision.
+    On approval the conversion service runs with the recorded data and rationale."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Waiting for a manager")
+        APPROVED = "approved", _("Approved and converted")
+        DECLINED = "declined", _("Declined")
+
+    lead = models.ForeignKey(
+        "leads.Lead", on_delete=models.CASCADE, related_name="conversion_requests"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField(auto_now_add=True)
+    data = models.JSONField(help_text=_("The wizard's input, replayed on approval."))
+    unmet = models.JSONField(help_text=_("The gate's problems when it was asked."))
+    rationale = models.TextField(_("why convert now"))
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True)
+    opportunity = models.ForeignKey(
+        Opportunity, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-requested_at"]
+        verbose_name = _("conversion override request")
+        verbose_name_plural = _("conversion override requests")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["lead"],
+                condition=Q(state="pending"),
+                name="conversion_request_one_pending_per_lead",
+            ),
+        ]
+        indexes = [models.Index(fields=["state", "-requested_at"], name="convreq_state_idx")]
+
+    def __str__(self) -> str:
+        return f"Override request for lead {self.lead_id}"

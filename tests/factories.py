@@ -125,6 +125,28 @@ class HandoffFactory(factory.django.DjangoModelFactory):
     discovery_meeting_at = factory.LazyFunction(lambda: timezone.now() + datetime.timedelta(days=2))
 
 
+class ConvertibleLeadFactory(LeadFactory):
+    """An SQL lead ready to convert: five criteria confirmed with evidence, handed off to
+    an AE, discovery held. Knock one thing out to test the gate."""
+
+    class Meta:
+        skip_postgeneration_save = True
+
+    status = Lead.Status.SQL
+    ae = factory.SubFactory(UserFactory, role=User.Role.AE)
+    qualified_at = factory.LazyFunction(timezone.now)
+    handed_off_at = factory.LazyFunction(timezone.now)
+    industry = "Logistics"
+
+    @factory.post_generation
+    def parts(obj, create, extracted, **kwargs):  # noqa: N805
+        if create:
+            QualificationFactory(lead=obj, confirmed=True)
+            HandoffFactory(
+                lead=obj, from_user=obj.owner, to_user=obj.ae, discovery_held_at=timezone.now()
+            )
+
+
 class ActivityFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Activity
@@ -134,6 +156,15 @@ class ActivityFactory(factory.django.DjangoModelFactory):
     owner = factory.LazyAttribute(lambda a: a.lead.owner)
     subject = "Intro call"
     occurred_at = factory.LazyFunction(timezone.now)
+
+
+def discovery_stage() -> Stage:
+    """The entry stage; re-created when a transactional test flushed the migration's rows."""
+    stage, _created = Stage.objects.get_or_create(
+        name="Discovery",
+        defaults={"position": 0, "default_probability": 10, "is_entry": True, "rot_days": 21},
+    )
+    return stage
 
 
 class OpportunityFactory(factory.django.DjangoModelFactory):
@@ -149,7 +180,7 @@ class OpportunityFactory(factory.django.DjangoModelFactory):
     expected_close_date = factory.LazyFunction(
         lambda: timezone.localdate() + datetime.timedelta(days=120)
     )
-    stage = factory.LazyFunction(lambda: Stage.objects.get(name="Discovery"))
+    stage = factory.LazyFunction(lambda: discovery_stage())
     probability = 10
     next_step = "Discovery call"
     next_step_owner = factory.SelfAttribute("owner")

@@ -7,25 +7,17 @@ from typing import Any
 
 import django_filters
 from django.db.models import Q, QuerySet
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from crm.exceptions import Problem, ValidationFailed
+from crm.api.etags import IF_MATCH, expected_version, with_etag
 from leads import services
 from leads.api import serializers as s
 from leads.models import Activity, Lead, Qualification, Source
-
-IF_MATCH = OpenApiParameter(
-    "If-Match",
-    str,
-    OpenApiParameter.HEADER,
-    required=False,
-    description='The ETag you read, e.g. "3".',
-)
 
 
 class LeadCursorPagination(CursorPagination):
@@ -59,24 +51,6 @@ class LeadFilter(django_filters.FilterSet):
         )
 
 
-def _expected_version(request: Request, body_version: int | None = None) -> int | None:
-    """The version the client saw: If-Match wins, then a `version` field."""
-    header = request.headers.get("If-Match", "").strip()
-    if header and header != "*":
-        tag = header.removeprefix("W/").strip('"')
-        if not tag.isdigit():
-            raise ValidationFailed(
-                problems=[Problem("invalid_etag", "If-Match", "If-Match must be an ETag we sent.")]
-            )
-        return int(tag)
-    return body_version
-
-
-def _with_etag(response: Response, version: int) -> Response:
-    response["ETag"] = f'"{version}"'
-    return response
-
-
 class LeadViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -101,11 +75,11 @@ class LeadViewSet(
 
     def _lead_response(self, lead_id: int, code: int = status.HTTP_200_OK) -> Response:
         lead = self.get_queryset().get(pk=lead_id)
-        return _with_etag(Response(s.LeadSerializer(lead).data, status=code), lead.version)
+        return with_etag(Response(s.LeadSerializer(lead).data, status=code), lead.version)
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         lead = self.get_object()
-        return _with_etag(Response(s.LeadSerializer(lead).data), lead.version)
+        return with_etag(Response(s.LeadSerializer(lead).data), lead.version)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
@@ -125,7 +99,7 @@ class LeadViewSet(
         serializer = self.get_serializer(lead, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        version = _expected_version(request, data.pop("version", None))
+        version = expected_version(request, data.pop("version", None))
         services.lead_update(lead_id=lead.pk, by=request.user, data=data, expected_version=version)
         return self._lead_response(lead.pk)
 
@@ -139,7 +113,7 @@ class LeadViewSet(
         serializer = serializer_class(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        version = _expected_version(request, data.pop("version", None))
+        version = expected_version(request, data.pop("version", None))
         call(lead, data, version)
         return self._lead_response(lead.pk)
 
@@ -273,13 +247,13 @@ class LeadViewSet(
             serializer = s.QualificationSerializer(data=request.data, partial=True)
             serializer.is_valid(raise_exception=True)
             data = dict(serializer.validated_data)
-            version = _expected_version(request, data.pop("version", None))
+            version = expected_version(request, data.pop("version", None))
             services.qualification_update(
                 lead_id=lead.pk, by=request.user, data=data, expected_version=version
             )
         # Leads made before intake created qualifications have none yet: show the blank one.
         qualification = Qualification.objects.filter(lead=lead).first() or Qualification(lead=lead)
-        return _with_etag(
+        return with_etag(
             Response(s.QualificationSerializer(qualification).data), qualification.version
         )
 

@@ -1,0 +1,98 @@
+"""Idempotency-Key support for API writes that must happen once (conversion).
+
+The first request with a key reserves it (a committed row); retries with the same key and
+body get the stored answer, a retry while the first is still running gets 409, and the same
+key with a different body gets 422. Keys are per user and kept at least 24 hours.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+from collections.abc import Callable
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from crm.exceptions import DomainError
+from crm.models import IdempotencyRecord
+
+KEEP_FOR = datetime.timedelta(hours=48)
+# A reservation this old belongs to a request that died mid-way: its transaction rolled
+# back, so running again is safe.
+ABANDONED_AFTER = datetime.timedelta(minutes=5)
+
+
+class IdempotencyConflict(DomainError):
+    http_status = 409
+    code = "idempotency_in_progress"
+
+
+class IdempotencyMismatch(DomainError):
+    http_status = 422
+    code = "idempotency_key_reused"
+
+
+def _fingerprint(scope: str, data: object) -> str:
+    body = json.dumps(data, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(f"{scope}\n{body}".encode()).hexdigest()
+
+
+def _reserve(request: Request, key: str, scope: str, digest: str) -> IdempotencyRecord | None:
+    """The new reservation, or None when the key was already used (then look it up)."""
+    try:
+        with transaction.atomic():
+            return IdempotencyRecord.objects.create(
+                user=request.user, key=key, scope=scope, request_hash=digest
+            )
+    except IntegrityError:
+        return None
+
+
+def idempotent(request: Request, *, scope: str, run: Callable[[], Response]) -> Response:
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if not key:
+        return run()
+    if len(key) > 200:
+        raise IdempotencyMismatch("Idempotency-Key is at most 200 characters.")
+    digest = _fingerprint(scope, request.data)
+    record = _reserve(request, key, scope, digest)
+    if record is None:
+        existing = IdempotencyRecord.objects.get(user=request.user, key=key)
+        if existing.request_hash != digest:
+            raise IdempotencyMismatch(
+                "This Idempotency-Key was used with a different request; use a new key."
+            )
+        if existing.state == IdempotencyRecord.State.IN_PROGRESS:
+            if timezone.now() - existing.created_at < ABANDONED_AFTER:
+                raise IdempotencyConflict("The first request with this key is still running.")
+            existing.delete()
+            return idempotent(request, scope=scope, run=run)
+        replay = Response(existing.response_body, status=existing.response_status)
+        replay["Idempotent-Replayed"] = "true"
+        return replay
+    try:
+        response = run()
+    except DomainError as exc:
+        response = Response({"errors": exc.as_list()}, status=exc.http_status)
+    except Exception:
+        record.delete()  # nothing was done: let a retry run it
+        raise
+    if response.status_code >= 500:
+        record.delete()
+        return response
+    record.state = IdempotencyRecord.State.DONE
+    record.response_status = response.status_code
+    record.response_body = response.data
+    record.save(update_fields=["state", "response_status", "response_body"])
+    return response
+
+
+def purge_expired(*, now: datetime.datetime | None = None) -> int:
+    deleted, _ = IdempotencyRecord.objects.filter(
+        created_at__lt=(now or timezone.now()) - KEEP_FOR
+    ).delete()
+    return deleted

@@ -1,0 +1,185 @@
+"""Shapes of the opportunities API. Conversion input is documented here but parsed by
+opportunities.conversion, so the wizard and the API report the same problems."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from opportunities.models import Opportunity, OpportunityContactRole, Stage, StageChange
+
+
+class ContactRoleSerializer(serializers.ModelSerializer):
+    contact_name = serializers.CharField(source="contact.full_name", read_only=True)
+    email = serializers.CharField(source="contact.email", read_only=True)
+
+    class Meta:
+        model = OpportunityContactRole
+        fields = ["contact", "contact_name", "email", "role"]
+
+
+class StageSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Stage
+        fields = [
+            "id",
+            "name",
+            "position",
+            "default_probability",
+            "is_entry",
+            "is_won",
+            "is_lost",
+            "rot_days",
+            "exit_required_fields",
+        ]
+
+
+class OpportunitySerializer(serializers.ModelSerializer):
+    contact_roles = ContactRoleSerializer(many=True, read_only=True)
+    stage_name = serializers.CharField(source="stage.name", read_only=True)
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+
+    class Meta:
+        model = Opportunity
+        fields = [
+            "id",
+            "name",
+            "lead",
+            "account",
+            "primary_contact",
+            "contact_roles",
+            "owner",
+            "amount",
+            "currency",
+            "discount_notes",
+            "expected_close_date",
+            "close_date_reason",
+            "stage",
+            "stage_name",
+            "probability",
+            "next_step",
+            "next_step_owner",
+            "next_step_due",
+            "source",
+            "campaign",
+            "lead_score_at_conversion",
+            "qualification_framework",
+            "qualification_summary",
+            "product_line",
+            "use_case",
+            "industry_vertical",
+            "decision_criteria",
+            "competitive_landscape",
+            "risks",
+            "lost_reason",
+            "lost_to_competitor",
+            "closed_at",
+            "approval",
+            "is_override",
+            "stage_entered_at",
+            "version",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = [
+            "lead",
+            "account",
+            "primary_contact",
+            "owner",
+            "stage",
+            "source",
+            "campaign",
+            "lead_score_at_conversion",
+            "qualification_framework",
+            "qualification_summary",
+            "lost_reason",
+            "lost_to_competitor",
+            "closed_at",
+            "approval",
+            "is_override",
+            "stage_entered_at",
+            "version",
+            "created_at",
+            "updated_at",
+        ]
+
+
+class OpportunityPatchSerializer(OpportunitySerializer):
+    version = serializers.IntegerField(required=False, help_text="Or send If-Match.")
+
+    class Meta(OpportunitySerializer.Meta):
+        read_only_fields = [
+            f for f in OpportunitySerializer.Meta.read_only_fields if f != "version"
+        ]
+        extra_kwargs = {f: {"required": False} for f in OpportunitySerializer.Meta.fields}
+
+
+class StageMoveSerializer(serializers.Serializer):
+    stage = serializers.PrimaryKeyRelatedField(queryset=Stage.objects.filter(is_active=True))
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+    lost_reason = serializers.CharField(required=False, allow_blank=True, default="")
+    lost_to_competitor = serializers.CharField(required=False, allow_blank=True, default="")
+    version = serializers.IntegerField(required=False)
+
+
+class StageChangeSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = StageChange
+        fields = [
+            "from_stage",
+            "to_stage",
+            "actor",
+            "changed_at",
+            "time_in_previous_stage",
+            "reason",
+        ]
+
+
+class ProblemSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    field = serializers.CharField(allow_null=True)
+    message = serializers.CharField()
+
+
+class ReadinessSerializer(serializers.Serializer):
+    ready = serializers.BooleanField()
+    problems = ProblemSerializer(many=True)
+    checklist = serializers.ListField(child=serializers.DictField())
+
+
+class ConversionContactRoleInput(serializers.Serializer):
+    role = serializers.ChoiceField(choices=OpportunityContactRole.Role.choices)
+    lead_contact = serializers.BooleanField(required=False, help_text="The lead's own person.")
+    contact = serializers.IntegerField(required=False, help_text="An existing contact's id.")
+    first_name = serializers.CharField(required=False)
+    last_name = serializers.CharField(required=False)
+    email = serializers.EmailField(required=False)
+    job_title = serializers.CharField(required=False)
+
+
+class ConversionInputSerializer(serializers.Serializer):
+    """Documentation of the conversion body; problems come back all at once as 422."""
+
+    name = serializers.CharField(help_text="Company - Product/Service - Use case")
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    currency = serializers.CharField(help_text="ISO 4217, e.g. USD")
+    discount_notes = serializers.CharField(required=False)
+    expected_close_date = serializers.DateField()
+    close_date_reason = serializers.CharField(required=False)
+    stage = serializers.IntegerField(help_text="An entry stage id (Discovery or Qualification)")
+    probability = serializers.IntegerField(required=False)
+    next_step = serializers.CharField()
+    next_step_owner = serializers.IntegerField()
+    next_step_due = serializers.DateField()
+    product_line = serializers.CharField(required=False)
+    use_case = serializers.CharField(required=False)
+    industry_vertical = serializers.CharField(required=False)
+    decision_criteria = serializers.CharField(required=False)
+    competitive_landscape = serializers.CharField(required=False)
+    risks = serializers.CharField(required=False)
+    contact_roles = ConversionContactRoleInput(many=True)
+    attach_to = serializers.IntegerField(
+        required=False, help_text="Join this open deal of the same account instead."
+    )
+    override_rationale = serializers.CharField(
+        required=False, help_text="Only on the override-request endpoint."
+    )

@@ -1,0 +1,23 @@
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from opportunities.api import views
+
+router = SimpleRouter()
+router.register("opportunities", views.OpportunityViewSet, basename="opportunity")
+
+urlpatterns = [
+    path("leads/<int:pk>/readiness/", views.LeadReadinessView.as_view(), name="lead-readiness"),
+    path("leads/<int:pk>/convert/", views.LeadConvertView.as_view(), name="lead-convert"),
+    path(
+        "leads/<int:pk>/override-request/",
+        views.LeadOverrideRequestView.as_view(),
+        name="lead-override-request",
+    ),
+    path(
+        "override-requests/<int:pk>/<str:decision>/",
+        views.OverrideDecisionView.as_view(),
+        name="override-decide",
+    ),
+    *router.urls,
+]

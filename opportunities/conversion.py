@@ -1,0 +1,313 @@
+"""The wizard's input, parsed and checked in one pass so every problem comes back at once.
+
+Browser form, API and approved override requests all hand raw primitives (strings, ids,
+ISO dates) to `parse_input`, so the rules and the messages are the same everywhere.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from babel.numbers import list_currencies
+from django.utils.translation import gettext as _
+
+from crm.exceptions import Problem
+from crm.models import Contact, User
+from leads.gate import is_blank
+from opportunities.models import ConversionPolicy, Opportunity, OpportunityContactRole, Stage
+
+CUSTOM_FIELDS = (
+    "product_line",
+    "use_case",
+    "industry_vertical",
+    "decision_criteria",
+    "competitive_landscape",
+    "risks",
+)
+CUSTOM_FIELD_LABELS = {
+    "product_line": _("product line"),
+    "use_case": _("use case"),
+    "industry_vertical": _("industry vertical"),
+    "decision_criteria": _("decision criteria"),
+    "competitive_landscape": _("competitive landscape"),
+    "risks": _("risks / deal blockers"),
+}
+_NAME_PARTS = re.compile(r"\s+[-–—]\s+")
+_CURRENCIES = frozenset(list_currencies())
+
+
+@dataclass
+class ContactRoleInput:
+    role: str
+    contact: Contact | None = None
+    first_name: str = ""
+    last_name: str = ""
+    email: str = ""
+    job_title: str = ""
+    lead_contact: bool = False  # the lead's own person, matched or created by the service
+
+
+@dataclass
+class ConversionData:
+    name: str = ""
+    amount: Decimal | None = None
+    currency: str = ""
+    discount_notes: str = ""
+    expected_close_date: datetime.date | None = None
+    close_date_reason: str = ""
+    stage: Stage | None = None
+    probability: int | None = None
+    next_step: str = ""
+    next_step_owner: User | None = None
+    next_step_due: datetime.date | None = None
+    contact_roles: list[ContactRoleInput] = field(default_factory=list)
+    attach_to: Opportunity | None = None
+    custom: dict[str, str] = field(default_factory=dict)
+    unparsed: set[str] = field(default_factory=set)  # already reported; not "missing" too
+
+
+def _text(raw: Mapping[str, Any], key: str) -> str:
+    value = raw.get(key)
+    return "" if value is None else str(value).strip()
+
+
+def _date(raw: Mapping[str, Any], key: str, problems: list[Problem]) -> datetime.date | None:
+    value = raw.get(key)
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime.date):
+        return value
+    try:
+        return datetime.date.fromisoformat(str(value))
+    except ValueError:
+        problems.append(Problem("invalid_date", key, _("Enter a date as YYYY-MM-DD.")))
+        return None
+
+
+def _pk(value: Any) -> int | None:
+    if hasattr(value, "pk"):
+        return value.pk
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def parse_input(raw: Mapping[str, Any]) -> tuple[ConversionData, list[Problem]]:
+    """Raw primitives -> typed data, with a problem for every value that does not parse."""
+    problems: list[Problem] = []
+    data = ConversionData(
+        name=_text(raw, "name"),
+        currency=_text(raw, "currency").upper(),
+        discount_notes=_text(raw, "discount_notes"),
+        close_date_reason=_text(raw, "close_date_reason"),
+        next_step=_text(raw, "next_step"),
+        custom={f: _text(raw, f) for f in CUSTOM_FIELDS},
+    )
+    if raw.get("amount") not in (None, ""):
+        try:
+            data.amount = Decimal(str(raw["amount"]).replace(",", ""))
+            if not data.amount.is_finite():
+                raise InvalidOperation
+        except InvalidOperation:
+            problems.append(
+                Problem("invalid_number", "amount", _("Enter the deal size as a number."))
+            )
+    data.expected_close_date = _date(raw, "expected_close_date", problems)
+    data.next_step_due = _date(raw, "next_step_due", problems)
+    data.unparsed |= {p.field for p in problems if p.field}
+    if raw.get("probability") not in (None, ""):
+        try:
+            data.probability = int(raw["probability"])
+        except (TypeError, ValueError):
+            problems.append(
+                Problem("invalid_number", "probability", _("Enter a whole percentage."))
+            )
+    if raw.get("stage") not in (None, ""):
+        data.stage = Stage.objects.filter(pk=_pk(raw["stage"]), is_active=True).first()
+        if data.stage is None:
+            problems.append(Problem("invalid_choice", "stage", _("Choose a pipeline stage.")))
+            data.unparsed.add("stage")
+    if raw.get("next_step_owner") not in (None, ""):
+        data.next_step_owner = User.objects.filter(
+            pk=_pk(raw["next_step_owner"]), is_active=True
+        ).first()
+        if data.next_step_owner is None:
+            problems.append(
+                Problem("invalid_choice", "next_step_owner", _("Choose who owns the next step."))
+            )
+            data.unparsed.add("next_step_owner")
+    if raw.get("attach_to") not in (None, ""):
+        data.attach_to = Opportunity.objects.filter(pk=_pk(raw["attach_to"])).first()
+        if data.attach_to is None:
+            problems.append(
+                Problem("invalid_choice", "attach_to", _("That opportunity does not exist."))
+            )
+    data.contact_roles = _parse_roles(raw.get("contact_roles") or [], problems)
+    return data, problems
+
+
+def _parse_roles(rows: Any, problems: list[Problem]) -> list[ContactRoleInput]:
+    roles = []
+    if not isinstance(rows, list):
+        problems.append(Problem("invalid", "contact_roles", _("Send a list of contact roles.")))
+        return roles
+    for i, row in enumerate(rows):
+        where = f"contact_roles.{i}"
+        if not isinstance(row, Mapping):
+            problems.append(Problem("invalid", where, _("Each contact role is an object.")))
+            continue
+        role = str(row.get("role") or "")
+        if role not in OpportunityContactRole.Role.values:
+            problems.append(
+                Problem(
+                    "invalid_choice",
+                    f"{where}.role",
+                    _("Choose economic buyer, champion, influencer or technical evaluator."),
+                )
+            )
+        item = ContactRoleInput(
+            role=role,
+            first_name=str(row.get("first_name") or "").strip(),
+            last_name=str(row.get("last_name") or "").strip(),
+            email=str(row.get("email") or "").strip(),
+            job_title=str(row.get("job_title") or "").strip(),
+            lead_contact=bool(row.get("lead_contact")),
+        )
+        if row.get("contact") not in (None, ""):
+            item.contact = Contact.objects.filter(pk=_pk(row["contact"])).first()
+            if item.contact is None:
+                problems.append(
+                    Problem("invalid_choice", f"{where}.contact", _("That contact does not exist."))
+                )
+        elif not item.lead_contact and (is_blank(item.last_name) or is_blank(item.email)):
+            problems.append(
+                Problem(
+                    "required", where, _("A new contact needs a last name and an e-mail address.")
+                )
+            )
+        roles.append(item)
+    return roles
+
+
+def input_problems(
+    data: ConversionData, *, policy: ConversionPolicy, today: datetime.date
+) -> list[Problem]:
+    """The opportunity's required data (DOMAIN.md): no blanks, no "TBD", sane values."""
+    problems: list[Problem] = []
+    if data.attach_to is not None:
+        # Joining an existing deal: that deal already carries its required data.
+        if not data.contact_roles:
+            problems.append(
+                Problem("no_contact_role", "contact_roles", _("Give at least one contact a role."))
+            )
+        return problems
+    if is_blank(data.name):
+        problems.append(Problem("required", "name", _("Name the opportunity.")))
+    elif len([p for p in _NAME_PARTS.split(data.name) if not is_blank(p)]) != 3:
+        problems.append(
+            Problem(
+                "name_format",
+                "name",
+                _("Use the standard format: Company - Product/Service - Use case."),
+            )
+        )
+    if data.amount is None:
+        if "amount" not in data.unparsed:
+            problems.append(Problem("required", "amount", _("Estimate the deal size.")))
+    elif data.amount <= 0:
+        problems.append(
+            Problem("amount_not_positive", "amount", _("The deal size must be positive."))
+        )
+    if not data.currency:
+        problems.append(Problem("required", "currency", _("Choose the currency.")))
+    elif data.currency not in _CURRENCIES:
+        problems.append(
+            Problem("invalid_currency", "currency", _("Use an ISO 4217 currency code, e.g. USD."))
+        )
+    problems += _close_date_problems(data, policy=policy, today=today)
+    if data.stage is None and "stage" not in data.unparsed:
+        problems.append(Problem("required", "stage", _("Choose the entry stage.")))
+    elif not data.stage.is_entry:
+        problems.append(
+            Problem(
+                "stage_not_entry",
+                "stage",
+                _("Converted deals enter at %(stages)s.")
+                % {
+                    "stages": ", ".join(
+                        Stage.objects.filter(is_entry=True).values_list("name", flat=True)
+                    )
+                },
+            )
+        )
+    if data.probability is not None and not 0 <= data.probability <= 100:
+        problems.append(
+            Problem("out_of_range", "probability", _("Probability runs from 0 to 100."))
+        )
+    if is_blank(data.next_step):
+        problems.append(
+            Problem("required", "next_step", _("Describe the next step: a specific action."))
+        )
+    if data.next_step_owner is None and "next_step_owner" not in data.unparsed:
+        problems.append(Problem("required", "next_step_owner", _("Who owns the next step?")))
+    if data.next_step_due is None and "next_step_due" not in data.unparsed:
+        problems.append(Problem("required", "next_step_due", _("When is the next step due?")))
+    elif data.next_step_due < today:
+        problems.append(
+            Problem("in_the_past", "next_step_due", _("The next step cannot be due in the past."))
+        )
+    for name in policy.required_fields:
+        if name in CUSTOM_FIELDS and is_blank(data.custom.get(name)):
+            problems.append(
+                Problem(
+                    "required",
+                    name,
+                    _("Fill in the %(field)s.") % {"field": CUSTOM_FIELD_LABELS[name]},
+                )
+            )
+    if not data.contact_roles:
+        problems.append(
+            Problem(
+                "no_contact_role",
+                "contact_roles",
+                _(
+                    "Give at least one contact a role "
+                    "(economic buyer, champion, influencer or technical evaluator)."
+                ),
+            )
+        )
+    return problems
+
+
+def _close_date_problems(
+    data: ConversionData, *, policy: ConversionPolicy, today: datetime.date
+) -> list[Problem]:
+    if data.expected_close_date is None:
+        if "expected_close_date" in data.unparsed:
+            return []
+        return [Problem("required", "expected_close_date", _("Set the expected close date."))]
+    if data.expected_close_date < today:
+        return [Problem("in_the_past", "expected_close_date", _("The close date is in the past."))]
+    days_out = (data.expected_close_date - today).days
+    inside = policy.close_window_min_days <= days_out <= policy.close_window_max_days
+    # Outside RevOps' window is allowed only with a written reason.
+    if not inside and is_blank(data.close_date_reason):
+        return [
+            Problem(
+                "close_date_outside_window",
+                "expected_close_date",
+                _("%(days)s days out is outside %(min)s–%(max)s; give a reason for it.")
+                % {
+                    "days": days_out,
+                    "min": policy.close_window_min_days,
+                    "max": policy.close_window_max_days,
+                },
+            )
+        ]
+    return []
