@@ -171,8 +171,8 @@ class CalendarSpec:
         return cls.for_rules(
             time_zone=calendar.time_zone,
             working_days=calendar.working_days,
-            work_starts=calendar.work_starts,
-            work_ends=calendar.work_ends,
+            work_starts=_as_time(calendar.work_starts),
+            work_ends=_as_time(calendar.work_ends),
             holiday_country=calendar.holiday_country,
             holiday_subdivision=calendar.holiday_subdivision,
             custom_holidays=calendar.holidays.values_list("date", flat=True),
@@ -287,6 +287,11 @@ def business_time_between(start: datetime, end: datetime, spec: CalendarSpec) ->
 def business_minutes_between(start: datetime, end: datetime, spec: CalendarSpec) -> int:
     """Whole working minutes in ``[start, end)`` (rounded down), e.g. for "3 h 20 min left"."""
     return math.floor(business_time_between(start, end, spec) / timedelta(minutes=1))
+
+
+def _as_time(value: time | str) -> time:
+    """A model's `TimeField` still holds its string default ("09:00") until reloaded."""
+    return time.fromisoformat(value) if isinstance(value, str) else value
 
 
 def _require_aware(moment: datetime) -> None:
