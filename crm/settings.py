@@ -192,7 +192,21 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "heartbeat": {"task": "crm.tasks.heartbeat_task", "schedule": 60.0},
+    # Breaches are seen within 30 s of their due time. A sweep still queued after a minute
+    # is dropped (a later one covers it) instead of piling up behind a stopped worker.
+    "sla-sweep": {
+        "task": "sla.tasks.timers_sweep_task",
+        "schedule": 15.0,
+        "options": {"expires": 60.0},
+    },
     "idempotency-purge": {"task": "crm.tasks.purge_idempotency_keys_task", "schedule": 3600.0},
+}
+from celery.schedules import crontab  # noqa: E402 - kept beside the entry that needs it
+
+# Marketing's weekly lead-quality feedback by source: Monday 07:00 UTC (CELERY_TIMEZONE).
+CELERY_BEAT_SCHEDULE["weekly-lead-feedback"] = {
+    "task": "reports.tasks.weekly_lead_feedback_task",
+    "schedule": crontab(minute=0, hour=7, day_of_week="mon"),
 }
 
 # --- REST API ---------------------------------------------------------------------------
@@ -219,6 +233,13 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Leads, qualification, conversion, pipeline and SLA for revenue teams.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # One schema name per choice set that several fields share.
+    "ENUM_NAME_OVERRIDES": {
+        "CriterionStatusEnum": "leads.models.CriterionStatus",
+        "LeadStatusEnum": "leads.models.LeadStatus",
+        "UserRoleEnum": "crm.models.User.Role",
+        "ContactRoleEnum": "opportunities.models.OpportunityContactRole.Role",
+    },
 }
 
 # --- Security (production) --------------------------------------------------------------

@@ -45,8 +45,11 @@ can_view_lead = can_work_lead | shares_readable_team
 # Assigning leads to people is a manager's or RevOps' call, never the rep's own.
 can_assign_lead = sees_everything | manages_lead
 can_create_lead = rules.is_authenticated
+# The discovery call is the AE's; the SDR who handed off does not mark it held.
+can_record_discovery = sees_everything | is_leads_ae | manages_lead
 
 rules.add_perm("leads.view_lead", can_view_lead)
 rules.add_perm("leads.work_lead", can_work_lead)
 rules.add_perm("leads.assign_lead", can_assign_lead)
 rules.add_perm("leads.add_lead", can_create_lead)
+rules.add_perm("leads.record_discovery", can_record_discovery)

@@ -14,6 +14,7 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import Count, Q
 from django.urls import reverse
@@ -272,6 +273,8 @@ def lead_update(
         _check_version(lead.version, expected_version)
         merged = {f: getattr(lead, f) for f in EDITABLE_FIELDS} | dict(data)
         problems = gate.intake_problems(merged)
+        if "score" in data and data["score"] is None:
+            problems.append(Problem("required", "score", _("Give a lead score from 0 to 100.")))
         if problems:
             raise ValidationFailed(problems=problems)
         changes = {
@@ -315,7 +318,18 @@ def qualification_update(
             return qualification
         for field, value in data.items():
             setattr(qualification, field, value)
-        qualification.full_clean(exclude=["lead", "updated_by"])
+        try:
+            qualification.full_clean(exclude=["lead", "updated_by"])
+        except DjangoValidationError as exc:
+            raise ValidationFailed(
+                problems=[
+                    Problem(
+                        error.code or "invalid", field, str(error.message % (error.params or {}))
+                    )
+                    for field, errors in exc.error_dict.items()
+                    for error in errors
+                ]
+            ) from exc
         qualification.version += 1
         qualification.updated_by = by
         qualification.save()
@@ -341,27 +355,11 @@ def activity_log(
     The first call, e-mail or meeting that happened is the lead's first contact: it stops
     the first-contact SLA clock.
     """
-    problems = []
-    if kind not in Activity.Kind.values:
-        problems.append(Problem("invalid_choice", "kind", _("Choose a kind of activity.")))
-    if gate.is_blank(subject):
-        problems.append(Problem("required", "subject", _("Enter a subject.")))
     now = timezone.now()
-    if kind == Activity.Kind.TASK and due_at is None:
-        problems.append(Problem("required", "due_at", _("A follow-up needs a due date.")))
-    if occurred_at is not None and occurred_at > now + datetime.timedelta(minutes=5):
-        problems.append(
-            Problem(
-                "in_the_future",
-                "occurred_at",
-                _("An activity that happened cannot be in the future."),
-            )
-        )
-    if problems:
-        raise ValidationFailed(problems=problems)
     with transaction.atomic():
         lead = _lock(lead_id)
         _require(by, "leads.work_lead", lead)
+        _check_activity(kind=kind, subject=subject, occurred_at=occurred_at, due_at=due_at, now=now)
         happened = kind != Activity.Kind.TASK and due_at is None
         at = occurred_at or now
         is_first = (
@@ -388,9 +386,41 @@ def activity_log(
     return activity
 
 
+def _check_activity(
+    *,
+    kind: str,
+    subject: str,
+    occurred_at: datetime.datetime | None,
+    due_at: datetime.datetime | None,
+    now: datetime.datetime,
+) -> None:
+    """Raise ValidationFailed naming every problem with an activity's input."""
+    problems = []
+    if kind not in Activity.Kind.values:
+        problems.append(Problem("invalid_choice", "kind", _("Choose a kind of activity.")))
+    if gate.is_blank(subject):
+        problems.append(Problem("required", "subject", _("Enter a subject.")))
+    if kind == Activity.Kind.TASK and due_at is None:
+        problems.append(Problem("required", "due_at", _("A follow-up needs a due date.")))
+    if occurred_at is not None and occurred_at > now + datetime.timedelta(minutes=5):
+        problems.append(
+            Problem(
+                "in_the_future",
+                "occurred_at",
+                _("An activity that happened cannot be in the future."),
+            )
+        )
+    if problems:
+        raise ValidationFailed(problems=problems)
+
+
 def activity_complete(*, activity_id: int, by: User) -> Activity:
     with transaction.atomic():
-        activity = Activity.objects.select_for_update().select_related("lead").get(pk=activity_id)
+        activity = (
+            Activity.objects.select_for_update(of=("self",))
+            .select_related("lead")
+            .get(pk=activity_id)
+        )
         if activity.lead is not None:
             _require(by, "leads.work_lead", activity.lead)
         if activity.completed_at is None:
@@ -428,21 +458,21 @@ def lead_reject(
     expected_version: int | None = None,
 ) -> Lead:
     """Sales rejects the lead with a reason from RevOps' list and a written rationale."""
-    problems = []
-    reason = RejectionReason.objects.filter(code=reason_code, is_active=True).first()
-    if reason is None:
-        problems.append(Problem("invalid_choice", "reason", _("Choose a rejection reason.")))
-    if gate.is_blank(note):
-        problems.append(
-            Problem("required", "note", _("Explain why: marketing reads this rationale."))
-        )
-    if problems:
-        raise ValidationFailed(problems=problems)
     now = timezone.now()
     with transaction.atomic():
         lead = _lock(lead_id)
         _require(by, "leads.work_lead", lead)
         _check_version(lead.version, expected_version)
+        problems = []
+        reason = RejectionReason.objects.filter(code=reason_code, is_active=True).first()
+        if reason is None:
+            problems.append(Problem("invalid_choice", "reason", _("Choose a rejection reason.")))
+        if gate.is_blank(note):
+            problems.append(
+                Problem("required", "note", _("Explain why: marketing reads this rationale."))
+            )
+        if problems:
+            raise ValidationFailed(problems=problems)
         _transition(lead, to=Status.REJECTED, by=by, reason=f"{reason.label}: {note}", at=now)
         lead.rejected_at = now
         lead.rejection_reason = reason
@@ -491,7 +521,11 @@ def lead_hand_off(
         lead = _lock(lead_id)
         _require(by, "leads.work_lead", lead)
         _check_version(lead.version, expected_version)
-        if lead.status != Status.SQL:
+        already = (
+            lead.handed_off_at and lead.qualified_at and lead.handed_off_at >= lead.qualified_at
+        )
+        if lead.status != Status.SQL or already:
+            # One hand-off per qualification round: a second would orphan the first AE's work.
             raise InvalidTransition(current=lead.status, target="handoff")
         problems = gate.handoff_problems(
             lead,
@@ -523,8 +557,14 @@ def lead_hand_off(
             LeadEvent.Kind.HANDOFF,
             by=by,
             at=now,
-            changes={"ae": [None, str(to_user)]},
-            note=_("Discovery meeting booked for %s") % discovery_meeting_at.isoformat(),
+            changes={
+                "ae": [None, str(to_user)],
+                "discovery_meeting_at": [
+                    None,
+                    discovery_meeting_at.astimezone(datetime.UTC).isoformat(),
+                ],
+            },
+            note=_("Discovery meeting booked"),
         )
         sla.timers_on_event(lead=lead, event=Event.HANDOFF, at=now)
         notify(
@@ -559,7 +599,7 @@ def lead_record_discovery(
         )
     with transaction.atomic():
         lead = _lock(lead_id)
-        _require(by, "leads.work_lead", lead)
+        _require(by, "leads.record_discovery", lead)
         handoff = lead.handoffs.select_for_update().first()
         if handoff is None or lead.status != Status.SQL:
             raise InvalidTransition(current=lead.status, target="discovery")
@@ -593,13 +633,13 @@ def lead_disqualify(
 def _off_ramp(
     lead_id: int, *, by: User, to: str, reason: str, expected_version: int | None
 ) -> Lead:
-    if gate.is_blank(reason):
-        raise ValidationFailed(problems=[Problem("required", "reason", _("Give the reason."))])
     now = timezone.now()
     with transaction.atomic():
         lead = _lock(lead_id)
         _require(by, "leads.work_lead", lead)
         _check_version(lead.version, expected_version)
+        if gate.is_blank(reason):
+            raise ValidationFailed(problems=[Problem("required", "reason", _("Give the reason."))])
         _transition(lead, to=to, by=by, reason=reason.strip(), at=now)
         if to == Status.NURTURE:
             lead.nurtured_at = now
@@ -622,14 +662,14 @@ def lead_reopen(
     Rules: a nurtured lead may be reopened by anyone who may work it; overturning sales'
     rejection is a manager's or RevOps' decision.
     """
-    if gate.is_blank(reason):
-        raise ValidationFailed(problems=[Problem("required", "reason", _("Give the reason."))])
     now = timezone.now()
     with transaction.atomic():
         lead = _lock(lead_id)
         perm = "leads.assign_lead" if lead.status == Status.REJECTED else "leads.work_lead"
         _require(by, perm, lead)
         _check_version(lead.version, expected_version)
+        if gate.is_blank(reason):
+            raise ValidationFailed(problems=[Problem("required", "reason", _("Give the reason."))])
         _transition(lead, to=Status.MQL, by=by, reason=reason.strip(), at=now)
         lead.mql_at = now
         # A fresh pass through the funnel: the decision milestones start over.

@@ -12,6 +12,11 @@ urlpatterns = [
     path("<int:pk>/", views.lead_detail, name="detail"),
     path("<int:pk>/edit/", views.lead_edit, name="edit"),
     path("<int:pk>/activities/", views.lead_activity_log, name="activity"),
+    path(
+        "<int:pk>/activities/<int:activity_pk>/complete/",
+        views.lead_activity_complete,
+        name="activity_complete",
+    ),
     path("<int:pk>/qualification/", views.lead_qualification, name="qualification"),
     path("<int:pk>/accept/", views.lead_accept, name="accept"),
     path("<int:pk>/reject/", views.lead_reject, name="reject"),

@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -18,6 +19,8 @@ from crm.api.etags import IF_MATCH, expected_version, with_etag
 from leads import services
 from leads.api import serializers as s
 from leads.models import Activity, Lead, Qualification, Source
+from sla.api.serializers import SlaTimerSerializer
+from sla.models import SlaTimer
 
 
 class LeadCursorPagination(CursorPagination):
@@ -271,6 +274,18 @@ class LeadViewSet(
             return Response(s.ActivitySerializer(activity).data, status=status.HTTP_201_CREATED)
         rows = Activity.objects.filter(lead=lead).order_by("-created_at")[:200]
         return Response(s.ActivitySerializer(rows, many=True).data)
+
+    @extend_schema(responses=SlaTimerSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def sla(self, request: Request, pk: str | None = None) -> Response:
+        """The lead's SLA clocks, running first, each with its stored due time and state."""
+        lead = self.get_object()
+        timers = (
+            SlaTimer.objects.filter(lead=lead)
+            .select_related("policy")
+            .order_by(F("stopped_at").desc(nulls_first=True), "due_at")
+        )
+        return Response(SlaTimerSerializer(timers, many=True, context={"now": timezone.now()}).data)
 
     @extend_schema(responses=s.TransitionSerializer(many=True))
     @action(detail=True, methods=["get"])

@@ -183,7 +183,18 @@ def test_staff_reach_the_admin_from_the_shell(page: Page, live_server, login):
     login(page, live_server, admin)
 
     nav = page.get_by_role("navigation", name="Main")
-    expect(nav.get_by_role("link")).to_have_text(["My work", "Administration"])
+    expect(nav.get_by_role("link")).to_have_text(
+        [
+            "My work",
+            "Leads",
+            "Opportunities",
+            "Pipeline",
+            "Dashboard",
+            "Approvals",
+            "SLA",
+            "Administration",
+        ]
+    )
     expect(page.get_by_role("link", name="Merapi Energy")).to_have_attribute(
-        "href", f"/admin/leads/lead/{lead.pk}/change/"
+        "href", f"/leads/{lead.pk}/"
     )

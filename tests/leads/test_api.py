@@ -295,3 +295,13 @@ def test_schema_is_served(sdr):
     response = client_for(sdr).get("/api/schema/")
     assert response.status_code == 200
     assert b"/api/v1/leads/{id}/handoff/" in response.content
+
+
+def test_a_leads_sla_clocks(sdr):
+    lead_id = client_for(sdr).post("/api/v1/leads/", VALID, format="json").json()["id"]
+    timers = client_for(sdr).get(f"/api/v1/leads/{lead_id}/sla/").json()
+    by_policy = {t["policy"]["key"]: t for t in timers}
+    assert by_policy["first-contact"]["state"] == "running"
+    assert by_policy["first-contact"]["due_at"]
+    assert by_policy["route-mql"]["met"] is True
+    assert client_for(UserFactory(sdr=True)).get(f"/api/v1/leads/{lead_id}/sla/").status_code == 404

@@ -501,3 +501,46 @@ def test_two_concurrent_accepts_move_the_lead_once():
         results = sorted(pool.map(lambda _: accept(), range(4)))
     assert results == ["ok", "refused", "refused", "refused"]
     assert LeadTransition.objects.filter(lead=lead, to_status=S.SAL).count() == 1
+
+
+def test_only_the_ae_side_records_the_discovery_call(sdr, ae):
+    lead = _lead(status=S.SQL, owner=sdr)
+    services.lead_hand_off(
+        lead_id=lead.pk,
+        by=sdr,
+        to_user=ae,
+        package=PACKAGE,
+        discovery_meeting_at=timezone.now() + datetime.timedelta(hours=2),
+    )
+    with pytest.raises(NotAllowed):
+        services.lead_record_discovery(lead_id=lead.pk, by=sdr)
+    assert services.lead_record_discovery(lead_id=lead.pk, by=ae).discovery_held_at
+
+
+def test_a_lead_is_handed_off_once_per_qualification(sdr, ae):
+    lead = _lead(status=S.SQL, owner=sdr, qualified_at=timezone.now())
+    meeting = timezone.now() + datetime.timedelta(days=1)
+    services.lead_hand_off(
+        lead_id=lead.pk, by=sdr, to_user=ae, package=PACKAGE, discovery_meeting_at=meeting
+    )
+    with pytest.raises(InvalidTransition):
+        services.lead_hand_off(
+            lead_id=lead.pk, by=sdr, to_user=ae, package=PACKAGE, discovery_meeting_at=meeting
+        )
+    assert lead.handoffs.count() == 1
+
+
+def test_invalid_qualification_values_are_field_errors(sdr):
+    lead = _lead(owner=sdr)
+    with pytest.raises(ValidationFailed) as caught:
+        services.qualification_update(lead_id=lead.pk, by=sdr, data={"budget_status": "maybe"})
+    assert [p.field for p in caught.value.problems] == ["budget_status"]
+
+
+def test_wrong_role_hears_403_before_any_field_error(sdr):
+    lead = _lead(owner=sdr)
+    intruder = UserFactory(sdr=True)
+    with pytest.raises(NotAllowed):
+        services.lead_reject(lead_id=lead.pk, by=intruder, reason_code="", note="")
+    with pytest.raises(NotAllowed):
+        services.activity_log(lead_id=lead.pk, by=intruder, kind="bogus", subject="")
