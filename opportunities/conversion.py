@@ -14,6 +14,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from babel.numbers import list_currencies
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.utils.translation import gettext as _
 
 from crm.exceptions import Problem
@@ -38,7 +40,7 @@ CUSTOM_FIELD_LABELS = {
     "risks": _("risks / deal blockers"),
 }
 _NAME_PARTS = re.compile(r"\s+[-–—]\s+")
-_CURRENCIES = frozenset(list_currencies())
+CURRENCIES = frozenset(list_currencies())
 
 
 @dataclass
@@ -87,6 +89,14 @@ def _date(raw: Mapping[str, Any], key: str, problems: list[Problem]) -> datetime
     except ValueError:
         problems.append(Problem("invalid_date", key, _("Enter a date as YYYY-MM-DD.")))
         return None
+
+
+def _is_email(value: str) -> bool:
+    try:
+        validate_email(value)
+    except ValidationError:
+        return False
+    return True
 
 
 def _pk(value: Any) -> int | None:
@@ -191,6 +201,10 @@ def _parse_roles(rows: Any, problems: list[Problem]) -> list[ContactRoleInput]:
                     "required", where, _("A new contact needs a last name and an e-mail address.")
                 )
             )
+        elif not item.lead_contact and not _is_email(item.email):
+            problems.append(
+                Problem("invalid_email", f"{where}.email", _("Enter a valid e-mail address."))
+            )
         roles.append(item)
     return roles
 
@@ -226,7 +240,7 @@ def input_problems(
         )
     if not data.currency:
         problems.append(Problem("required", "currency", _("Choose the currency.")))
-    elif data.currency not in _CURRENCIES:
+    elif data.currency not in CURRENCIES:
         problems.append(
             Problem("invalid_currency", "currency", _("Use an ISO 4217 currency code, e.g. USD."))
         )
@@ -262,6 +276,13 @@ def input_problems(
         problems.append(
             Problem("in_the_past", "next_step_due", _("The next step cannot be due in the past."))
         )
+    lengths = {"name": data.name, "next_step": data.next_step, **data.custom}
+    for name, value in lengths.items():
+        limit = Opportunity._meta.get_field(name).max_length
+        if limit and len(value) > limit:
+            problems.append(
+                Problem("too_long", name, _("Keep it to %(n)s characters.") % {"n": limit})
+            )
     for name in policy.required_fields:
         if name in CUSTOM_FIELDS and is_blank(data.custom.get(name)):
             problems.append(

@@ -3,6 +3,7 @@ the RevOps-configurable stages and the conversion policy."""
 
 from __future__ import annotations
 
+import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -79,6 +80,14 @@ class OpportunityQuerySet(models.QuerySet["Opportunity"]):
 
     def open(self) -> OpportunityQuerySet:
         return self.filter(stage__is_won=False, stage__is_lost=False)
+
+    def stale(self, now: datetime.datetime) -> OpportunityQuerySet:
+        """Open deals that sat in their stage past its rot age (one small query on stages)."""
+        condition = Q(pk__in=[])
+        for stage in Stage.objects.filter(rot_days__isnull=False, is_won=False, is_lost=False):
+            cutoff = now - datetime.timedelta(days=stage.rot_days)
+            condition |= Q(stage=stage, stage_entered_at__lt=cutoff)
+        return self.filter(condition)
 
 
 class Opportunity(models.Model):
@@ -185,6 +194,13 @@ class Opportunity(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def is_stale(self, now: datetime.datetime) -> bool:
+        """Open and in its stage longer than the stage's rot age."""
+        stage = self.stage
+        if stage.is_closed or not stage.rot_days:
+            return False
+        return now - self.stage_entered_at > datetime.timedelta(days=stage.rot_days)
 
 
 class OpportunityContactRole(models.Model):

@@ -30,7 +30,13 @@ from crm.services import (
 from leads import gate
 from leads import services as lead_services
 from leads.models import Activity, Lead, Qualification
-from opportunities.conversion import CUSTOM_FIELDS, ConversionData, input_problems, parse_input
+from opportunities.conversion import (
+    CURRENCIES,
+    CUSTOM_FIELDS,
+    ConversionData,
+    input_problems,
+    parse_input,
+)
 from opportunities.models import (
     ConversionPolicy,
     ConversionRequest,
@@ -52,6 +58,11 @@ class NotReady(DomainError):
 class AlreadyConverted(DomainError):
     http_status = 409
     code = "already_converted"
+
+
+class OverridePending(DomainError):
+    http_status = 409
+    code = "override_pending"
 
 
 class OverrideNotAllowed(DomainError):
@@ -76,7 +87,25 @@ def conversion_check(
     problems += input_problems(data, policy=policy, today=today or timezone.localdate())
     if data.attach_to is not None:
         problems += _attach_problems(lead, data.attach_to, data)
+    problems += _role_contact_problems(lead, data)
     return data, problems
+
+
+def _role_contact_problems(lead: Lead, data: ConversionData) -> list[Problem]:
+    """An existing contact given a role must work at the lead's company (or nowhere yet)."""
+    account = account_match(
+        name=lead.company_name, domain=company_domain(domain=lead.company_domain, email=lead.email)
+    )
+    allowed = {None, account.pk if account else None}
+    return [
+        Problem(
+            "contact_other_account",
+            f"contact_roles.{i}.contact",
+            _("That contact works for another company."),
+        )
+        for i, row in enumerate(data.contact_roles)
+        if row.contact is not None and row.contact.account_id not in allowed
+    ]
 
 
 def existing_deals(lead: Lead, product_line: str = "") -> list[Opportunity]:
@@ -140,7 +169,9 @@ def lead_convert(
             raise AlreadyConverted(_("This lead is already converted."))
         if not by.has_perm("opportunities.convert_lead", lead):
             raise NotAllowed(_("Only the lead's AE, their manager or RevOps may convert it."))
-        data, problems = conversion_check(lead, raw, today=timezone.localdate(now))
+        # An approved override replays what the rep entered: judge dates as of that day.
+        asked = override_request.requested_at if override_request is not None else now
+        data, problems = conversion_check(lead, raw, today=timezone.localdate(asked))
         waived: list[str] = []
         if override_request is not None:
             waived = gate.unmet_criteria(problems)
@@ -451,7 +482,7 @@ def conversion_request_create(
         if not waivable:
             raise OverrideNotAllowed(_("Every criterion is met: convert it directly."))
         if lead.conversion_requests.filter(state=ConversionRequest.State.PENDING).exists():
-            raise AlreadyConverted(_("An override request for this lead is already waiting."))
+            raise OverridePending(_("An override request for this lead is already waiting."))
         request = ConversionRequest.objects.create(
             lead=lead,
             requested_by=by,
@@ -476,7 +507,19 @@ def conversion_request_decide(
     if not (by.is_manager or by.is_revops):
         raise NotAllowed(_("Only a manager decides on override requests."))
     with transaction.atomic():
-        request = ConversionRequest.objects.select_for_update().get(pk=request_id)
+        request = (
+            ConversionRequest.objects.select_for_update(of=("self",))
+            .select_related("requested_by__team", "lead__team", "lead__owner")
+            .get(pk=request_id)
+        )
+        asker = request.requested_by
+        if not (
+            by.sees_everything
+            or asker.manager_id == by.pk
+            or (asker.team_id is not None and asker.team.manager_id == by.pk)
+            or by.has_perm("leads.assign_lead", request.lead)
+        ):
+            raise NotAllowed(_("Only the requester's manager decides on this request."))
         if request.state != ConversionRequest.State.PENDING:
             raise AlreadyConverted(_("This request was already decided."))
         if request.requested_by_id == by.pk:
@@ -512,7 +555,15 @@ def opportunity_approve(*, opportunity_id: int, by: User, approve: bool) -> Oppo
     if not (by.is_manager or by.is_revops):
         raise NotAllowed(_("Only a manager approves deals."))
     with transaction.atomic():
-        opportunity = Opportunity.objects.select_for_update().get(pk=opportunity_id)
+        opportunity = (
+            Opportunity.objects.select_for_update(of=("self",))
+            .select_related("owner__team")
+            .get(pk=opportunity_id)
+        )
+        if opportunity.owner_id == by.pk or not by.has_perm(
+            "opportunities.work_opportunity", opportunity
+        ):
+            raise NotAllowed(_("Only the owner's manager approves this deal."))
         if opportunity.approval != Opportunity.Approval.PENDING:
             raise AlreadyConverted(_("This deal is not waiting for approval."))
         opportunity.approval = (
@@ -541,7 +592,10 @@ EDITABLE_FIELDS = (
 
 
 def stage_exit_problems(opportunity: Opportunity, to: Stage) -> list[Problem]:
-    """What must be filled before the deal may leave its stage, and what closing needs."""
+    """What must be filled before the deal moves forward out of its stage. Moving back, or
+    closing lost, never waits on the current stage's exit fields."""
+    if to.is_lost or to.position < opportunity.stage.position:
+        return []
     problems = []
     for name in opportunity.stage.exit_required_fields:
         if gate.is_blank(getattr(opportunity, name, "")):
@@ -647,6 +701,15 @@ def opportunity_update(
             problems.append(
                 Problem("amount_not_positive", "amount", _("The deal size must be positive."))
             )
+        if "currency" in data and str(data["currency"]).upper() not in CURRENCIES:
+            problems.append(
+                Problem(
+                    "invalid_currency", "currency", _("Use an ISO 4217 currency code, e.g. USD.")
+                )
+            )
+        for name in ConversionPolicy.current().required_fields:
+            if name in data and gate.is_blank(data[name]):
+                problems.append(Problem("required", name, _("This field is required.")))
         if "probability" in data and not 0 <= int(data["probability"]) <= 100:
             problems.append(
                 Problem("out_of_range", "probability", _("Probability runs from 0 to 100."))

@@ -14,9 +14,11 @@ import base64
 import binascii
 import datetime
 from collections.abc import Iterable
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlencode
 
+from babel.numbers import UnknownCurrencyError
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -34,8 +36,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from crm.exceptions import DomainError, NotAllowed, Problem, StaleVersion
 from crm.models import Contact, Team, User
 from crm.services import account_match, company_domain
-from leads.gate import CRITERIA_LABELS, HANDOFF_FIELDS, conversion_checklist
-from leads.models import Lead, Qualification
+from leads.gate import CRITERIA_LABELS, HANDOFF_FIELDS, conversion_checklist, is_blank
+from leads.models import Handoff, Lead, Qualification
 from opportunities import services
 from opportunities.conversion import CUSTOM_FIELDS
 from opportunities.forms import (
@@ -382,8 +384,6 @@ def _criteria_rows(q: Qualification | None) -> list[dict[str, Any]]:
 def _handoff_rows(handoff: Any) -> list[tuple[str, str]]:
     if handoff is None:
         return []
-    from leads.models import Handoff
-
     return [
         (capfirst(Handoff._meta.get_field(name).verbose_name), getattr(handoff, name))
         for name in HANDOFF_FIELDS
@@ -498,14 +498,6 @@ def _decode_cursor(value: str) -> tuple[datetime.datetime, int] | None:
         return None
 
 
-def _stale_q(now: datetime.datetime) -> Q:
-    """Open deals older in their stage than the stage's rot age (one query on stages)."""
-    condition = Q(pk__in=[])
-    for stage in Stage.objects.filter(rot_days__isnull=False, is_won=False, is_lost=False):
-        condition |= Q(stage=stage, stage_entered_at__lt=now - datetime.timedelta(stage.rot_days))
-    return condition
-
-
 def _filtered(user: User, form: OpportunityFilterForm) -> QuerySet[Opportunity]:
     qs = Opportunity.objects.visible_to(user)
     data = form.cleaned_data if form.is_bound and form.is_valid() else {}
@@ -520,7 +512,7 @@ def _filtered(user: User, form: OpportunityFilterForm) -> QuerySet[Opportunity]:
     elif state == OpportunityFilterForm.STATE_LOST:
         qs = qs.filter(stage__is_lost=True)
     elif state == OpportunityFilterForm.STATE_STALE:
-        qs = qs.filter(_stale_q(timezone.now()))
+        qs = qs.stale(timezone.now())
     if data.get("q"):
         qs = qs.filter(Q(name__icontains=data["q"]) | Q(account__name__icontains=data["q"]))
     if data.get("stage"):
@@ -613,8 +605,6 @@ def _snapshot_rows(opportunity: Opportunity) -> list[dict[str, Any]]:
 
 
 def _handoff_label(name: str) -> str:
-    from leads.models import Handoff
-
     return capfirst(Handoff._meta.get_field(name).verbose_name)
 
 
@@ -636,7 +626,7 @@ def _detail_context(
     exit_rows = [
         {
             "label": capfirst(Opportunity._meta.get_field(name).verbose_name),
-            "met": not _blank(getattr(opportunity, name, "")),
+            "met": not is_blank(getattr(opportunity, name, "")),
         }
         for name in opportunity.stage.exit_required_fields
         if hasattr(opportunity, name)
@@ -674,12 +664,6 @@ def _detail_context(
         "exit_rows": exit_rows,
         "weighted": opportunity.amount * opportunity.probability / 100,
     }
-
-
-def _blank(value: Any) -> bool:
-    from leads.gate import is_blank
-
-    return is_blank(value)
 
 
 def _render_detail(
@@ -905,18 +889,16 @@ def _request_rows(requests: list[ConversionRequest]) -> list[dict[str, Any]]:
             CRITERIA_LABELS.get(CRITERIA_CODES.get(p.get("code", ""), ""), p.get("message", ""))
             for p in item.unmet or []
         ]
-        amount = data.get("amount") or ""
         rows.append(
             {
                 "request": item,
                 "unmet": unmet,
                 "name": data.get("name", ""),
-                "amount": amount,
-                "currency": data.get("currency", ""),
+                "amount": _requested_amount(data),
                 "stage": stage.name if stage else "",
-                "close": data.get("expected_close_date", ""),
+                "close": _as_date(data.get("expected_close_date")),
                 "next_step": data.get("next_step", ""),
-                "next_step_due": data.get("next_step_due", ""),
+                "next_step_due": _as_date(data.get("next_step_due")),
                 "roles": [
                     role_labels.get(r.get("role", ""), r.get("role", ""))
                     for r in data.get("contact_roles") or []
@@ -926,6 +908,22 @@ def _request_rows(requests: list[ConversionRequest]) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def _requested_amount(data: dict[str, Any]) -> str:
+    """The amount as typed, formatted when it parses (the request stores raw input)."""
+    amount, currency = str(data.get("amount") or ""), str(data.get("currency") or "").upper()
+    try:
+        return format_money(Decimal(amount.replace(",", "")), currency, cents=False)
+    except (InvalidOperation, ValueError, KeyError, AttributeError, UnknownCurrencyError):
+        return f"{amount} {currency}".strip()
+
+
+def _as_date(value: Any) -> datetime.date | str:
+    try:
+        return datetime.date.fromisoformat(str(value))
+    except ValueError:
+        return str(value or "")
 
 
 def _as_int(value: Any) -> int | None:
@@ -1086,6 +1084,13 @@ def pipeline_board(request: HttpRequest) -> HttpResponse:
             "filters": filters,
             "cap": BOARD_CARDS_PER_COLUMN,
             "lost_stage_ids": [s.pk for s in stages if s.is_lost],
+            "board_messages": {
+                "failed": _("%(name)s was not moved."),
+                "moved": _("%(name)s moved to %(stage)s."),
+                "open": _("Open the deal"),
+                "network": _("The server did not answer; the deal was not moved."),
+                "close": _("Close"),
+            },
             "stages_admin_url": reverse("admin:opportunities_stage_changelist")
             if user.is_revops
             else "",

@@ -96,7 +96,7 @@ def test_sdr_sees_own_open_leads_and_counts(page: Page, live_server, login, scre
     expect(page.get_by_test_id("my-opportunities")).to_contain_text("No open opportunities")
     # the shell: navigation, the bell, who is signed in
     expect(page.get_by_role("navigation", name="Main").get_by_role("link")).to_have_text(
-        ["My work"]
+        ["My work", "Leads", "Opportunities", "Pipeline", "Dashboard"]
     )
     expect(page.get_by_test_id("notification-bell")).to_contain_text("1 unread notification")
     expect(page.get_by_test_id("user-name")).to_have_text("Maya Putri")

@@ -483,3 +483,89 @@ def test_twenty_concurrent_conversions_make_one_opportunity():
     assert results.count("already") == 19
     assert Opportunity.objects.filter(lead=lead).count() == 1
     assert Account.objects.count() == 1
+
+
+def test_a_role_cannot_point_at_another_companys_contact():
+    stranger = ContactFactory()  # works at some other account
+    lead = ConvertibleLeadFactory()
+    raw = wizard_input(lead, contact_roles=[{"contact": stranger.pk, "role": "champion"}])
+    with pytest.raises(services.NotReady) as caught:
+        services.lead_convert(lead_id=lead.pk, by=lead.ae, raw=raw)
+    assert [(p.code, p.field) for p in caught.value.problems] == [
+        ("contact_other_account", "contact_roles.0.contact")
+    ]
+
+
+def test_new_contacts_need_a_valid_email_and_text_fits_its_column():
+    lead = ConvertibleLeadFactory()
+    raw = wizard_input(
+        lead,
+        product_line="x" * 101,
+        contact_roles=[
+            {"first_name": "A", "last_name": "B", "email": "not-an-address", "role": "champion"}
+        ],
+    )
+    with pytest.raises(services.NotReady) as caught:
+        services.lead_convert(lead_id=lead.pk, by=lead.ae, raw=raw)
+    assert {(p.code, p.field) for p in caught.value.problems} == {
+        ("too_long", "product_line"),
+        ("invalid_email", "contact_roles.0.email"),
+    }
+
+
+def test_only_the_owners_manager_approves_a_large_deal():
+    policy = ConversionPolicy.current()
+    policy.approval_required = True
+    policy.save()
+    boss, other_boss = UserFactory(manager=True), UserFactory(manager=True)
+    lead = ConvertibleLeadFactory()
+    lead.ae.manager = boss
+    lead.ae.save()
+    opp = services.lead_convert(
+        lead_id=lead.pk, by=lead.ae, raw=wizard_input(lead, amount="250000")
+    )
+    with pytest.raises(NotAllowed):
+        services.opportunity_approve(opportunity_id=opp.pk, by=other_boss, approve=True)
+    assert (
+        services.opportunity_approve(opportunity_id=opp.pk, by=boss, approve=False).approval
+        == "rejected"
+    )
+
+
+def test_only_the_requesters_manager_decides_an_override():
+    boss, other_boss = UserFactory(manager=True), UserFactory(manager=True)
+    lead = ConvertibleLeadFactory()
+    lead.ae.manager = boss
+    lead.ae.save()
+    _unconfirm(lead, "timeline")
+    request = services.conversion_request_create(
+        lead_id=lead.pk, by=lead.ae, raw=wizard_input(lead), rationale="Board deadline"
+    )
+    with pytest.raises(services.OverridePending):
+        services.conversion_request_create(
+            lead_id=lead.pk, by=lead.ae, raw=wizard_input(lead), rationale="Again"
+        )
+    with pytest.raises(NotAllowed):
+        services.conversion_request_decide(request_id=request.pk, by=other_boss, approve=True)
+    declined = services.conversion_request_decide(request_id=request.pk, by=boss, approve=False)
+    assert declined.state == ConversionRequest.State.DECLINED
+
+
+def test_moving_back_needs_no_exit_fields():
+    opp = OpportunityFactory(decision_criteria="Price", competitive_landscape="")
+    qualification = Stage.objects.get(name="Qualification")
+    services.opportunity_move_stage(opportunity_id=opp.pk, by=opp.owner, to=qualification)
+    back = services.opportunity_move_stage(
+        opportunity_id=opp.pk, by=opp.owner, to=Stage.objects.get(name="Discovery")
+    )
+    assert back.stage.name == "Discovery"
+
+
+def test_stale_deals_are_a_model_fact():
+    opp = OpportunityFactory()
+    now = timezone.now()
+    assert not opp.is_stale(now)
+    Opportunity.objects.filter(pk=opp.pk).update(stage_entered_at=now - datetime.timedelta(days=22))
+    opp.refresh_from_db()
+    assert opp.is_stale(now)
+    assert list(Opportunity.objects.stale(now)) == [opp]
