@@ -184,6 +184,9 @@ class Opportunity(models.Model):
             models.CheckConstraint(
                 condition=Q(currency__regex=r"^[A-Z]{3}$"), name="opportunity_currency_iso"
             ),
+            models.CheckConstraint(
+                condition=Q(source__in=Source.values), name="opportunity_source_valid"
+            ),
         ]
         indexes = [
             models.Index(fields=["owner", "stage"], name="opp_owner_stage_idx"),

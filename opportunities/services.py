@@ -190,6 +190,7 @@ def lead_convert(
                 "employee_count": lead.employee_count,
                 "country": lead.country,
                 "owner": by if by.is_ae else lead.ae,
+                "is_demo": lead.is_demo,
             },
         )
         lead_contact, _created = contact_find_or_create(
@@ -199,6 +200,7 @@ def lead_convert(
             last_name=lead.last_name,
             phone=lead.phone,
             job_title=lead.job_title,
+            is_demo=lead.is_demo,
         )
         roles = _resolve_roles(data, account=account, lead_contact=lead_contact)
         if data.attach_to is not None:
@@ -328,6 +330,7 @@ def _create_opportunity(
         qualification_summary=_qualification_summary(qualification),
         approval=approval,
         is_override=is_override,
+        is_demo=lead.is_demo,  # a demo session's deals stay demo data (seed_demo --reset)
         stage_entered_at=now,
         created_by=by,
         **{f: data.custom.get(f, "") for f in CUSTOM_FIELDS},
