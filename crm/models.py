@@ -12,7 +12,10 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-TIME_ZONE_CHOICES = sorted((tz, tz) for tz in zoneinfo.available_timezones())
+# Region/City zones and UTC; not the tz database's pseudo-zones ("Factory", "localtime").
+TIME_ZONE_CHOICES = sorted(
+    (tz, tz) for tz in zoneinfo.available_timezones() if "/" in tz or tz == "UTC"
+)
 
 
 class Team(models.Model):

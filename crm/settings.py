@@ -208,6 +208,20 @@ CELERY_BEAT_SCHEDULE["weekly-lead-feedback"] = {
     "task": "reports.tasks.weekly_lead_feedback_task",
     "schedule": crontab(minute=0, hour=7, day_of_week="mon"),
 }
+# The dashboard's daily rollups: changes reach them within 30 s; a nightly rebuild heals
+# writes that bypass `updated_at`. Pages fall back to the source tables when they are older
+# than THRESHOLD_ROLLUP_MAX_AGE seconds (the beat is down).
+CELERY_BEAT_SCHEDULE["report-rollups"] = {
+    "task": "reports.tasks.refresh_rollups_task",
+    "schedule": 30.0,
+    "options": {"expires": 30.0},
+}
+CELERY_BEAT_SCHEDULE["report-rollups-rebuild"] = {
+    "task": "reports.tasks.refresh_rollups_task",
+    "schedule": crontab(minute=30, hour=2),
+    "kwargs": {"full": True},
+}
+THRESHOLD_ROLLUP_MAX_AGE = env.int("THRESHOLD_ROLLUP_MAX_AGE", default=600)
 
 # --- REST API ---------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -273,21 +273,24 @@ def _lifecycle_steps(lead: Lead) -> list[dict[str, Any]]:
     return steps
 
 
+# How the lead page styles each running clock; the state itself is SlaTimer.state(now),
+# the same predicate the sweep, the queue filters and the dashboards use.
+_CLOCK_STYLE = {
+    SlaTimer.State.OVERDUE: "overdue",
+    SlaTimer.State.AT_RISK: "warning",
+    SlaTimer.State.RUNNING: "ok",
+}
+
+
 def _timer_rows(lead: Lead, now: datetime.datetime) -> tuple[list[dict], list[SlaTimer]]:
     timers = list(lead.sla_timers.select_related("policy").order_by("due_at", "pk"))
-    running = []
-    for timer in timers:
-        if timer.stopped_at is not None:
-            continue
-        if timer.due_at <= now:
-            state = "overdue"
-        elif timer.warn_at <= now:
-            state = "warning"
-        else:
-            state = "ok"
-        running.append({"timer": timer, "state": state})
+    running = [
+        {"timer": timer, "state": _CLOCK_STYLE[timer.state(now)]}
+        for timer in timers
+        if timer.is_running()
+    ]
     stopped = sorted(
-        (t for t in timers if t.stopped_at is not None), key=lambda t: t.stopped_at, reverse=True
+        (t for t in timers if not t.is_running()), key=lambda t: t.stopped_at, reverse=True
     )
     return running, stopped
 

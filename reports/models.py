@@ -1,6 +1,10 @@
 """RevOps-editable benchmark ranges; everything else in reports is computed in SQL."""
 
-from django.core.validators import MaxValueValidator
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -30,3 +34,320 @@ class BenchmarkRange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source}: {self.low_percent}–{self.high_percent} %"
+
+
+class ReportPolicy(models.Model):
+    """RevOps' report thresholds besides the conversion benchmarks. One row (pk=1)."""
+
+    pipeline_to_won_low = models.DecimalField(
+        _("healthy pipeline-to-won ratio from"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("3"),
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text=_("Pipeline created ÷ value won in the same period; below this is thin."),
+    )
+    pipeline_to_won_high = models.DecimalField(
+        _("healthy pipeline-to-won ratio up to"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("5"),
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text=_("Above this the pipeline is inflated with deals that were never real."),
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("report thresholds")
+        verbose_name_plural = _("report thresholds")
+        constraints = [
+            models.CheckConstraint(condition=Q(pk=1), name="report_policy_singleton"),
+            models.CheckConstraint(
+                condition=Q(pipeline_to_won_low__lte=models.F("pipeline_to_won_high")),
+                name="report_policy_ratio_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(_("Report thresholds"))
+
+    @classmethod
+    def current(cls) -> ReportPolicy:
+        obj, _created = cls.objects.get_or_create(pk=1)
+        return obj
+
+
+# --- Rollups ------------------------------------------------------------------------------------
+# Daily sums the dashboard reads instead of scanning millions of rows. Every table is derived
+# (rebuilt from the source tables by `reports.rollups.refresh`, incrementally every half
+# minute and in full every night) and may be dropped and rebuilt at any time. Field names
+# follow the source models (`team`, `owner`, `ae`, `lead__team`, `responsible`, ...) so the
+# source models' own `visible_to` scoping and the report filters apply to them unchanged.
+
+
+class _Row(models.Model):
+    """A rollup row: derived data, identified by its day and dimensions."""
+
+    class Meta:
+        abstract = True
+
+
+HOUR, DAY, MONTH = "h", "d", "m"
+
+
+class _DayRow(_Row):
+    """An hour's figures (`grain` h: `day` and `hour`, UTC), a day's (d) or a whole
+    month's (m, `day` = its 1st), summed up from the hours: a period reads a row per month
+    it covers whole, per day, and per hour at its two ends (periods start at midnight in
+    the reader's zone, which is rarely a UTC midnight)."""
+
+    day = models.DateField()
+    hour = models.PositiveSmallIntegerField(default=0)
+    grain = models.CharField(
+        max_length=1, default=HOUR, choices=[(HOUR, "hour"), (DAY, "day"), (MONTH, "month")]
+    )
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{type(self).__name__} {getattr(self, 'day', '')} #{self.pk}"
+
+
+class LeadScope(models.Model):
+    """The attributes of a lead that decide who may see a figure, plus its source: what
+    rollups of opportunities, hand-offs and SLA clocks keep of the lead behind them."""
+
+    key = models.CharField(max_length=80, unique=True)
+    team = models.ForeignKey(
+        "crm.Team", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    owner = models.ForeignKey(
+        "crm.User", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    ae = models.ForeignKey(
+        "crm.User", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    source = models.CharField(max_length=10)
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class _LeadRollup(_DayRow):
+    source = models.CharField(max_length=10)
+    team = models.ForeignKey(
+        "crm.Team", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    owner = models.ForeignKey(
+        "crm.User", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    ae = models.ForeignKey(
+        "crm.User", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        abstract = True
+
+
+class LeadCreatedDay(_LeadRollup):
+    """Leads created on a UTC day, by where they are now in the funnel."""
+
+    leads = models.PositiveIntegerField(default=0)
+    mql = models.PositiveIntegerField(default=0)
+    sal = models.PositiveIntegerField(default=0)
+    sql = models.PositiveIntegerField(default=0)
+    converted = models.PositiveIntegerField(default=0)
+    won = models.PositiveIntegerField(default=0)
+    lost_to_competitor = models.PositiveIntegerField(default=0)
+    score_sum = models.BigIntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["grain", "day", "hour"], name="rollup_lead_created_day_idx")
+        ]
+
+
+class LeadAssignedDay(_LeadRollup):
+    """Leads assigned on a UTC day: contacted, accepted, and the time it took (sums)."""
+
+    assigned = models.PositiveIntegerField(default=0)
+    first_contacted = models.PositiveIntegerField(default=0)
+    accepted = models.PositiveIntegerField(default=0)
+    first_contact_seconds = models.FloatField(default=0)
+    acceptance_seconds = models.FloatField(default=0)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["grain", "day", "hour"], name="rollup_lead_assigned_day_idx")
+        ]
+
+
+class _OpportunityRollup(_DayRow):
+    owner = models.ForeignKey("crm.User", on_delete=models.CASCADE, related_name="+")
+    lead = models.ForeignKey(
+        LeadScope, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    source = models.CharField(max_length=10)
+    currency = models.CharField(max_length=3)
+
+    class Meta:
+        abstract = True
+
+
+# Stage positions the rollup counts "reached" for; a pipeline with stages further out is
+# answered from the source rows instead.
+REACH_POSITIONS = 12
+
+
+class OpportunityCreatedDay(_OpportunityRollup):
+    """Opportunities created on a UTC day: how they fared, how far they got, their value.
+    `stalled_early` is as of the refresh (deals cross the stall age as time passes, so
+    the refresh rebuilds the days of the deals that crossed it since the last one)."""
+
+    opportunities = models.PositiveIntegerField(default=0)
+    lost = models.PositiveIntegerField(default=0)
+    lost_early = models.PositiveIntegerField(default=0)
+    stalled_early = models.PositiveIntegerField(default=0)
+    won = models.PositiveIntegerField(default=0)
+    override = models.PositiveIntegerField(default=0)
+    decision_maker = models.PositiveIntegerField(default=0)
+    amount_sum = models.DecimalField(max_digits=20, decimal_places=2, default=0)
+    won_reach = models.PositiveIntegerField(
+        default=0, help_text="Reached a won stage (now or in its history)."
+    )
+    reach_0 = models.PositiveIntegerField(default=0, help_text="Furthest stage position >= 0.")
+    reach_1 = models.PositiveIntegerField(default=0)
+    reach_2 = models.PositiveIntegerField(default=0)
+    reach_3 = models.PositiveIntegerField(default=0)
+    reach_4 = models.PositiveIntegerField(default=0)
+    reach_5 = models.PositiveIntegerField(default=0)
+    reach_6 = models.PositiveIntegerField(default=0)
+    reach_7 = models.PositiveIntegerField(default=0)
+    reach_8 = models.PositiveIntegerField(default=0)
+    reach_9 = models.PositiveIntegerField(default=0)
+    reach_10 = models.PositiveIntegerField(default=0)
+    reach_11 = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["grain", "day", "hour"], name="rollup_opp_created_day_idx")]
+
+
+class OpportunityClosedDay(_OpportunityRollup):
+    """Opportunities closed on a UTC day: won, lost, value won and the sales cycle."""
+
+    won = models.PositiveIntegerField(default=0)
+    lost = models.PositiveIntegerField(default=0)
+    won_amount = models.DecimalField(max_digits=20, decimal_places=2, default=0)
+    cycle_seconds = models.FloatField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["grain", "day", "hour"], name="rollup_opp_closed_day_idx")]
+
+
+class StageMoveDay(_DayRow):
+    """Deals leaving a stage on a UTC day and how long they had been in it (sum)."""
+
+    from_stage = models.ForeignKey(
+        "opportunities.Stage", on_delete=models.CASCADE, related_name="+"
+    )
+    owner = models.ForeignKey("crm.User", on_delete=models.CASCADE, related_name="+")
+    lead = models.ForeignKey(
+        LeadScope, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    source = models.CharField(max_length=10)
+    moves = models.PositiveIntegerField(default=0)
+    seconds = models.FloatField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["grain", "day", "hour"], name="rollup_stage_move_day_idx")]
+
+
+class HandoffDay(_DayRow):
+    lead = models.ForeignKey(LeadScope, on_delete=models.CASCADE, related_name="+")
+    from_user = models.ForeignKey("crm.User", on_delete=models.CASCADE, related_name="+")
+    to_user = models.ForeignKey("crm.User", on_delete=models.CASCADE, related_name="+")
+    handoffs = models.PositiveIntegerField(default=0)
+    rated = models.PositiveIntegerField(default=0)
+    rating_sum = models.PositiveIntegerField(default=0)
+    low_rating = models.PositiveIntegerField(default=0)
+    answered = models.PositiveIntegerField(default=0)
+    repeated = models.PositiveIntegerField(default=0)
+    discovery_held = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["grain", "day", "hour"], name="rollup_handoff_day_idx")]
+
+
+class TimerDay(_DayRow):
+    """SLA clocks due on a UTC day. `running` counts clocks still running at refresh."""
+
+    policy = models.ForeignKey("sla.SlaPolicy", on_delete=models.CASCADE, related_name="+")
+    responsible = models.ForeignKey(
+        "crm.User", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    lead = models.ForeignKey(LeadScope, on_delete=models.CASCADE, related_name="+")
+    timers = models.PositiveIntegerField(default=0)
+    met = models.PositiveIntegerField(default=0)
+    breached = models.PositiveIntegerField(default=0)
+    cancelled = models.PositiveIntegerField(default=0)
+    running = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["grain", "day", "hour"], name="rollup_timer_day_idx")]
+
+
+class _OpenRollup(_Row):
+    owner = models.ForeignKey("crm.User", on_delete=models.CASCADE, related_name="+")
+    lead = models.ForeignKey(
+        LeadScope, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    source = models.CharField(max_length=10)
+    currency = models.CharField(max_length=3)
+    count = models.PositiveIntegerField(default=0)
+    amount_sum = models.DecimalField(max_digits=20, decimal_places=2, default=0)
+    weighted_sum = models.DecimalField(max_digits=20, decimal_places=2, default=0)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{type(self).__name__} #{self.pk}"
+
+
+class OpenPipeline(_OpenRollup):
+    """The deals open as of the last refresh (`RollupState.refreshed_at`), by stage."""
+
+    stage = models.ForeignKey("opportunities.Stage", on_delete=models.CASCADE, related_name="+")
+    age_bucket = models.CharField(max_length=12)
+    age_seconds = models.FloatField(default=0)
+    probability_sum = models.PositiveIntegerField(default=0)
+    stale = models.PositiveIntegerField(default=0)
+    stalled_early = models.PositiveIntegerField(default=0)
+
+
+class OpenForecast(_OpenRollup):
+    """The deals open as of the last refresh, by expected close month."""
+
+    month = models.DateField(help_text="First day of the expected close month.")
+
+
+class RollupState(models.Model):
+    """One row (pk=1): how far the rollups are up to date."""
+
+    refreshed_at = models.DateTimeField(null=True, blank=True)
+    rebuilt_at = models.DateTimeField(null=True, blank=True)
+    lead_count = models.PositiveBigIntegerField(default=0)
+    lead_max_id = models.PositiveBigIntegerField(default=0)
+    opportunity_count = models.PositiveBigIntegerField(default=0)
+    opportunity_max_id = models.PositiveBigIntegerField(default=0)
+    timer_max_id = models.PositiveBigIntegerField(default=0)
+    handoff_max_id = models.PositiveBigIntegerField(default=0)
+    stage_change_max_id = models.PositiveBigIntegerField(default=0)
+    last_seconds = models.FloatField(default=0, help_text="How long the last refresh took.")
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(pk=1), name="rollup_state_singleton")]
+
+    def __str__(self) -> str:
+        return f"Rollups as of {self.refreshed_at}"

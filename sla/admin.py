@@ -1,21 +1,53 @@
 from django.contrib import admin
 
-from sla.models import BusinessCalendar, CalendarHoliday, SlaEvent, SlaPolicy, SlaTimer
+from sla.models import (
+    BusinessCalendar,
+    CalendarChange,
+    CalendarHoliday,
+    SlaEvent,
+    SlaPolicy,
+    SlaPolicyChange,
+    SlaTimer,
+)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """SLA settings change through /sla/ (or the API), where every edit is validated and
+    audited; timers and events change only through the lifecycle and the sweep. The admin
+    shows them, read-only."""
+
+    def has_add_permission(self, request, obj=None) -> bool:  # noqa: ANN001
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:  # noqa: ANN001
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:  # noqa: ANN001
+        return False
 
 
 class HolidayInline(admin.TabularInline):
     model = CalendarHoliday
     extra = 0
 
+    def has_add_permission(self, request, obj=None) -> bool:  # noqa: ANN001
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:  # noqa: ANN001
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:  # noqa: ANN001
+        return False
+
 
 @admin.register(BusinessCalendar)
-class BusinessCalendarAdmin(admin.ModelAdmin):
+class BusinessCalendarAdmin(ReadOnlyAdmin):
     list_display = ("name", "time_zone", "work_starts", "work_ends", "holiday_country")
     inlines = [HolidayInline]
 
 
 @admin.register(SlaPolicy)
-class SlaPolicyAdmin(admin.ModelAdmin):
+class SlaPolicyAdmin(ReadOnlyAdmin):
     list_display = (
         "name",
         "key",
@@ -31,7 +63,7 @@ class SlaPolicyAdmin(admin.ModelAdmin):
 
 
 @admin.register(SlaTimer)
-class SlaTimerAdmin(admin.ModelAdmin):
+class SlaTimerAdmin(ReadOnlyAdmin):
     list_display = (
         "policy",
         "lead",
@@ -50,8 +82,24 @@ class SlaTimerAdmin(admin.ModelAdmin):
 
 
 @admin.register(SlaEvent)
-class SlaEventAdmin(admin.ModelAdmin):
-    list_display = ("timer", "kind", "level", "notified", "created_at")
+class SlaEventAdmin(ReadOnlyAdmin):
+    list_display = ("timer", "kind", "level", "responsible", "notified", "created_at")
     list_filter = ("kind", "level")
-    raw_id_fields = ("timer", "notified")
+    raw_id_fields = ("timer", "notified", "responsible")
     show_full_result_count = False
+
+
+class _AuditAdmin(ReadOnlyAdmin):
+    """Audit rows are written by `sla.configuration` only."""
+
+    list_display = ("__str__", "actor", "changed_at")
+
+
+@admin.register(SlaPolicyChange)
+class SlaPolicyChangeAdmin(_AuditAdmin):
+    list_filter = ("policy",)
+
+
+@admin.register(CalendarChange)
+class CalendarChangeAdmin(_AuditAdmin):
+    list_filter = ("calendar",)

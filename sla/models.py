@@ -3,6 +3,9 @@ sweep records (warnings, breaches, escalations), each recorded exactly once."""
 
 from __future__ import annotations
 
+import datetime
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -10,6 +13,9 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from crm.models import TIME_ZONE_CHOICES
+
+if TYPE_CHECKING:
+    from crm.models import User
 
 
 def default_working_days() -> list[int]:
@@ -60,6 +66,22 @@ class CalendarHoliday(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date}: {self.name}"
+
+
+class CalendarChange(models.Model):
+    """Audit of a RevOps edit to a calendar or its holidays: who, when, old -> new."""
+
+    calendar = models.ForeignKey(BusinessCalendar, on_delete=models.CASCADE, related_name="changes")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    changed_at = models.DateTimeField(auto_now_add=True)
+    old = models.JSONField()
+    new = models.JSONField()
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.calendar} changed by {self.actor} at {self.changed_at:%Y-%m-%d %H:%M}"
 
 
 class SlaPolicy(models.Model):
@@ -130,6 +152,10 @@ class SlaPolicy(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def counts_business_time(self) -> bool:
+        """Business units count on the calendar; elapsed units ignore it."""
+        return self.target_unit in (self.Unit.BUSINESS_HOURS, self.Unit.BUSINESS_DAYS)
+
 
 class SlaPolicyChange(models.Model):
     """Audit of a RevOps edit: who, when, old -> new."""
@@ -141,23 +167,78 @@ class SlaPolicyChange(models.Model):
     new = models.JSONField()
 
     class Meta:
-        ordering = ["-changed_at"]
+        ordering = ["-changed_at", "-id"]
 
     def __str__(self) -> str:
         return f"{self.policy} changed by {self.actor} at {self.changed_at:%Y-%m-%d %H:%M}"
 
 
 class SlaTimerQuerySet(models.QuerySet["SlaTimer"]):
+    """Per-collection filters. Every view of "late" (badges, list filters, dashboards,
+    reports and the sweep) is one of these predicates over the stored `warn_at`/`due_at`,
+    so no two screens can disagree about a timer."""
+
     def running(self) -> SlaTimerQuerySet:
         return self.filter(stopped_at__isnull=True)
 
-    def overdue(self, now) -> SlaTimerQuerySet:  # noqa: ANN001
+    def overdue(self, now: datetime.datetime) -> SlaTimerQuerySet:
         """The one definition of overdue: badges, filters, dashboards and the sweep use it."""
         return self.running().filter(due_at__lte=now)
+
+    def at_risk(self, now: datetime.datetime) -> SlaTimerQuerySet:
+        """Running, past the warning point, not yet due."""
+        return self.running().filter(warn_at__lte=now, due_at__gt=now)
+
+    def on_track(self, now: datetime.datetime) -> SlaTimerQuerySet:
+        return self.running().filter(warn_at__gt=now)
+
+    def due_between(self, start: datetime.datetime, end: datetime.datetime) -> SlaTimerQuerySet:
+        """Running timers due in ``[start, end)``, e.g. "due today" in the user's zone."""
+        return self.running().filter(due_at__gte=start, due_at__lt=end)
+
+    def met(self) -> SlaTimerQuerySet:
+        return self.filter(stopped_at__isnull=False, met=True)
+
+    def missed(self) -> SlaTimerQuerySet:
+        """Stopped after the due time (including clocks cancelled once already late)."""
+        return self.filter(stopped_at__isnull=False, met=False)
+
+    def stopped_between(self, start: datetime.datetime, end: datetime.datetime) -> SlaTimerQuerySet:
+        return self.filter(stopped_at__gte=start, stopped_at__lt=end)
+
+    def sweep_due(self, now: datetime.datetime) -> SlaTimerQuerySet:
+        """What the sweep must look at: running timers whose next check has come.
+        Matches the partial index `sla_timer_sweep_idx` (next_check_at WHERE running)."""
+        return self.filter(stopped_at__isnull=True, next_check_at__lte=now)
+
+    def visible_to(self, user: User) -> SlaTimerQuerySet:
+        """RevOps and admins see every clock; a manager the clocks of their team (the
+        lead's team, or people who report to them or sit in a team they manage); anyone
+        else their own."""
+        if not user.is_authenticated:
+            return self.none()
+        if user.sees_everything:
+            return self
+        if user.is_manager:
+            return self.filter(
+                Q(lead__team__manager=user)
+                | Q(responsible__manager=user)
+                | Q(responsible__team__manager=user)
+                | Q(responsible=user)
+            )
+        return self.filter(responsible=user)
 
 
 class SlaTimer(models.Model):
     """One policy running against one lead. `due_at` is computed once, at start."""
+
+    class State(models.TextChoices):
+        RUNNING = "running", _("On track")
+        AT_RISK = "at_risk", _("At risk")
+        OVERDUE = "overdue", _("Overdue")
+        MET = "met", _("Met")
+        MISSED = "missed", _("Missed")
+        CANCELLED = "cancelled", _("Cancelled")
 
     policy = models.ForeignKey(SlaPolicy, on_delete=models.PROTECT, related_name="timers")
     lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="sla_timers")
@@ -178,8 +259,12 @@ class SlaTimer(models.Model):
     warned_at = models.DateTimeField(null=True, blank=True)
     breached_at = models.DateTimeField(null=True, blank=True)
     escalation_level = models.PositiveSmallIntegerField(default=0)
+    # Empty once nothing is left to do (warned, breached, escalated to the end of the
+    # chain): such a timer drops out of the sweep's index range for good.
     next_check_at = models.DateTimeField(
-        help_text=_("When the sweep next needs to look: warn, due, or next escalation.")
+        null=True,
+        blank=True,
+        help_text=_("When the sweep next needs to look: warn, due, or next escalation."),
     )
 
     objects = SlaTimerQuerySet.as_manager()
@@ -208,10 +293,31 @@ class SlaTimer(models.Model):
                 condition=Q(stopped_at__isnull=True),
                 name="sla_timer_queue_idx",
             ),
+            # Compliance reports read the timers that fell due in a period.
+            models.Index(fields=["due_at", "policy"], name="sla_timer_due_idx"),
         ]
 
     def __str__(self) -> str:
         return f"{self.policy} on lead {self.lead_id}"
+
+    def state(self, now: datetime.datetime) -> str:
+        """The timer's `State` at `now`, from the stored times (the querysets' predicates)."""
+        if self.stopped_at is not None:
+            if self.met is None:
+                return self.State.CANCELLED
+            return self.State.MET if self.met else self.State.MISSED
+        if self.due_at <= now:
+            return self.State.OVERDUE
+        if self.warn_at <= now:
+            return self.State.AT_RISK
+        return self.State.RUNNING
+
+    def is_running(self) -> bool:
+        return self.stopped_at is None
+
+    def time_left(self, now: datetime.datetime) -> datetime.timedelta:
+        """Elapsed time until due (negative when overdue), measured to the stored due time."""
+        return self.due_at - now
 
 
 class SlaEvent(models.Model):
@@ -225,6 +331,13 @@ class SlaEvent(models.Model):
     timer = models.ForeignKey(SlaTimer, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=12, choices=Kind.choices)
     level = models.PositiveSmallIntegerField(default=0)
+    # Who answered for the clock when it happened (reports group breaches by it; the
+    # timer's own `responsible` may change later, on reassignment).
+    responsible = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # The person told: the owner (warning, breach), the manager; empty when a whole role
+    # (RevOps) was told or nobody could be found. Notifications hold every recipient.
     notified = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )

@@ -73,8 +73,10 @@ def test_broker_and_cache_are_redis_when_configured():
 
 
 def test_production_settings_pass_check_deploy():
+    # The browser tests' conftest allows async-unsafe ORM calls in-process; a deployment never does.
+    inherited = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
     env = {
-        **os.environ,
+        **inherited,
         "DEBUG": "0",
         "SECRET_KEY": "x" * 64 + "-a-long-random-production-secret",
         "ALLOWED_HOSTS": "crm.example.com",

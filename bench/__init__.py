@@ -1,0 +1,81 @@
+"""Benchmarks: speed figures on PostgreSQL, not timed tests.
+
+Run them all with ``.venv/bin/python -m bench`` (or one: ``python -m bench.sla_sweep``).
+Each module ``bench/<name>.py`` with a ``main()`` is one benchmark. They share a database
+named by ``BENCH_DATABASE_URL`` (default ``postgres://postgres@127.0.0.1:5432/threshold_bench``),
+created and migrated on first use: never point it at a database holding real data.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from urllib.parse import urlsplit, urlunsplit
+
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/threshold_bench"
+
+
+def say(text: str) -> None:
+    """Benchmarks report on stdout."""
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def database_url() -> str:
+    return os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
+
+
+def ensure_database(url: str) -> None:
+    """CREATE DATABASE when it does not exist yet (connecting to the server's `postgres`)."""
+    import psycopg
+    from psycopg import sql
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            say(f"created database {name}")
+
+
+_ready = False
+
+
+def setup_django() -> None:
+    """Point Django at the bench database, set it up and migrate it (once per process)."""
+    global _ready
+    if _ready:
+        return
+    url = database_url()
+    if not url.startswith(("postgres://", "postgresql://")):
+        raise SystemExit("BENCH_DATABASE_URL must be a PostgreSQL URL")
+    ensure_database(url)
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
+    # Tasks queued after commit go to an in-process broker: measured like a real enqueue,
+    # without leaving work for a development worker (or e-mail) behind.
+    os.environ.setdefault("CELERY_BROKER_URL", "memory://localhost/")
+    os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.dummy.EmailBackend")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0, interactive=False)
+    _ready = True
+
+
+@contextmanager
+def timed(label: str) -> Iterator[dict[str, float]]:
+    """``with timed("insert") as t: ...`` prints and records the wall time in seconds."""
+    result: dict[str, float] = {}
+    start = time.perf_counter()
+    yield result
+    result["seconds"] = time.perf_counter() - start
+    say(f"  {label:<44} {result['seconds']:8.3f} s")

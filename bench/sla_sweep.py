@@ -1,0 +1,239 @@
+"""SLA sweep benchmark: 1,000,000 running timers of which 10,000 are due; one sweep.
+
+    .venv/bin/python -m bench.sla_sweep            (BENCH_DATABASE_URL, see bench/__init__)
+    .venv/bin/python -m bench.sla_sweep 200000 2000
+
+Fills the bench database in bulk (INSERT ... SELECT generate_series: 200,000 leads with
+five running clocks each), then times one `timers_sweep(now=...)`. The due timers are a
+mix: 5,000 to warn, 4,000 to breach and 1,000 long overdue to escalate along their chain.
+The sweep's cost should follow the 10,000 due timers, not the 1,000,000 running ones, which
+the second and third runs show (a redelivered sweep, then a sweep with nothing due).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from bench import say, setup_django, timed
+
+TIMERS = 1_000_000
+DUE = 10_000
+CLOCKS_PER_LEAD = 5
+SDRS = 50
+
+
+def main(timers: int = TIMERS, due: int = DUE) -> dict[str, Any]:
+    setup_django()
+    from django.db import connection
+    from django.urls import reverse
+    from django.utils import timezone
+    from django.utils.translation import gettext
+
+    from crm.models import Notification
+    from sla.models import SlaEvent, SlaPolicy
+    from sla.services import SWEEP_BATCH_SIZE, timers_sweep
+
+    if timers % CLOCKS_PER_LEAD or timers // due < 10:
+        raise SystemExit("timers must be a multiple of 5 and at least 10 x due")
+    policies = list(SlaPolicy.objects.order_by("pk")[:CLOCKS_PER_LEAD])
+    if len(policies) < CLOCKS_PER_LEAD:
+        raise SystemExit("the bench database needs the five seeded SLA policies")
+    now = timezone.now()
+    say(f"SLA sweep: {timers:,} running timers, {due:,} due, batches of {SWEEP_BATCH_SIZE:,}")
+
+    with timed("reset bench rows"), connection.cursor() as cursor:
+        cursor.execute(
+            "TRUNCATE sla_slaevent, sla_slatimer, crm_notification, leads_lead "
+            "RESTART IDENTITY CASCADE"
+        )
+    people = _people()
+    leads = timers // CLOCKS_PER_LEAD
+    with timed(f"insert {leads:,} leads"), connection.cursor() as cursor:
+        cursor.execute("SET session_replication_role = replica")
+        try:
+            cursor.execute(*_leads_sql(leads, now=now, owners=people["sdrs"], team=people["team"]))
+        finally:
+            cursor.execute("SET session_replication_role = DEFAULT")
+    with timed(f"insert {timers:,} running timers"), connection.cursor() as cursor:
+        # A bulk load of rows built to be consistent: skip the per-row FK triggers.
+        cursor.execute("SET session_replication_role = replica")
+        try:
+            cursor.execute(
+                *_timers_sql(timers, due, now=now, policies=policies, sdrs=people["sdrs"])
+            )
+        finally:
+            cursor.execute("SET session_replication_role = DEFAULT")
+    # Freshly bulk-loaded rows are not what a sweep meets in production: set their hint
+    # bits and statistics (VACUUM ANALYZE) and flush the load (CHECKPOINT) before timing.
+    with timed("vacuum analyze, checkpoint"), connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE leads_lead, sla_slatimer, sla_slaevent, crm_notification")
+        cursor.execute("CHECKPOINT")
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "EXPLAIN SELECT id FROM sla_slatimer WHERE stopped_at IS NULL AND next_check_at <= %s "
+            "ORDER BY next_check_at, id LIMIT %s FOR UPDATE SKIP LOCKED",
+            [now, SWEEP_BATCH_SIZE],
+        )
+        plan = "\n".join(f"      {row[0]}" for row in cursor.fetchall())
+    say(f"  plan of the locked due-timer query:\n{plan}")
+
+    # A running worker has resolved URLs and loaded translations long before: do it here too.
+    reverse("leads:detail", args=[1])
+    gettext("SLA")
+
+    with timed(f"sweep ({due:,} due of {timers:,})") as first_run:
+        first = timers_sweep(now=now)
+    say(
+        f"    examined {first.examined:,} in {first.batches} batches: {first.warnings:,} "
+        f"warnings, {first.breaches:,} breaches, {first.escalations:,} escalations, "
+        f"{first.notifications:,} notifications"
+    )
+    with timed("same sweep redelivered (nothing new)"):
+        again = timers_sweep(now=now)
+    with timed("sweep 15 s later (nothing due)"):
+        later = timers_sweep(now=now + timezone.timedelta(seconds=15))
+    events, notifications = SlaEvent.objects.count(), Notification.objects.count()
+    if again.examined or later.examined:
+        raise RuntimeError(f"a repeated sweep found work: {again}, {later}")
+    if events != first.warnings + first.breaches + first.escalations:
+        raise RuntimeError(f"{events} event rows for {first}")
+    if notifications != first.notifications:
+        raise RuntimeError(f"{notifications} notifications for {first}")
+    say(f"  {events:,} event rows, {notifications:,} notifications: each recorded once")
+    return {"timers": timers, "due": due, "sweep_seconds": first_run["seconds"], **vars(first)}
+
+
+def _people() -> dict[str, Any]:
+    from crm.models import Team, User
+
+    manager, _ = User.objects.get_or_create(
+        username="bench-manager", defaults={"role": User.Role.MANAGER, "email": "m@bench.example"}
+    )
+    team, _ = Team.objects.get_or_create(name="Bench team", defaults={"manager": manager})
+    for n in range(2):
+        User.objects.get_or_create(
+            username=f"bench-revops-{n}",
+            defaults={"role": User.Role.REVOPS, "email": f"r{n}@bench.example"},
+        )
+    sdrs = []
+    for n in range(SDRS):
+        sdr, _ = User.objects.get_or_create(
+            username=f"bench-sdr-{n}",
+            defaults={
+                "role": User.Role.SDR,
+                "team": team,
+                "manager": manager,
+                "email": f"sdr{n}@bench.example",
+                "time_zone": "Asia/Jakarta",
+            },
+        )
+        sdrs.append(sdr.pk)
+    return {"sdrs": sdrs, "team": team.pk}
+
+
+def _leads_sql(count: int, *, now: Any, owners: list[int], team: int) -> tuple[str, list[Any]]:
+    """INSERT ... SELECT for `count` MQLs, one value per NOT NULL column of the model (so a
+    new column with a default does not break the bench)."""
+    from leads.models import Lead
+
+    given = {
+        "company_name": "'Bench Co ' || g",
+        "last_name": "'Lead ' || g",
+        "first_name": "'Bench'",
+        "email": "'lead' || g || '@bench.example'",
+        "source": "'inbound'",
+        "status": "'mql'",
+        "score": "50",
+        "created_at": "%(now)s",
+        "updated_at": "%(now)s",
+        "mql_at": "%(now)s",
+        "assigned_at": "%(now)s",
+        "owner_id": "(%(owners)s::bigint[])[mod(g, %(n_owners)s) + 1]",
+        "team_id": "%(team)s",
+    }
+    params: dict[str, Any] = {"now": now, "owners": owners, "n_owners": len(owners), "team": team}
+    columns, values = [], []
+    for field in Lead._meta.concrete_fields:
+        if field.primary_key:
+            continue
+        if field.column in given:
+            expression = given[field.column]
+        elif field.null:
+            continue
+        elif field.has_default():
+            params[field.column] = field.get_default()
+            expression = f"%({field.column})s"
+        else:
+            expression = "''"
+        columns.append(field.column)
+        values.append(expression)
+    sql = (
+        f"INSERT INTO {Lead._meta.db_table} ({', '.join(columns)}) "
+        f"SELECT {', '.join(values)} FROM generate_series(1, %(count)s) AS g"
+    )
+    params["count"] = count
+    return sql, params
+
+
+def _timers_sql(
+    count: int, due: int, *, now: Any, policies: list[Any], sdrs: list[int]
+) -> tuple[str, dict[str, Any]]:
+    """Five running clocks per lead. One timer in each block of `step` is due (spread over
+    the five policies), of kind k = 0..9: 0-4 to warn, 5-8 to breach (already warned),
+    9 breached two days ago, to escalate along the policy's chain."""
+    step = count // due
+    policy_rows = ", ".join(
+        f"({i + 1}, {p.pk}, {p.target_value}, '{p.target_unit}', "
+        f"{p.calendar_id if p.calendar_id else 'NULL'}::bigint)"
+        for i, p in enumerate(policies)
+    )
+    sql = f"""
+        INSERT INTO sla_slatimer (
+            policy_id, lead_id, responsible_id, started_at, warn_at, due_at, target_value,
+            target_unit, calendar_id, stopped_at, met, warned_at, breached_at, escalation_level,
+            next_check_at
+        )
+        SELECT p.policy_id, s.lead_id, s.responsible_id, t.started_at, t.warn_at, t.due_at,
+               p.target_value, p.target_unit, p.calendar_id, NULL, NULL, t.warned_at,
+               t.breached_at, 0, t.next_check_at
+        FROM generate_series(1, %(count)s) AS g
+        CROSS JOIN LATERAL (
+            SELECT mod(g - 1, 5) + 1 AS pi,
+                   (g - 1) / 5 + 1 AS lead_id,
+                   (%(sdrs)s::bigint[])[mod((g - 1) / 5, %(n_sdrs)s) + 1] AS responsible_id,
+                   CASE WHEN mod(g, %(step)s) = mod(g / %(step)s / 10, 5)
+                        THEN mod(g / %(step)s, 10) ELSE -1 END AS k
+        ) AS s
+        JOIN (VALUES {policy_rows}) AS p(pi, policy_id, target_value, target_unit, calendar_id)
+          ON p.pi = s.pi
+        CROSS JOIN LATERAL (
+            SELECT
+              CASE WHEN s.k < 0 THEN %(now)s - interval '1 hour' * mod(g, 20)
+                   WHEN s.k < 5 THEN %(now)s - interval '20 hours'
+                   WHEN s.k < 9 THEN %(now)s - interval '30 hours'
+                   ELSE %(now)s - interval '3 days' END AS started_at,
+              CASE WHEN s.k < 0 THEN %(now)s + interval '1 minute' * (60 + mod(g, 10000))
+                   WHEN s.k < 5 THEN %(now)s - interval '1 minute' * (1 + mod(g, 10))
+                   WHEN s.k < 9 THEN %(now)s - interval '8 hours'
+                   ELSE %(now)s - interval '60 hours' END AS warn_at,
+              CASE WHEN s.k < 0 THEN %(now)s + interval '1 minute' * (180 + mod(g, 10000))
+                   WHEN s.k < 5 THEN %(now)s + interval '4 hours'
+                   WHEN s.k < 9 THEN %(now)s - interval '1 minute' * (1 + mod(g, 10))
+                   ELSE %(now)s - interval '2 days' END AS due_at,
+              CASE WHEN s.k >= 5 THEN %(now)s - interval '8 hours' END AS warned_at,
+              CASE WHEN s.k = 9 THEN %(now)s - interval '2 days' + interval '1 minute'
+                   END AS breached_at,
+              CASE WHEN s.k < 0 THEN %(now)s + interval '1 minute' * (60 + mod(g, 10000))
+                   WHEN s.k < 5 THEN %(now)s - interval '1 minute' * (1 + mod(g, 10))
+                   WHEN s.k < 9 THEN %(now)s - interval '1 minute' * (1 + mod(g, 10))
+                   ELSE %(now)s - interval '2 days' + interval '15 minutes' END AS next_check_at
+        ) AS t
+    """
+    return sql, {"count": count, "sdrs": sdrs, "n_sdrs": len(sdrs), "step": step, "now": now}
+
+
+if __name__ == "__main__":
+    arguments = [int(a.replace("_", "").replace(",", "")) for a in sys.argv[1:3]]
+    main(*arguments)

@@ -1,0 +1,407 @@
+"""What each report page shows: its tables (page, CSV and API share them) and chart data.
+
+The views only parse the filters and pick the page; everything a page computes is here,
+on top of `reports.selectors`."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.http import Http404
+from django.utils.translation import gettext as _
+
+from reports import formatting
+from reports import tables as t
+from reports.selectors import (
+    ReportRequest,
+    compliance,
+    conversion_by_source,
+    dashboard,
+    funnel,
+    kpis_by,
+    pipeline,
+    quality,
+    response_times,
+)
+from reports.selectors.base import DIMENSIONS
+from reports.selectors.dashboard import speed
+from reports.selectors.pipeline import Pipeline
+from sla.models import SlaPolicy
+
+
+@dataclass
+class Tile:
+    """A headline figure on the dashboard."""
+
+    key: str
+    label: str
+    icon: str
+    value: str
+    link: str = ""
+    sub: str = ""
+    accent: str = ""
+    status: str | None = None
+    small: bool = False
+
+
+@dataclass
+class Page:
+    tables: dict[str, t.Table] = field(default_factory=dict)
+    charts: dict[str, Any] = field(default_factory=dict)
+    context: dict[str, Any] = field(default_factory=dict)
+
+    def add(self, *tables: t.Table) -> None:
+        for table in tables:
+            self.tables[table.id] = table
+
+    def table(self, table_id: str | None) -> t.Table:
+        if table_id is None and len(self.tables) == 1:
+            return next(iter(self.tables.values()))
+        if table_id not in self.tables:
+            raise Http404("no such table")
+        return self.tables[table_id]
+
+
+# --- chart data (plain numbers; the page's tables carry the same figures) -----------------
+
+
+def conversion_chart(table: t.Table) -> dict[str, Any]:
+    rows = [row for row in table.rows if not row.is_total]
+    return {
+        "labels": [row.cells["source"].label for row in rows],
+        "rates": [_round(row.cells["rate"].value) for row in rows],
+        "lows": [_round(row.cells["benchmark_low"].value) for row in rows],
+        "highs": [_round(row.cells["benchmark_high"].value) for row in rows],
+        "statuses": [row.status for row in rows],
+        "leads": [row.cells["leads"].value for row in rows],
+    }
+
+
+def funnel_chart(table: t.Table) -> dict[str, Any]:
+    return {
+        "labels": [row.cells["step"].value for row in table.rows],
+        "counts": [row.cells["count"].value for row in table.rows],
+    }
+
+
+MAX_FORECAST_MONTHS = 24
+
+
+def _months(first: datetime.date, last: datetime.date) -> list[datetime.date]:
+    months, month = [], first
+    while month <= last and len(months) < MAX_FORECAST_MONTHS:
+        months.append(month)
+        month = (month + datetime.timedelta(days=32)).replace(day=1)
+    return months
+
+
+def pipeline_charts(p: Pipeline) -> dict[str, Any]:
+    """The forecast per currency over consecutive months (empty months shown as 0)."""
+    by_currency: dict[str, dict[Any, Any]] = {}
+    for row in p.forecast:
+        by_currency.setdefault(row.currency, {})[row.month] = row
+    forecast: dict[str, dict[str, list]] = {}
+    for currency, rows in by_currency.items():
+        dated = [m for m in rows if m is not None]
+        months: list[Any] = [None] if None in rows else []
+        months += _months(p.this_month, max(dated)) if dated else []
+        forecast[currency] = {
+            "labels": [rows[m].key if m in rows else m.strftime("%Y-%m") for m in months],
+            "weighted": [float(rows[m].weighted) if m in rows else 0 for m in months],
+            "amount": [float(rows[m].amount) if m in rows else 0 for m in months],
+        }
+    return {
+        "stages": {
+            "labels": [row.stage.name for row in p.stages],
+            "counts": [row.count for row in p.stages],
+            "stale": [row.stale for row in p.stages],
+        },
+        "forecast": {"currencies": p.forecast_currencies(), "series": forecast},
+        "times": {
+            "labels": [row.stage.name for row in p.times],
+            # The exact median where the page computed it, else the average stay.
+            "stay_days": [
+                _days(row.median_seconds if row.median_seconds is not None else row.average_seconds)
+                for row in p.times
+            ],
+            "stay_label": str(
+                _("Median stay (days)")
+                if any(row.median_seconds is not None for row in p.times)
+                else _("Average stay (days)")
+            ),
+            "open_age_days": [_days(row.open_average_age_seconds) for row in p.times],
+        },
+    }
+
+
+def sla_chart(table: t.Table) -> dict[str, Any]:
+    rows = [row for row in table.rows if not row.is_total]
+    return {
+        "labels": [row.cells["group"].value for row in rows],
+        "met": [row.cells["met"].value for row in rows],
+        "breached": [row.cells["breached"].value for row in rows],
+        "overdue": [row.cells["overdue"].value for row in rows],
+    }
+
+
+def _round(value: Any) -> float | None:
+    return None if value is None else round(float(value), 2)
+
+
+def _days(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds / 86400, 2)
+
+
+# --- pages ------------------------------------------------------------------------------------
+
+
+def dashboard_page(r: ReportRequest, *, people_by: str = "owner") -> Page:
+    d = dashboard(r, people_by=people_by)
+    drill = t.Drill(r.filters)
+    page = Page()
+    conversion = t.conversion_table(d.conversion, drill)
+    funnel_steps = t.funnel_table(d.funnel, drill, medians=False)
+    sla = t.sla_table(d.sla, "policy", drill, _("Policy"))
+    page.add(
+        conversion,
+        funnel_steps,
+        t.stages_table(d.pipeline, drill),
+        t.forecast_table(d.pipeline, drill),
+        t.time_in_stage_table(d.pipeline, drill, medians=False),
+        t.people_table(d.people, people_by, drill),
+        sla,
+    )
+    page.charts = {
+        "conversion": conversion_chart(conversion),
+        "funnel": funnel_chart(funnel_steps),
+        **pipeline_charts(d.pipeline),
+        "sla": sla_chart(sla),
+    }
+    page.context = {"d": d, "drill": drill, "tiles": dashboard_tiles(d, drill)}
+    return page
+
+
+def dashboard_tiles(d: Any, drill: t.Drill) -> list[Tile]:
+    f = formatting
+    overall = d.conversion.overall
+    p = d.pipeline
+    premature = d.premature
+    handoffs = d.handoffs
+    sla = d.sla.total
+    lost_to_competitor = d.funnel.total.get("lost_to_competitor") or 0
+    open_amounts: dict[str, Any] = {}
+    for row in p.stages:
+        for currency, amount in row.amount.items():
+            open_amounts[currency] = open_amounts.get(currency, 0) + amount
+    bench = ""
+    if overall["benchmark_low"] is not None:
+        bench = _("benchmark %(low)s–%(high)s") % {
+            "low": f.number(overall["benchmark_low"]),
+            "high": f.percent(overall["benchmark_high"], 0),
+        }
+    return [
+        Tile(
+            "leads",
+            _("Leads created"),
+            "bi-inbox",
+            f.number(d.funnel.leads),
+            drill("leads", cohort="created", measure="leads"),
+            _("Average score %(score)s")
+            % {"score": f.number(d.funnel.total.get("average_score"), 1)},
+            "kpi-sky",
+        ),
+        Tile(
+            "conversion",
+            _("Lead → opportunity"),
+            "bi-bullseye",
+            f.percent(overall["rate"]),
+            drill("leads", cohort="created", measure="converted"),
+            _("%(n)s converted · %(bench)s")
+            % {"n": f.number(overall["converted"]), "bench": bench},
+            "kpi-teal",
+            overall["status"],
+        ),
+        Tile(
+            "pipeline",
+            _("Open pipeline"),
+            "bi-kanban",
+            _("%(n)s deals") % {"n": f.number(p.open_count)},
+            drill("opportunities", cohort="open", measure="open"),
+            f.money_list(sorted(open_amounts.items(), key=lambda kv: -kv[1])[:3]),
+            "",
+        ),
+        Tile(
+            "win_rate",
+            _("Win rate"),
+            "bi-trophy",
+            f.percent(p.win_rate),
+            drill("opportunities", cohort="closed", measure="won"),
+            _("%(won)s won · %(lost)s lost in the period")
+            % {"won": f.number(p.won), "lost": f.number(p.lost)},
+            "kpi-violet",
+        ),
+        Tile(
+            "premature",
+            _("Premature conversions"),
+            "bi-hourglass-bottom",
+            f.percent(premature.get("premature_rate")),
+            drill("opportunities", cohort="created", measure="premature"),
+            _("%(n)s of %(total)s new deals died or stalled early")
+            % {
+                "n": f.number(premature.get("premature")),
+                "total": f.number(premature.get("opportunities")),
+            },
+            "kpi-rose",
+        ),
+        Tile(
+            "lost_to_competitor",
+            _("Lost to a competitor"),
+            "bi-flag",
+            f.number(lost_to_competitor),
+            drill("leads", cohort="created", measure="lost_to_competitor"),
+            _("%(p)s of the leads, before they converted")
+            % {
+                "p": f.percent(
+                    100 * lost_to_competitor / d.funnel.leads if d.funnel.leads else None
+                )
+            },
+            "kpi-amber",
+        ),
+        Tile(
+            "sla",
+            _("SLA compliance"),
+            "bi-stopwatch",
+            f.percent(sla.get("rate")),
+            drill("timers", measure="met"),
+            _("%(b)s breached · %(o)s overdue now")
+            % {"b": f.number(sla.get("breached")), "o": f.number(sla.get("overdue"))},
+            "kpi-teal",
+        ),
+        Tile(
+            "handoff",
+            _("Hand-off rating"),
+            "bi-arrow-left-right",
+            f.number(handoffs.get("average_rating"), 1) + " / 5"
+            if handoffs.get("average_rating") is not None
+            else f.DASH,
+            drill("handoffs", measure="rated"),
+            _("AE repeated discovery in %(p)s") % {"p": f.percent(handoffs.get("repeated_rate"))},
+            "kpi-sky",
+        ),
+    ]
+
+
+def speed_page(r: ReportRequest) -> Page:
+    """The dashboard's exact medians (see `reports.selectors.dashboard.speed`)."""
+    s = speed(r)
+    drill = t.Drill(r.filters)
+    page = Page()
+    steps = t.funnel_table(s.funnel, drill)
+    steps.id, steps.title = "speed_funnel", _("Time between funnel steps")
+    steps.columns = [c for c in steps.columns if c.key in ("step", "count", "median")]
+    response = t.response_table(s.response, None, drill, _("Leads"))
+    response.id = "speed_response"
+    times = t.Table(
+        "speed_stages",
+        _("Median stay per stage"),
+        [
+            t.Column("stage", _("Stage"), "text"),
+            t.Column("moves", _("Moves out")),
+            t.Column("median", _("Median stay"), "duration"),
+            t.Column("average", _("Average stay"), "duration"),
+        ],
+        caption=_("Deals that left a stage in the period."),
+    )
+    for row in s.times:
+        times.rows.append(
+            t.Row(
+                {
+                    "stage": t.Cell(row.stage.name),
+                    "moves": t.Cell(row.moves, drill("moves", g_from_stage=row.stage.pk)),
+                    "median": t.Cell(row.median_seconds),
+                    "average": t.Cell(row.average_seconds),
+                }
+            )
+        )
+    page.add(steps, response, times)
+    return page
+
+
+def conversion_page(r: ReportRequest) -> Page:
+    drill = t.Drill(r.filters)
+    table = t.conversion_table(conversion_by_source(r), drill)
+    page = Page()
+    page.add(table)
+    page.charts = {"conversion": conversion_chart(table)}
+    return page
+
+
+def funnel_page(r: ReportRequest, by: str) -> Page:
+    if by not in DIMENSIONS["leads"]:
+        raise Http404("unknown breakdown")
+    drill = t.Drill(r.filters)
+    result = funnel(r, by=by)
+    steps = t.funnel_table(result, drill)
+    page = Page()
+    label = str(DIMENSIONS["leads"][by].label)
+    page.add(steps, t.funnel_breakdown_table(result, by, drill, label))
+    page.charts = {"funnel": funnel_chart(steps)}
+    return page
+
+
+def quality_page(r: ReportRequest, handoffs_by: str = "sdr") -> Page:
+    if handoffs_by not in ("sdr", "ae"):
+        raise Http404("unknown breakdown")
+    drill = t.Drill(r.filters)
+    lead_funnel = funnel(r)
+    q = quality(r, funnel=lead_funnel, handoffs_by=handoffs_by)
+    policies = list(SlaPolicy.objects.filter(stop_event=SlaPolicy.Event.CONVERTED, is_active=True))
+    page = Page()
+    page.add(
+        t.premature_table(q, drill),
+        t.pipeline_to_won_table(q, drill),
+        t.delayed_table(q, drill, policies, compliance(r, by="policy")),
+        t.overrides_table(q, drill),
+        t.handoff_table(q, drill, handoffs_by),
+    )
+    page.context = {"q": q}
+    return page
+
+
+def pipeline_page(r: ReportRequest, by: str) -> Page:
+    if by not in ("owner", "team"):
+        raise Http404("unknown breakdown")
+    drill = t.Drill(r.filters)
+    p = pipeline(r)
+    page = Page()
+    page.add(
+        t.stages_table(p, drill),
+        t.forecast_table(p, drill),
+        t.aging_table(p, drill),
+        t.reach_table(p, drill),
+        t.time_in_stage_table(p, drill),
+        t.velocity_table(p, drill),
+        t.people_table(kpis_by(r, by), by, drill),
+    )
+    page.charts = pipeline_charts(p)
+    page.context = {"p": p}
+    return page
+
+
+def sla_page(r: ReportRequest, by: str) -> Page:
+    if by not in DIMENSIONS["timers"]:
+        raise Http404("unknown breakdown")
+    drill = t.Drill(r.filters)
+    label = str(DIMENSIONS["timers"][by].label)
+    table = t.sla_table(compliance(r, by=by), by, drill, label)
+    response_by = by if by in DIMENSIONS["leads"] else "source"
+    response_label = str(DIMENSIONS["leads"][response_by].label)
+    page = Page()
+    page.add(
+        table,
+        t.response_table(response_times(r, by=response_by), response_by, drill, response_label),
+    )
+    page.charts = {"sla": sla_chart(table)}
+    return page

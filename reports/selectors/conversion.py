@@ -1,0 +1,81 @@
+"""Lead -> opportunity conversion by source, against RevOps' benchmark ranges.
+
+Definition (shown on the page): the cohort is the leads created in the period; a lead
+counts as converted if it became an opportunity at any time, also after the period.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.utils.translation import gettext_lazy as _
+
+from leads.models import Source
+from reports import rollups
+from reports.models import BenchmarkRange
+from reports.selectors.base import ReportRequest, dimension
+from reports.selectors.tally import Group, Tally, ratio, tally_from
+
+OVERALL = "overall"
+
+READINGS = {
+    "above": _("Above the range: qualifying too liberally; check the gate is applied."),
+    "below": _("Below the range: criteria too strict, or poor leads from this source."),
+    "within": _("Within the typical range."),
+}
+
+
+@dataclass
+class ConversionReport:
+    rows: list[Group]
+    overall: Group
+
+
+def benchmark_status(converted: int, leads: int, benchmark: BenchmarkRange | None) -> str | None:
+    """below | within | above, compared exactly (no rounding of the rate)."""
+    if benchmark is None or not leads:
+        return None
+    scaled = Decimal(converted) * 100
+    if scaled < benchmark.low_percent * leads:
+        return "below"
+    if scaled > benchmark.high_percent * leads:
+        return "above"
+    return "within"
+
+
+def _finish(group: Group, benchmark: BenchmarkRange | None) -> Group:
+    leads, converted = group["leads"], group["converted"]
+    status = benchmark_status(converted, leads, benchmark)
+    group.values.update(
+        rate=ratio(converted, leads),
+        benchmark_low=benchmark.low_percent if benchmark else None,
+        benchmark_high=benchmark.high_percent if benchmark else None,
+        status=status,
+        reading=READINGS.get(status or "", ""),
+    )
+    return group
+
+
+def conversion_by_source(r: ReportRequest, *, counts: Tally | None = None) -> ConversionReport:
+    """One GROUP BY source over the cohort, one read of the benchmark ranges. `counts`:
+    the cohort already counted by source (the funnel's breakdown), to reuse."""
+    if counts is None:
+        dim = dimension("source", "leads")
+        grouped = rollups.counts(rollups.LEADS_CREATED, r, [dim.column], ["leads", "converted"])
+        counts = tally_from(grouped, dim, ["leads", "converted"])
+    benchmarks = {b.source: b for b in BenchmarkRange.objects.all()}
+    found = {row.key: row for row in counts.rows}
+    sources = [r.filters.source] if r.filters.source else list(Source.values)
+    labels = dict(Source.choices)
+    rows = []
+    for source in sources:
+        found_row = found.get(source)
+        values = {"leads": 0, "converted": 0}
+        if found_row is not None:
+            values = {"leads": found_row["leads"], "converted": found_row["converted"]}
+        row = Group(source, str(labels.get(source, source)), source, values)
+        rows.append(_finish(row, benchmarks.get(source)))
+    total = {"leads": counts.total["leads"], "converted": counts.total["converted"]}
+    overall = Group(OVERALL, str(_("All sources")), None, total)
+    return ConversionReport(rows=rows, overall=_finish(overall, benchmarks.get(OVERALL)))

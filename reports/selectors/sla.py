@@ -1,0 +1,88 @@
+"""SLA compliance in the report filters: met / breached per policy, rep, team or source
+for the clocks that fell due in the period, and response times for the leads assigned in it.
+
+The predicates are `sla.models.SlaTimerQuerySet`'s (met, missed, overdue, running): this
+module only adds the report filters (team, owner, source), which `sla.selectors` does not
+take, and reads the daily rollup when the page may.
+"""
+
+from __future__ import annotations
+
+from django.db.models import F
+
+from reports import rollups
+from reports.aggregates import SecondsBetween, grouped_aggregates
+from reports.selectors.base import ReportRequest, dimension, leads_assigned
+from reports.selectors.tally import Tally, ratio, tally_from
+
+TIMER_COUNTS = ("timers", "met", "breached", "overdue", "running", "cancelled")
+
+
+def compliance(r: ReportRequest, *, by: str = "policy") -> Tally:
+    """One GROUP BY. Rate = met ÷ (met + breached + running overdue): the share of the
+    decided commitments that were kept; cancelled and on-track clocks are not decided.
+
+    "Overdue" moves with the clock: in the rollup, a clock running at the refresh is
+    overdue if it fell due before the current hour and on track if after it; the current
+    hour comes from the source rows."""
+    dim = dimension(by, "timers")
+    grouped = rollups.counts(
+        rollups.TIMERS,
+        r,
+        [dim.column],
+        TIMER_COUNTS,
+        clock={"overdue": ("running", "before"), "running": ("running", "after")},
+    )
+    result = tally_from(grouped, dim, TIMER_COUNTS, order_by="timers")
+    for group in [*result.rows, result.total]:
+        decided = group["met"] + group["breached"] + group["overdue"]
+        group.values["decided"] = decided
+        group.values["missed"] = group["breached"] + group["overdue"]
+        group.values["rate"] = ratio(group["met"], decided)
+    return result
+
+
+RESPONSE_COUNTS = (
+    "assigned",
+    "first_contacted",
+    "accepted",
+    "first_contact_seconds",
+    "acceptance_seconds",
+)
+
+
+def response_medians() -> dict:
+    return {
+        "first_contact_median": SecondsBetween(F("first_contacted_at"), F("assigned_at")),
+        "acceptance_median": SecondsBetween(F("accepted_at"), F("assigned_at")),
+    }
+
+
+def response_times(r: ReportRequest, *, by: str | None = None, medians: bool = True) -> Tally:
+    """From assignment to first contact and to acceptance: averages (additive sums) and,
+    with `medians`, the exact medians (source rows)."""
+    dim = dimension(by, "leads") if by else None
+    group_by = [dim.column] if dim else []
+    grouped = rollups.counts(rollups.LEADS_ASSIGNED, r, group_by, RESPONSE_COUNTS)
+    times: dict = {}
+    total_times: dict = {}
+    if medians:
+        if dim:
+            times = grouped_aggregates(leads_assigned(r), group_by, {}, medians=response_medians())
+        total_times = grouped_aggregates(leads_assigned(r), [], {}, medians=response_medians())[()]
+    for key, values in grouped.items():
+        values.update(times.get(key, dict.fromkeys(response_medians())))
+    result = tally_from(grouped, dim, RESPONSE_COUNTS, order_by="assigned")
+    result.total.values.update(total_times or dict.fromkeys(response_medians()))
+    for group in [*result.rows, result.total]:
+        group.values["first_contact_average"] = _average(
+            group["first_contact_seconds"], group["first_contacted"]
+        )
+        group.values["acceptance_average"] = _average(
+            group["acceptance_seconds"], group["accepted"]
+        )
+    return result
+
+
+def _average(total: float | None, count: int) -> float | None:
+    return total / count if count and total is not None else None

@@ -1,0 +1,404 @@
+"""Report pages, the manager dashboard, drill-down lists and CSV exports. Thin: parse the
+filters, call `reports.pages` / `reports.drill`, render (or write CSV with ?format=csv)."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.forms import modelformset_factory
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from reports import drill as drills
+from reports import feedback as lead_feedback
+from reports import rollups
+from reports.forms import BenchmarkRangeForm, ReportFilterForm, ReportPolicyForm
+from reports.models import BenchmarkRange, ReportPolicy
+from reports.pages import (
+    Page,
+    conversion_page,
+    dashboard_page,
+    funnel_page,
+    pipeline_page,
+    quality_page,
+    sla_page,
+    speed_page,
+)
+from reports.selectors import ReportRequest
+from reports.tables import Table
+
+REPORT_NAV = (
+    ("dashboard", "reports:dashboard", "bi-speedometer2"),
+    ("conversion", "reports:conversion", "bi-bullseye"),
+    ("funnel", "reports:funnel", "bi-funnel"),
+    ("quality", "reports:quality", "bi-shield-check"),
+    ("pipeline", "reports:pipeline", "bi-kanban"),
+    ("sla", "reports:sla", "bi-stopwatch"),
+    ("feedback", "reports:feedback", "bi-megaphone"),
+)
+
+
+def report_request(
+    request: HttpRequest, *, use_rollups: bool = True
+) -> tuple[ReportRequest, ReportFilterForm]:
+    """The filters asked for; pages read the rollups while they are fresh."""
+    form = ReportFilterForm(request.GET or None, user=request.user)
+    filters = form.filters()
+    now = timezone.now()
+    state = rollups.usable(now) if use_rollups else None
+    as_of = state.refreshed_at if state else None
+    return ReportRequest(user=request.user, filters=filters, now=now, rollups_as_of=as_of), form
+
+
+def _nav() -> list[tuple[str, str, str]]:
+    labels = {
+        "dashboard": _("Dashboard"),
+        "conversion": _("Conversion"),
+        "funnel": _("Funnel"),
+        "quality": _("Quality"),
+        "pipeline": _("Pipeline"),
+        "sla": _("SLA"),
+        "feedback": _("Lead feedback"),
+    }
+    return [(key, labels[key], reverse(url), icon) for key, url, icon in REPORT_NAV]
+
+
+def chart_labels() -> dict[str, str]:
+    """The words the charts draw (legends, tooltips), in the reader's language."""
+    return {
+        "benchmark_range": _("Benchmark range"),
+        "benchmark": _("Benchmark"),
+        "conversion_rate": _("Conversion rate"),
+        "rate": _("Rate"),
+        "leads": _("leads"),
+        "moving": _("Moving"),
+        "stale": _("Stale (past the stage's age)"),
+        "weighted": _("Weighted"),
+        "unweighted": _("Unweighted"),
+        "open_age": _("Open deals' age (days)"),
+        "met": _("Met"),
+        "breached": _("Breached"),
+        "overdue": _("Overdue"),
+        "past_due": _("Past due"),
+        "later": _("Later"),
+        "currency": _("Currency"),
+    }
+
+
+def _query_without(request: HttpRequest, *names: str) -> str:
+    params = request.GET.copy()
+    for name in names:
+        params.pop(name, None)
+    return params.urlencode()
+
+
+def csv_response(table: Table, filename: str) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
+    response.write("\ufeff")  # Excel reads UTF-8 only with the BOM
+    writer = csv.writer(response)
+    writer.writerow(table.csv_header())
+    writer.writerows(table.csv_rows())
+    return response
+
+
+def _filename(slug: str, r: ReportRequest, table_id: str = "") -> str:
+    parts = ["threshold", slug, table_id, r.filters.start.isoformat(), r.filters.end.isoformat()]
+    return slugify("-".join(p for p in parts if p))
+
+
+def _render_page(
+    request: HttpRequest,
+    *,
+    slug: str,
+    template: str,
+    r: ReportRequest,
+    form: ReportFilterForm,
+    page: Page,
+    extra: dict[str, Any] | None = None,
+) -> HttpResponse:
+    if request.GET.get("format") == "csv":
+        table = page.table(request.GET.get("table"))
+        return csv_response(table, _filename(slug, r, table.id))
+    context = {
+        "r": r,
+        "filters": r.filters,
+        "form": form,
+        "page": page,
+        "tables": page.tables,
+        "charts": {**page.charts, "labels": chart_labels()} if page.charts else {},
+        "report_nav": _nav(),
+        "current_report": slug,
+        "query": _query_without(request, "format", "table"),
+        "filter_query": _filter_query(r),
+        "keep_params": ["by", "people_by"],
+        **page.context,
+        **(extra or {}),
+    }
+    return render(request, template, context)
+
+
+@login_required
+@require_GET
+def dashboard(request: HttpRequest) -> HttpResponse:
+    r, form = report_request(request)
+    people_by = request.GET.get("people_by") or "owner"
+    if people_by not in ("owner", "team"):
+        people_by = "owner"
+    page = dashboard_page(r, people_by=people_by)
+    return _render_page(
+        request,
+        slug="dashboard",
+        template="reports/dashboard.html",
+        r=r,
+        form=form,
+        page=page,
+        extra={"people_by": people_by, "people_table_id": f"kpis_by_{people_by}"},
+    )
+
+
+@login_required
+@require_GET
+def dashboard_speed(request: HttpRequest) -> HttpResponse:
+    """The dashboard's exact medians, loaded after the page (htmx): they sort the whole
+    cohort, which the page itself never waits for."""
+    r, form = report_request(request)
+    page = speed_page(r)
+    if request.GET.get("format") == "csv":
+        table = page.table(request.GET.get("table"))
+        return csv_response(table, _filename("speed", r, table.id))
+    return render(
+        request,
+        "reports/_speed.html",
+        {"r": r, "tables": page.tables, "query": _query_without(request, "format", "table")},
+    )
+
+
+@login_required
+@require_GET
+def conversion(request: HttpRequest) -> HttpResponse:
+    r, form = report_request(request)
+    return _render_page(
+        request,
+        slug="conversion",
+        template="reports/conversion.html",
+        r=r,
+        form=form,
+        page=conversion_page(r),
+    )
+
+
+@login_required
+@require_GET
+def funnel(request: HttpRequest) -> HttpResponse:
+    r, form = report_request(request)
+    by = request.GET.get("by") or "source"
+    return _render_page(
+        request,
+        slug="funnel",
+        template="reports/funnel.html",
+        r=r,
+        form=form,
+        page=funnel_page(r, by),
+        extra={"by": by, "by_choices": _by_choices("leads")},
+    )
+
+
+@login_required
+@require_GET
+def quality(request: HttpRequest) -> HttpResponse:
+    r, form = report_request(request)
+    by = request.GET.get("by") or "sdr"
+    return _render_page(
+        request,
+        slug="quality",
+        template="reports/quality.html",
+        r=r,
+        form=form,
+        page=quality_page(r, by),
+        extra={"by": by, "by_choices": [("sdr", _("SDR")), ("ae", _("Account executive"))]},
+    )
+
+
+@login_required
+@require_GET
+def pipeline(request: HttpRequest) -> HttpResponse:
+    r, form = report_request(request)
+    by = request.GET.get("by") or "owner"
+    return _render_page(
+        request,
+        slug="pipeline",
+        template="reports/pipeline.html",
+        r=r,
+        form=form,
+        page=pipeline_page(r, by),
+        extra={"by": by, "by_choices": [("owner", _("Owner")), ("team", _("Team"))]},
+    )
+
+
+@login_required
+@require_GET
+def sla(request: HttpRequest) -> HttpResponse:
+    r, form = report_request(request)
+    by = request.GET.get("by") or "policy"
+    return _render_page(
+        request,
+        slug="sla",
+        template="reports/sla.html",
+        r=r,
+        form=form,
+        page=sla_page(r, by),
+        extra={"by": by, "by_choices": _by_choices("timers")},
+    )
+
+
+def _by_choices(cohort: str) -> list[tuple[str, str]]:
+    from reports.selectors.base import DIMENSIONS
+
+    return [(name, str(dim.label)) for name, dim in DIMENSIONS[cohort].items()]
+
+
+@login_required
+@require_GET
+def feedback(request: HttpRequest) -> HttpResponse:
+    """Weekly lead-quality feedback for marketing, by source (the e-mail's content)."""
+    r, form = report_request(request)
+    if "start" not in request.GET and "period" not in request.GET:
+        r = lead_feedback.last_week_request(request.user, r.filters.tz, now=r.now)
+    summary = lead_feedback.summary(r)
+    page = Page()
+    page.add(summary.table)
+    return _render_page(
+        request,
+        slug="feedback",
+        template="reports/feedback.html",
+        r=r,
+        form=form,
+        page=page,
+        extra={"summary": summary},
+    )
+
+
+# --- drill-down lists ---------------------------------------------------------------------------
+
+DRILL_TEMPLATES = {
+    "leads": "reports/drill_leads.html",
+    "opportunities": "reports/drill_opportunities.html",
+    "moves": "reports/drill_moves.html",
+    "timers": "reports/drill_timers.html",
+    "handoffs": "reports/drill_handoffs.html",
+    "requests": "reports/drill_requests.html",
+}
+
+
+@login_required
+@require_GET
+def drill(request: HttpRequest, kind: str) -> HttpResponse:
+    r, form = report_request(request)
+    result = drills.drill(kind, r, request.GET)
+    if request.GET.get("format") == "csv":
+        return _drill_csv(kind, result, _filename(f"{kind}-list", r))
+    next_url = ""
+    if result.next_cursor:
+        params = request.GET.copy()
+        params["cursor"] = result.next_cursor
+        next_url = f"?{params.urlencode()}"
+    return render(
+        request,
+        DRILL_TEMPLATES[kind],
+        {
+            "r": r,
+            "filters": r.filters,
+            "form": form,
+            "result": result,
+            "rows": result.rows,
+            "next_url": next_url,
+            "first_url": f"?{_query_without(request, 'cursor')}" if "cursor" in request.GET else "",
+            "csv_url": f"?{_query_without(request, 'cursor', 'format')}&format=csv",
+            "back_url": f"{reverse('reports:dashboard')}?{_filter_query(r)}",
+            "report_nav": _nav(),
+            "current_report": "",
+            "filter_query": _filter_query(r),
+            "keep_params": [
+                "cohort",
+                "measure",
+                *[k for k in request.GET if k.startswith("g_")],
+                "reached",
+                "state",
+            ],
+        },
+    )
+
+
+def _filter_query(r: ReportRequest) -> str:
+    return urlencode(r.filters.query_params())
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _drill_csv(kind: str, result: drills.DrillResult, filename: str) -> StreamingHttpResponse:
+    header, row = drills.CSV_COLUMNS[kind]
+    writer = csv.writer(_Echo())
+
+    def lines() -> Iterator[str]:
+        yield "\ufeff" + writer.writerow(header)
+        for item in result.queryset.iterator(chunk_size=2000):
+            yield writer.writerow(row(item))
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
+    return response
+
+
+# --- RevOps: benchmark ranges and thresholds --------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def benchmarks(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_revops:
+        raise PermissionDenied
+    FormSet = modelformset_factory(
+        BenchmarkRange, form=BenchmarkRangeForm, extra=1, can_delete=True
+    )
+    policy = ReportPolicy.current()
+    if request.method == "POST":
+        formset = FormSet(request.POST, queryset=BenchmarkRange.objects.order_by("source"))
+        policy_form = ReportPolicyForm(request.POST, instance=policy)
+        if formset.is_valid() and policy_form.is_valid():
+            with transaction.atomic():
+                formset.save()
+                policy_form.save()
+            messages.success(request, _("Benchmarks saved."))
+            return redirect("reports:benchmarks")
+        status = 400
+    else:
+        formset = FormSet(queryset=BenchmarkRange.objects.order_by("source"))
+        policy_form = ReportPolicyForm(instance=policy)
+        status = 200
+    return render(
+        request,
+        "reports/benchmarks.html",
+        {
+            "formset": formset,
+            "policy_form": policy_form,
+            "report_nav": _nav(),
+            "current_report": "benchmarks",
+        },
+        status=status,
+    )

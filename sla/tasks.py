@@ -1,0 +1,82 @@
+"""Celery tasks of the SLA engine: thin wrappers around `sla.services`.
+
+Why the sweep is safe to deliver more than once
+------------------------------------------------
+Celery runs with at-least-once delivery here (`CELERY_TASK_ACKS_LATE` and
+`CELERY_TASK_REJECT_ON_WORKER_LOST` in settings): a sweep whose worker dies mid-run is
+delivered again, and beat may start a sweep while the previous one is still running.
+Running `timers_sweep` twice, or twice at once, changes nothing the first run did not:
+
+* each batch is one transaction, so a killed worker leaves either the whole batch
+  recorded or nothing of it;
+* on PostgreSQL the due timers are locked with ``FOR UPDATE SKIP LOCKED``: concurrent
+  sweepers take disjoint batches instead of queueing behind each other;
+* every warning, breach and escalation is an INSERT guarded by the unique constraint
+  `sla_event_once` (timer, kind, level) with ``ON CONFLICT DO NOTHING``, and bell
+  notifications are written only for rows that INSERT returned, in the same transaction;
+* a timer leaves the sweep's range once handled (its `next_check_at` moves past `now`).
+
+E-mail is the one external effect: it is queued after the commit, one task per batch.
+A redelivered e-mail task may send a message twice; the bell is exactly-once.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.conf import settings
+from django.core.mail import EmailMessage, get_connection
+from django.utils import timezone
+
+from crm.models import Notification
+from sla.services import timers_sweep
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="sla.tasks.timers_sweep_task")
+def timers_sweep_task() -> dict[str, int]:
+    """Beat runs this every 15 seconds (CELERY_BEAT_SCHEDULE["sla-sweep"])."""
+    result = timers_sweep(now=timezone.now())
+    return {
+        "examined": result.examined,
+        "warnings": result.warnings,
+        "breaches": result.breaches,
+        "escalations": result.escalations,
+        "notifications": result.notifications,
+    }
+
+
+@shared_task(
+    name="sla.tasks.sla_notification_emails_task",
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    max_retries=5,
+)
+def sla_notification_emails_task(*, notification_ids: list[int]) -> int:
+    """E-mail SLA notifications to their recipients over one mail connection."""
+    base = settings.THRESHOLD_BASE_URL.rstrip("/")
+    messages = []
+    for notification in (
+        Notification.objects.filter(pk__in=notification_ids)
+        .select_related("recipient")
+        .order_by("pk")
+    ):
+        person = notification.recipient
+        if not (person.is_active and person.email):
+            continue
+        link = f"\n\n{base}{notification.url}" if notification.url else ""
+        messages.append(
+            EmailMessage(
+                subject=notification.message[:120],
+                body=notification.message + link,
+                to=[person.email],
+            )
+        )
+    if not messages:
+        return 0
+    with get_connection() as mail:
+        sent = mail.send_messages(messages) or 0
+    logger.info("SLA e-mails sent: %s of %s", sent, len(messages))
+    return sent
