@@ -46,12 +46,13 @@ def ensure_database(url: str) -> None:
 _ready = False
 
 
-def setup_django() -> None:
-    """Point Django at the bench database, set it up and migrate it (once per process)."""
+def setup_django(url: str | None = None) -> None:
+    """Point Django at the bench database (or `url`), set it up and migrate it (once per
+    process). A benchmark that truncates tables passes its own `url`."""
     global _ready
     if _ready:
         return
-    url = database_url()
+    url = url or database_url()
     if not url.startswith(("postgres://", "postgresql://")):
         raise SystemExit("BENCH_DATABASE_URL must be a PostgreSQL URL")
     ensure_database(url)

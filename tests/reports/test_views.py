@@ -12,6 +12,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from reports import rollups
 from reports.models import BenchmarkRange
 from tests.factories import LeadFactory, UserFactory
 from tests.reports import world
@@ -61,21 +62,32 @@ def test_dashboard_shows_charts_tables_and_definitions(client, w, revops):
     assert 'id="table-conversion"' in html and 'aria-describedby="table-conversion"' in html
 
 
-def test_query_count_does_not_grow_with_the_data(client, w, revops, django_assert_max_num_queries):
+@pytest.mark.parametrize("rolled", [False, True], ids=["source-rows", "rollups"])
+@pytest.mark.parametrize("page", [*PAGES, "/dashboard/speed/"])
+def test_query_count_does_not_grow_with_the_data(
+    client, w, revops, django_assert_max_num_queries, page, rolled
+):
     world.build(w, scale=1)
+    if rolled:
+        rollups.refresh()
     client.force_login(revops)
-    client.get("/dashboard/")  # warm caches (content types, sessions)
+    client.get(page)  # warm caches (content types, sessions)
     with CaptureQueriesContext(connection) as small:
-        assert client.get("/dashboard/").status_code == 200
+        assert client.get(page).status_code == 200
     world.build(w, scale=6)
+    if rolled:
+        rollups.refresh()
     with django_assert_max_num_queries(len(small.captured_queries)):
-        assert client.get("/dashboard/").status_code == 200
+        assert client.get(page).status_code == 200
     assert len(small.captured_queries) <= 40
 
 
+@pytest.mark.parametrize("rolled", [False, True], ids=["source-rows", "rollups"])
 @pytest.mark.parametrize("who", ["revops", "manager"])
-def test_every_drill_link_lists_exactly_the_rows_counted(client, w, revops, who):
+def test_every_drill_link_lists_exactly_the_rows_counted(client, w, revops, who, rolled):
     world.build(w, scale=2)
+    if rolled:
+        rollups.refresh()
     user = revops if who == "revops" else w.manager
     client.force_login(user)
     html = client.get("/dashboard/").content.decode()
