@@ -932,19 +932,36 @@ def lead_discovery(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@login_required
-@require_POST
-def lead_nurture(request: HttpRequest, pk: int) -> HttpResponse:
+def _reason_action(
+    request: HttpRequest,
+    pk: int,
+    name: str,
+    service: Callable[..., Lead],
+    success: Callable[[Lead], str],
+) -> HttpResponse:
+    """The off-ramps and reopen: one service taking a written reason and the version seen."""
     return _lead_action(
         request,
         pk,
-        "nurture",
-        lambda lead, data: services.lead_nurture(
+        name,
+        lambda lead, data: service(
             lead_id=lead.pk,
             by=request.user,
             reason=data["reason"],
             expected_version=data["version"],
         ),
+        success,
+    )
+
+
+@login_required
+@require_POST
+def lead_nurture(request: HttpRequest, pk: int) -> HttpResponse:
+    return _reason_action(
+        request,
+        pk,
+        "nurture",
+        services.lead_nurture,
         lambda lead: _("Back to marketing for nurturing."),
     )
 
@@ -952,33 +969,19 @@ def lead_nurture(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def lead_disqualify(request: HttpRequest, pk: int) -> HttpResponse:
-    return _lead_action(
-        request,
-        pk,
-        "disqualify",
-        lambda lead, data: services.lead_disqualify(
-            lead_id=lead.pk,
-            by=request.user,
-            reason=data["reason"],
-            expected_version=data["version"],
-        ),
-        lambda lead: _("Disqualified."),
+    return _reason_action(
+        request, pk, "disqualify", services.lead_disqualify, lambda lead: _("Disqualified.")
     )
 
 
 @login_required
 @require_POST
 def lead_reopen(request: HttpRequest, pk: int) -> HttpResponse:
-    return _lead_action(
+    return _reason_action(
         request,
         pk,
         "reopen",
-        lambda lead, data: services.lead_reopen(
-            lead_id=lead.pk,
-            by=request.user,
-            reason=data["reason"],
-            expected_version=data["version"],
-        ),
+        services.lead_reopen,
         lambda lead: (
             _("Reopened as MQL and assigned to %(owner)s.")
             % {"owner": lead.owner or _("nobody yet")}
