@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: install run web worker beat migrate seed test test-fast lint format bench check-deploy vendor clean
+.PHONY: install run web worker beat migrate seed test test-fast lint types format bench check-deploy vendor clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,19 +24,25 @@ seed: migrate
 run: seed
 	$(VENV)/bin/honcho -f Procfile.dev start
 
-## test: lint, migration check and the whole suite (SQLite, or PostgreSQL with DATABASE_URL)
+## test: lint, types, migration check and the whole suite, in parallel on every core
+## (SQLite, or PostgreSQL with DATABASE_URL)
 test: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 	$(PY) manage.py makemigrations --check --dry-run
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n auto
 
 test-fast: install
-	$(VENV)/bin/pytest -m "not e2e" -x -q
+	$(VENV)/bin/pytest -n auto -m "not e2e" -x -q
 
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+types: install
+	$(VENV)/bin/mypy
 
 format: install
 	$(VENV)/bin/ruff check --fix .

@@ -153,7 +153,7 @@ def _run_sql(statement: str) -> None:
 
 
 def _ensure_demo(leads: int) -> None:
-    from crm import demo
+    from demo.seed import seed_demo
     from leads.models import Lead
 
     have = Lead.objects.filter(is_demo=True).count()
@@ -161,7 +161,7 @@ def _ensure_demo(leads: int) -> None:
         say(f"demo data: {have:,} leads")
         return
     with timed(f"seed_demo --leads {leads:,}"):
-        demo.seed_demo(leads=leads, force=True, reset=have > 0, progress=None)
+        seed_demo(leads=leads, force=True, reset=have > 0, progress=None)
 
 
 def _ensure_clocks() -> None:
@@ -205,18 +205,18 @@ def _ensure_clocks() -> None:
 
 
 def _ensure_rollups() -> None:
-    from reports import rollups
-
-    state = rollups.state()
     from leads.models import Lead
+    from reports.rollups.reading import rollup_state
+    from reports.rollups.refresh import refresh
 
+    state = rollup_state()
     stale = state.refreshed_at is None or state.lead_count != Lead.objects.count()
     if stale:
         with timed("rollups: full rebuild"):
-            report = rollups.refresh(full=True)
+            report = refresh(full=True)
         say(f"    rows: {report.rows}")
     with timed("rollups: refresh (incremental unless the data changed)"):
-        report = rollups.refresh()
+        report = refresh()
     say(f"    {'full rebuild' if report.full else 'incremental'}: {report.days} days rebuilt")
 
 

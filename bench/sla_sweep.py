@@ -37,7 +37,7 @@ def main(timers: int = TIMERS, due: int = DUE) -> dict[str, Any]:
 
     from crm.models import Notification
     from sla.models import SlaEvent, SlaPolicy
-    from sla.services import SWEEP_BATCH_SIZE, timers_sweep
+    from sla.sweep import SWEEP_BATCH_SIZE, timers_sweep
 
     if timers % CLOCKS_PER_LEAD or timers // due < 10:
         raise SystemExit("timers must be a multiple of 5 and at least 10 x due")

@@ -1,5 +1,13 @@
+"""Admin for the shared core. Users, teams, accounts and contacts have no service of their
+own beyond find-or-create, so the admin edits them; notifications are written by
+`crm.services.notify` and read by their recipient, so the admin only shows (and deletes)
+them."""
+
+from __future__ import annotations
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from crm.models import Account, Contact, Notification, Team, User
@@ -11,11 +19,11 @@ class UserAdmin(DjangoUserAdmin):
     list_filter = ("role", "team", "is_active", "is_staff")
     list_select_related = ("team", "manager")
     fieldsets = (
-        *DjangoUserAdmin.fieldsets,
+        *(DjangoUserAdmin.fieldsets or ()),
         (_("Threshold"), {"fields": ("role", "team", "manager", "time_zone", "default_currency")}),
     )
     add_fieldsets = (
-        *DjangoUserAdmin.add_fieldsets,
+        *(DjangoUserAdmin.add_fieldsets or ()),
         (_("Threshold"), {"fields": ("role", "team", "manager", "time_zone")}),
     )
     autocomplete_fields = ("team", "manager")
@@ -60,9 +68,17 @@ class ContactAdmin(admin.ModelAdmin):
 
 @admin.register(Notification)
 class NotificationAdmin(admin.ModelAdmin):
+    """Read-only: a notification is sent by `notify` (which also queues its e-mail) and
+    marked read by its recipient; one written or edited here would do neither."""
+
     list_display = ("recipient", "kind", "message", "created_at", "read_at")
     list_filter = ("kind",)
     search_fields = ("message", "recipient__username")
     list_select_related = ("recipient",)
-    raw_id_fields = ("recipient",)
     show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Notification | None = None) -> bool:
+        return False

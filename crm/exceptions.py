@@ -51,3 +51,10 @@ class StaleVersion(DomainError):
 class NotAllowed(DomainError):
     http_status = 403
     code = "permission_denied"
+
+
+class NotFound(DomainError):
+    """The object does not exist, or the user may not know it does (both read the same)."""
+
+    http_status = 404
+    code = "not_found"

@@ -14,11 +14,11 @@ from collections.abc import Callable
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from rest_framework.request import Request
 from rest_framework.response import Response
 
 from crm.exceptions import DomainError
 from crm.models import IdempotencyRecord
+from crm.web.requests import AuthedRequest
 
 KEEP_FOR = datetime.timedelta(hours=48)
 # A reservation this old belongs to a request that died mid-way: its transaction rolled
@@ -41,7 +41,7 @@ def _fingerprint(scope: str, data: object) -> str:
     return hashlib.sha256(f"{scope}\n{body}".encode()).hexdigest()
 
 
-def _reserve(request: Request, key: str, scope: str, digest: str) -> IdempotencyRecord | None:
+def _reserve(request: AuthedRequest, key: str, scope: str, digest: str) -> IdempotencyRecord | None:
     """The new reservation, or None when the key was already used (then look it up)."""
     try:
         with transaction.atomic():
@@ -52,7 +52,7 @@ def _reserve(request: Request, key: str, scope: str, digest: str) -> Idempotency
         return None
 
 
-def idempotent(request: Request, *, scope: str, run: Callable[[], Response]) -> Response:
+def idempotent(request: AuthedRequest, *, scope: str, run: Callable[[], Response]) -> Response:
     key = request.headers.get("Idempotency-Key", "").strip()
     if not key:
         return run()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import zoneinfo
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.contrib.auth.models import AbstractUser
@@ -79,7 +80,7 @@ class User(AbstractUser):
     default_currency = models.CharField(_("default currency"), max_length=3, default="USD")
     is_demo = models.BooleanField(_("demo account"), default=False, editable=False)
 
-    class Meta(AbstractUser.Meta):
+    class Meta(AbstractUser.Meta):  # type: ignore[name-defined]  # stubs omit AbstractUser.Meta
         swappable = "AUTH_USER_MODEL"
         constraints = [
             models.CheckConstraint(
@@ -187,7 +188,7 @@ class Account(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def save(self, *args, **kwargs) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         # Derived keys only: no side effects beyond this row.
         self.normalized_domain = normalize_domain(self.domain)
         self.normalized_name = normalize_company_name(self.name)
@@ -240,7 +241,7 @@ class Contact(models.Model):
     def __str__(self) -> str:
         return self.full_name
 
-    def save(self, *args, **kwargs) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         self.normalized_email = (self.email or "").strip().lower()
         super().save(*args, **kwargs)
 

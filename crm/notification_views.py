@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from crm.models import Notification
 from crm.services import notifications_mark_read
+from crm.web.requests import AuthedHttpRequest
 
 PAGE_SIZE = 30
 
@@ -35,7 +36,7 @@ KIND_ICONS = {
 
 @login_required
 @require_GET
-def notification_list(request: HttpRequest) -> HttpResponse:
+def notification_list(request: AuthedHttpRequest) -> HttpResponse:
     show = "unread" if request.GET.get("show") == "unread" else "all"
     mine = Notification.objects.for_user(request.user)
     notifications = mine.unread() if show == "unread" else mine
@@ -53,7 +54,7 @@ def notification_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def notification_mark_read(request: HttpRequest, pk: int) -> HttpResponse:
+def notification_mark_read(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     notification = get_object_or_404(Notification.objects.for_user(request.user), pk=pk)
     notifications_mark_read(user=request.user, ids=[notification.pk])
     return _back(request)
@@ -61,7 +62,7 @@ def notification_mark_read(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def notification_mark_all_read(request: HttpRequest) -> HttpResponse:
+def notification_mark_all_read(request: AuthedHttpRequest) -> HttpResponse:
     count = notifications_mark_read(user=request.user)
     messages.success(
         request,
@@ -75,7 +76,7 @@ def notification_mark_all_read(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
+def notification_open(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     """Follow a notification's link, marking it read on the way."""
     notification = get_object_or_404(Notification.objects.for_user(request.user), pk=pk)
     notifications_mark_read(user=request.user, ids=[notification.pk])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from functools import partial
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -101,7 +102,7 @@ def account_match(*, name: str, domain: str) -> Account | None:
 
 
 def account_find_or_create(
-    *, name: str, domain: str, defaults: dict | None = None
+    *, name: str, domain: str, defaults: dict[str, Any] | None = None
 ) -> tuple[Account, bool]:
     """Find the company's account or create it, never a duplicate even when two
     conversions race: the database's unique keys decide, and the loser re-reads."""

@@ -45,6 +45,9 @@ INSTALLED_APPS = [
     "opportunities",
     "sla",
     "reports",
+    # The top floor: they may import every app above this line (see ARCHITECTURE.md).
+    "workspace",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -57,6 +60,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "crm.middleware.UserTimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "crm.web.errors.DomainErrorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]

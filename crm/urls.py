@@ -1,3 +1,6 @@
+"""The project's root URLconf: the one place that mounts every app's pages, by module
+path (strings, not imports, so `crm` still imports nothing above it)."""
+
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -6,7 +9,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from crm import views
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", include("workspace.urls")),
     path(
         "login/",
         auth_views.LoginView.as_view(template_name="registration/login.html"),

@@ -1,21 +1,12 @@
-"""The app shell: My work (home), notifications, health."""
+"""Plumbing pages of the shell: the health endpoint. (My work lives in `workspace`.)"""
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
-
-from crm.selectors import my_work
-
-
-@login_required
-def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "crm/home.html", my_work(request.user))
 
 
 @require_GET

@@ -1,16 +1,53 @@
-"""Admin for leads. Status is read-only here: lifecycle moves go through leads.services."""
+"""Admin for leads: a window onto the data, never a way around the services.
 
+What a service owns (status, owner, team, AE, version, milestones, the five criteria,
+the hand-off, transitions and events) is read-only here. A lead's own fields may be
+corrected, but the save goes through `leads.services.lead_update`, so it bumps the
+version and leaves the same old → new event row as the lead's edit page. Leads are
+created by intake only (routing, the MQL move and the SLA clocks come with it), and
+nothing here reassigns a lead: that is `lead_assign`, on the lead page.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from django import forms
 from django.contrib import admin
+from django.http import HttpRequest
 
+from crm.models import User
+from leads import gate, services
 from leads.models import (
     Activity,
     Handoff,
     Lead,
+    LeadEvent,
     LeadTransition,
     Qualification,
     RejectionReason,
     RoutingRule,
 )
+
+
+def _all_fields(model: type[Any]) -> tuple[str, ...]:
+    return tuple(f.name for f in model._meta.concrete_fields if not f.primary_key)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Shows rows a service writes; no one adds, changes or deletes them here."""
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        return _all_fields(self.model)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 class TransitionInline(admin.TabularInline):
@@ -21,12 +58,29 @@ class TransitionInline(admin.TabularInline):
     can_delete = False
     ordering = ("created_at",)
 
-    def has_add_permission(self, request, obj=None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class LeadAdminForm(forms.ModelForm):
+    """Refuses what `lead_update` would refuse, as field errors (the gate's own words)."""
+
+    class Meta:
+        model = Lead
+        fields = list(services.EDITABLE_FIELDS)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        merged = {f: cleaned.get(f, getattr(self.instance, f)) for f in services.EDITABLE_FIELDS}
+        for problem in gate.intake_problems(merged):
+            field = problem.field if problem.field in self.fields else None
+            self.add_error(field, str(problem.message))
+        return cleaned
 
 
 @admin.register(Lead)
 class LeadAdmin(admin.ModelAdmin):
+    form = LeadAdminForm
     list_display = (
         "company_name",
         "full_name",
@@ -40,54 +94,61 @@ class LeadAdmin(admin.ModelAdmin):
     list_filter = ("status", "source", "segment", "team")
     search_fields = ("company_name", "last_name", "email", "company_domain")
     list_select_related = ("owner", "ae")
-    readonly_fields = (
-        "status",
-        "created_at",
-        "updated_at",
-        "mql_at",
-        "assigned_at",
-        "first_contacted_at",
-        "accepted_at",
-        "qualified_at",
-        "handed_off_at",
-        "converted_at",
-        "rejected_at",
-        "nurtured_at",
-        "disqualified_at",
-        "rejection_reason",
-        "rejection_note",
-        "disqualification_reason",
-        "version",
+    # Everything but the lead's own editable fields belongs to a service.
+    readonly_fields = tuple(
+        name for name in _all_fields(Lead) if name not in services.EDITABLE_FIELDS
     )
-    raw_id_fields = ("owner", "ae", "team", "account", "contact")
     inlines = [TransitionInline]
     date_hierarchy = "created_at"
     show_full_result_count = False
 
-    def has_delete_permission(self, request, obj=None) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # intake only: it validates, routes and starts the clocks
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # The same rule as the lead's edit page; others get a read-only view.
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or request.user.has_perm("leads.work_lead", obj))
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # A converted lead keeps its links and timestamps for ever (reports need its source).
         if obj is not None and obj.status == Lead.Status.CONVERTED:
             return False
         return super().has_delete_permission(request, obj)
 
+    def save_model(self, request: HttpRequest, obj: Lead, form: Any, change: bool) -> None:
+        """Save through `lead_update`: a version bump and an event row with old → new."""
+        data = {
+            name: form.cleaned_data[name]
+            for name in form.changed_data
+            if name in services.EDITABLE_FIELDS
+        }
+        if data:
+            # The admin is behind a staff login: the user is a real User.
+            services.lead_update(lead_id=obj.pk, by=cast(User, request.user), data=data)
+        obj.refresh_from_db()
+
 
 @admin.register(LeadTransition)
-class LeadTransitionAdmin(admin.ModelAdmin):
+class LeadTransitionAdmin(ReadOnlyAdmin):
     list_display = ("lead", "from_status", "to_status", "actor", "created_at")
     list_filter = ("to_status", "from_status")
-    raw_id_fields = ("lead", "actor")
-    readonly_fields = ("lead", "from_status", "to_status", "actor", "reason", "created_at")
+    list_select_related = ("lead", "actor")
     show_full_result_count = False
 
-    def has_add_permission(self, request) -> bool:
-        return False
 
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
+@admin.register(LeadEvent)
+class LeadEventAdmin(ReadOnlyAdmin):
+    list_display = ("lead", "kind", "actor", "created_at")
+    list_filter = ("kind",)
+    list_select_related = ("lead", "actor")
+    show_full_result_count = False
 
 
 @admin.register(Qualification)
-class QualificationAdmin(admin.ModelAdmin):
+class QualificationAdmin(ReadOnlyAdmin):
+    """The five criteria move through `qualification_update` (the lead page's panel)."""
+
     list_display = (
         "lead",
         "framework",
@@ -98,16 +159,18 @@ class QualificationAdmin(admin.ModelAdmin):
         "decision_status",
     )
     list_filter = ("framework", "budget_status", "authority_status", "need_status")
-    raw_id_fields = ("lead", "updated_by")
+    list_select_related = ("lead",)
     search_fields = ("lead__company_name",)
     show_full_result_count = False
 
 
 @admin.register(Handoff)
-class HandoffAdmin(admin.ModelAdmin):
+class HandoffAdmin(ReadOnlyAdmin):
+    """Written by `lead_hand_off` and `lead_record_discovery`."""
+
     list_display = ("lead", "from_user", "to_user", "discovery_meeting_at", "ae_rating")
     list_filter = ("ae_rating", "ae_repeated_discovery")
-    raw_id_fields = ("lead", "from_user", "to_user")
+    list_select_related = ("lead", "from_user", "to_user")
     search_fields = ("lead__company_name",)
     show_full_result_count = False
 
@@ -116,10 +179,22 @@ class HandoffAdmin(admin.ModelAdmin):
 class ActivityAdmin(admin.ModelAdmin):
     list_display = ("subject", "kind", "lead", "opportunity", "owner", "occurred_at", "due_at")
     list_filter = ("kind",)
-    raw_id_fields = ("lead", "opportunity", "owner")
     search_fields = ("subject", "lead__company_name")
     list_select_related = ("lead", "opportunity", "owner")
+    # Logged by `activity_log`: the first call or e-mail stops an SLA clock, so what it
+    # belongs to and whether it was the first contact are not edited here.
+    readonly_fields = (
+        "lead",
+        "opportunity",
+        "owner",
+        "is_first_contact",
+        "completed_at",
+        "created_at",
+    )
     show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # logged on the lead or opportunity page
 
 
 @admin.register(RejectionReason)

@@ -5,7 +5,7 @@ the gate, whose `Problem`s the views put back onto these forms field by field.""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.db import models
@@ -13,9 +13,23 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from crm.models import User
+from leads import selectors
 from leads.gate import HANDOFF_FIELDS
-from leads.models import Activity, Handoff, Lead, LeadStatus, Qualification, RejectionReason, Source
+from leads.models import (
+    Activity,
+    CriterionStatus,
+    Handoff,
+    Lead,
+    LeadStatus,
+    Qualification,
+    RejectionReason,
+    Source,
+)
+from leads.selectors import QueueFilter
 from leads.services import EDITABLE_FIELDS, QUALIFICATION_FIELDS
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 def _model_fields(model: type[models.Model], names: Iterable[str]) -> dict[str, forms.Field]:
@@ -43,8 +57,9 @@ class StyledForm(forms.Form):
                 css = "form-control"
             widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
             # Read by templates/leads/_field.html for the asterisk.
-            field.show_required = self.is_marked_required(name)
-            if field.show_required:
+            show_required = self.is_marked_required(name)
+            field.show_required = show_required  # type: ignore[attr-defined]  # a template flag
+            if show_required:
                 widget.attrs["aria-required"] = "true"
 
     def add_fields(self) -> None:
@@ -61,6 +76,11 @@ class VersionedForm(StyledForm):
     loaded_at = forms.DateTimeField(widget=forms.HiddenInput, required=False)
 
 
+def _choice_field(form: forms.Form, name: str) -> forms.ChoiceField:
+    """A choice field of `form` whose choices are set at run time."""
+    return cast(forms.ChoiceField, form.fields[name])
+
+
 def _textarea(rows: int = 3) -> forms.Textarea:
     return forms.Textarea(attrs={"rows": rows})
 
@@ -74,11 +94,11 @@ def _datetime_local() -> forms.DateTimeInput:
 
 
 class LeadFilterForm(StyledForm):
-    OPEN = "open"
-    ALL = "all"
-    UNASSIGNED = "none"
-    OVERDUE = "overdue"
-    DUE_TODAY = "today"
+    OPEN = selectors.OPEN_STATUSES
+    ALL = selectors.ALL_STATUSES
+    UNASSIGNED = selectors.UNASSIGNED
+    OVERDUE = selectors.OVERDUE
+    DUE_TODAY = selectors.DUE_TODAY
 
     q = forms.CharField(
         label=_("Search"),
@@ -120,6 +140,22 @@ class LeadFilterForm(StyledForm):
         """The cleaned value, or empty when the parameter was absent or invalid."""
         return (getattr(self, "cleaned_data", {}) or {}).get(name) or ""
 
+    def queue_filter(self) -> QueueFilter:
+        """The valid parameters as the queue selector takes them (invalid ones ignored)."""
+        return QueueFilter(
+            status=self.value("status") or self.OPEN,
+            source=self.value("source"),
+            owner=self.value("owner"),
+            due=self.value("due"),
+            search=self.value("q"),
+        )
+
+    def is_narrowed(self) -> bool:
+        """True when the queue shows less than the default (every open lead)."""
+        return any(self.value(name) for name in ("q", "source", "owner", "due")) or (
+            self.value("status") not in ("", self.OPEN)
+        )
+
 
 # --- lead intake and editing ------------------------------------------------------------------
 
@@ -148,9 +184,12 @@ class LeadForm(VersionedForm):
         for name, field in _model_fields(Lead, self.field_names).items():
             if name in self.marked_required:
                 field.required = False
-            if isinstance(field, forms.ChoiceField) and field.choices[0][0] == "":
-                blank = _("Choose…") if name in self.marked_required else "—"
-                field.choices = [("", blank), *field.choices[1:]]
+            if isinstance(field, forms.ChoiceField):
+                # A model field's choices come out of the form field as a list of pairs.
+                choices = cast("list[tuple[Any, Any]]", field.choices)
+                if choices[0][0] == "":
+                    blank = _("Choose…") if name in self.marked_required else "—"
+                    field.choices = [("", blank), *choices[1:]]
             self.fields[name] = field
         self.fields["email"].help_text = _("An e-mail address or a phone number is required.")
         self.fields["country"].help_text = _("Two-letter code, e.g. ID or US.")
@@ -158,7 +197,7 @@ class LeadForm(VersionedForm):
         self.fields["score"].initial = 0
         self.fields["score"].widget.attrs.update({"min": 0, "max": 100})
 
-    def sections(self) -> list[tuple[str, list[forms.BoundField]]]:
+    def sections(self) -> list[tuple[StrOrPromise, list[forms.BoundField]]]:
         sections = [
             (title, [self[name] for name in names if name in self.fields])
             for title, names in LEAD_SECTIONS
@@ -222,7 +261,7 @@ class QualificationForm(VersionedForm):
     def add_fields(self) -> None:
         for name, field in _model_fields(Qualification, QUALIFICATION_FIELDS).items():
             if name.endswith("_status"):
-                field.widget = forms.RadioSelect(choices=field.choices)
+                field.widget = forms.RadioSelect(choices=CriterionStatus.choices)
             elif isinstance(field.widget, forms.Textarea):
                 field.widget = _textarea(2)
             elif name == "timeline_target_date":
@@ -310,7 +349,7 @@ class RejectForm(VersionedForm):
 
     def add_fields(self) -> None:
         reasons = RejectionReason.objects.filter(is_active=True).order_by("position", "label")
-        self.fields["reason"].choices = [
+        _choice_field(self, "reason").choices = [
             ("", _("Choose a reason…")),
             *((r.code, r.label) for r in reasons),
         ]
@@ -325,7 +364,7 @@ class AssignForm(StyledForm):
         super().__init__(*args, **kwargs)
 
     def add_fields(self) -> None:
-        self.fields["owner"].choices = [
+        _choice_field(self, "owner").choices = [
             ("", _("Choose an SDR…")),
             *((u.pk, str(u)) for u in self.owners.values()),
         ]
@@ -375,7 +414,7 @@ class HandoffForm(VersionedForm):
             field.required = False
             field.widget = _textarea(3)
             self.fields[name] = field
-        self.fields["to_user"].choices = [
+        _choice_field(self, "to_user").choices = [
             ("", _("Choose an account executive…")),
             *(
                 (
@@ -393,7 +432,7 @@ class HandoffForm(VersionedForm):
     def service_kwargs(self) -> dict[str, Any]:
         data = self.cleaned_data
         return {
-            "to_user": self.aes.get(data.get("to_user")),
+            "to_user": self.aes.get(data["to_user"]) if data.get("to_user") else None,
             "package": {name: data.get(name) or "" for name in HANDOFF_FIELDS},
             "discovery_meeting_at": data.get("discovery_meeting_at"),
             "expected_version": data.get("version"),

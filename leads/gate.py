@@ -50,7 +50,8 @@ def intake_problems(data: Mapping[str, Any]) -> list[Problem]:
             )
         )
     score = data.get("score")
-    if score not in (None, "") and not (str(score).isdigit() and 0 <= int(score) <= 100):
+    score_text = "" if score is None else str(score)
+    if score_text and not (score_text.isdigit() and 0 <= int(score_text) <= 100):
         problems.append(Problem("out_of_range", "score", _("The lead score runs from 0 to 100.")))
     return problems
 

@@ -1,6 +1,6 @@
 """Leads and their lifecycle: NEW -> MQL -> SAL -> SQL -> CONVERTED, with off-ramps.
 
-`Lead.status` is written only by `leads.services._transition`, which also writes a
+`Lead.status` is written only by `leads.services.lifecycle._transition`, which also writes a
 `LeadTransition` row (who, when, from, to, why).
 """
 
@@ -15,6 +15,8 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
     from crm.models import User
 
 
@@ -73,7 +75,7 @@ class LeadQuerySet(models.QuerySet["Lead"]):
             return self.filter(Q(team__manager=user) | Q(owner__manager=user) | Q(owner=user))
         if user.is_ae:
             return self.filter(Q(owner=user) | Q(ae=user))
-        if user.team_id and user.team.sdrs_see_team_leads:
+        if user.team is not None and user.team.sdrs_see_team_leads:
             return self.filter(Q(owner=user) | Q(team_id=user.team_id))
         return self.filter(owner=user)
 
@@ -276,7 +278,7 @@ class CriterionStatus(models.TextChoices):
     CONFIRMED = "confirmed", _("Confirmed")
 
 
-def _criterion_status(verbose: str) -> models.CharField:
+def _criterion_status(verbose: StrOrPromise) -> models.CharField:
     return models.CharField(
         verbose, max_length=12, choices=CriterionStatus.choices, default=CriterionStatus.UNKNOWN
     )

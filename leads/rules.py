@@ -1,4 +1,5 @@
-"""Who may read and work a lead. One definition, used by views, the API and services;
+"""Who may read and work a lead. One definition, used by views, the API and services
+(through `leads.access.lead_for`) and by the lead page's buttons;
 `Lead.objects.visible_to(user)` is the same rule as a query."""
 
 from __future__ import annotations
@@ -28,16 +29,19 @@ def is_leads_ae(user: User, lead: Lead) -> bool:
 def manages_lead(user: User, lead: Lead) -> bool:
     if not user.is_manager:
         return False
-    if lead.team_id and lead.team.manager_id == user.pk:
+    if lead.team is not None and lead.team.manager_id == user.pk:
         return True
-    return lead.owner_id is not None and lead.owner.manager_id == user.pk
+    return lead.owner is not None and lead.owner.manager_id == user.pk
 
 
 @rules.predicate
 def shares_readable_team(user: User, lead: Lead) -> bool:
-    return (
-        user.team_id is not None and lead.team_id == user.team_id and user.team.sdrs_see_team_leads
-    )
+    return user.team is not None and lead.team_id == user.team_id and user.team.sdrs_see_team_leads
+
+
+@rules.predicate
+def lead_is_rejected(user: User, lead: Lead) -> bool:
+    return lead.status == Lead.Status.REJECTED
 
 
 can_work_lead = sees_everything | owns_lead | is_leads_ae | manages_lead
@@ -47,9 +51,13 @@ can_assign_lead = sees_everything | manages_lead
 can_create_lead = rules.is_authenticated
 # The discovery call is the AE's; the SDR who handed off does not mark it held.
 can_record_discovery = sees_everything | is_leads_ae | manages_lead
+# A nurtured lead may be reopened by whoever works it; overturning sales' rejection is
+# a manager's or RevOps' decision.
+can_reopen_lead = (lead_is_rejected & can_assign_lead) | (~lead_is_rejected & can_work_lead)
 
 rules.add_perm("leads.view_lead", can_view_lead)
 rules.add_perm("leads.work_lead", can_work_lead)
 rules.add_perm("leads.assign_lead", can_assign_lead)
 rules.add_perm("leads.add_lead", can_create_lead)
 rules.add_perm("leads.record_discovery", can_record_discovery)
+rules.add_perm("leads.reopen_lead", can_reopen_lead)

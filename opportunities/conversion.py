@@ -21,7 +21,13 @@ from django.utils.translation import gettext as _
 from crm.exceptions import Problem
 from crm.models import Contact, User
 from leads.gate import is_blank
-from opportunities.models import ConversionPolicy, Opportunity, OpportunityContactRole, Stage
+from opportunities.models import (
+    ConversionPolicy,
+    Opportunity,
+    OpportunityContactRole,
+    Stage,
+    max_length_of,
+)
 
 CUSTOM_FIELDS = (
     "product_line",
@@ -99,13 +105,15 @@ def _is_email(value: str) -> bool:
     return True
 
 
-def _pk(value: Any) -> int | None:
+def _pks(value: Any) -> list[int]:
+    """The id in `value` (an id, its text, or an object), as a lookup list: empty when
+    there is none, so the lookup finds nothing rather than failing."""
     if hasattr(value, "pk"):
-        return value.pk
+        value = value.pk
     try:
-        return int(value)
+        return [int(value)]
     except (TypeError, ValueError):
-        return None
+        return []
 
 
 def parse_input(raw: Mapping[str, Any]) -> tuple[ConversionData, list[Problem]]:
@@ -139,13 +147,13 @@ def parse_input(raw: Mapping[str, Any]) -> tuple[ConversionData, list[Problem]]:
                 Problem("invalid_number", "probability", _("Enter a whole percentage."))
             )
     if raw.get("stage") not in (None, ""):
-        data.stage = Stage.objects.filter(pk=_pk(raw["stage"]), is_active=True).first()
+        data.stage = Stage.objects.filter(pk__in=_pks(raw["stage"]), is_active=True).first()
         if data.stage is None:
             problems.append(Problem("invalid_choice", "stage", _("Choose a pipeline stage.")))
             data.unparsed.add("stage")
     if raw.get("next_step_owner") not in (None, ""):
         data.next_step_owner = User.objects.filter(
-            pk=_pk(raw["next_step_owner"]), is_active=True
+            pk__in=_pks(raw["next_step_owner"]), is_active=True
         ).first()
         if data.next_step_owner is None:
             problems.append(
@@ -153,7 +161,7 @@ def parse_input(raw: Mapping[str, Any]) -> tuple[ConversionData, list[Problem]]:
             )
             data.unparsed.add("next_step_owner")
     if raw.get("attach_to") not in (None, ""):
-        data.attach_to = Opportunity.objects.filter(pk=_pk(raw["attach_to"])).first()
+        data.attach_to = Opportunity.objects.filter(pk__in=_pks(raw["attach_to"])).first()
         if data.attach_to is None:
             problems.append(
                 Problem("invalid_choice", "attach_to", _("That opportunity does not exist."))
@@ -163,7 +171,7 @@ def parse_input(raw: Mapping[str, Any]) -> tuple[ConversionData, list[Problem]]:
 
 
 def _parse_roles(rows: Any, problems: list[Problem]) -> list[ContactRoleInput]:
-    roles = []
+    roles: list[ContactRoleInput] = []
     if not isinstance(rows, list):
         problems.append(Problem("invalid", "contact_roles", _("Send a list of contact roles.")))
         return roles
@@ -190,7 +198,7 @@ def _parse_roles(rows: Any, problems: list[Problem]) -> list[ContactRoleInput]:
             lead_contact=bool(row.get("lead_contact")),
         )
         if row.get("contact") not in (None, ""):
-            item.contact = Contact.objects.filter(pk=_pk(row["contact"])).first()
+            item.contact = Contact.objects.filter(pk__in=_pks(row["contact"])).first()
             if item.contact is None:
                 problems.append(
                     Problem("invalid_choice", f"{where}.contact", _("That contact does not exist."))
@@ -245,8 +253,9 @@ def input_problems(
             Problem("invalid_currency", "currency", _("Use an ISO 4217 currency code, e.g. USD."))
         )
     problems += _close_date_problems(data, policy=policy, today=today)
-    if data.stage is None and "stage" not in data.unparsed:
-        problems.append(Problem("required", "stage", _("Choose the entry stage.")))
+    if data.stage is None:
+        if "stage" not in data.unparsed:
+            problems.append(Problem("required", "stage", _("Choose the entry stage.")))
     elif not data.stage.is_entry:
         problems.append(
             Problem(
@@ -270,15 +279,16 @@ def input_problems(
         )
     if data.next_step_owner is None and "next_step_owner" not in data.unparsed:
         problems.append(Problem("required", "next_step_owner", _("Who owns the next step?")))
-    if data.next_step_due is None and "next_step_due" not in data.unparsed:
-        problems.append(Problem("required", "next_step_due", _("When is the next step due?")))
+    if data.next_step_due is None:
+        if "next_step_due" not in data.unparsed:
+            problems.append(Problem("required", "next_step_due", _("When is the next step due?")))
     elif data.next_step_due < today:
         problems.append(
             Problem("in_the_past", "next_step_due", _("The next step cannot be due in the past."))
         )
     lengths = {"name": data.name, "next_step": data.next_step, **data.custom}
     for name, value in lengths.items():
-        limit = Opportunity._meta.get_field(name).max_length
+        limit = max_length_of(Opportunity, name)
         if limit and len(value) > limit:
             problems.append(
                 Problem("too_long", name, _("Keep it to %(n)s characters.") % {"n": limit})

@@ -8,7 +8,7 @@ every rule and message; the views put the service's `Problem`s back on these fie
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from babel.numbers import get_currency_name, list_currencies
 from django import forms
@@ -17,11 +17,16 @@ from django.utils.text import capfirst
 from django.utils.translation import get_language, to_locale
 from django.utils.translation import gettext_lazy as _
 
+from crm.exceptions import Problem
 from crm.models import Contact, Team, User
 from leads.models import Source
+from opportunities import selectors
 from opportunities.conversion import CUSTOM_FIELDS
 from opportunities.models import Opportunity, OpportunityContactRole, Stage
 from opportunities.services import EDITABLE_FIELDS
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 COMMON_CURRENCIES = ("USD", "EUR", "GBP", "SGD", "IDR", "AUD", "JPY", "MYR", "INR", "CAD")
 # The opportunity's required data (DOMAIN.md); the custom ones come from the policy.
@@ -55,6 +60,9 @@ class StyledForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.style_fields()
+
+    def style_fields(self) -> None:
         for name, field in self.fields.items():
             widget = field.widget
             if isinstance(widget, forms.HiddenInput):
@@ -66,20 +74,42 @@ class StyledForm(forms.Form):
             else:
                 css = "form-control"
             widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
-            field.show_required = name in self.marked_required or field.required
-            if field.show_required:
+            show_required = name in self.marked_required or field.required
+            # Read by templates/opportunities/_field.html for the asterisk.
+            field.show_required = show_required  # type: ignore[attr-defined]  # a template flag
+            if show_required:
                 widget.attrs["aria-required"] = "true"
 
 
-def _text(label: str, **kwargs: Any) -> forms.CharField:
+def form_problems(form: forms.Form) -> list[Problem]:
+    """The form's own errors as Problems, to list beside the service's (the wizard) or
+    to answer a script with (the board)."""
+    return [
+        Problem("invalid", None if field == "__all__" else field, str(message))
+        for field, errors in form.errors.items()
+        for message in errors
+    ]
+
+
+def _model_choice(form: forms.Form, name: str) -> forms.ModelChoiceField[Any]:
+    """A model choice field of `form` whose queryset is set at run time."""
+    return cast("forms.ModelChoiceField[Any]", form.fields[name])
+
+
+def _choice(form: forms.Form, name: str) -> forms.ChoiceField:
+    """A choice field of `form` whose choices are set at run time."""
+    return cast(forms.ChoiceField, form.fields[name])
+
+
+def _text(label: StrOrPromise, **kwargs: Any) -> forms.CharField:
     return forms.CharField(label=label, required=False, strip=True, **kwargs)
 
 
-def _area(label: str, rows: int = 2, **kwargs: Any) -> forms.CharField:
+def _area(label: StrOrPromise, rows: int = 2, **kwargs: Any) -> forms.CharField:
     return _text(label, widget=forms.Textarea(attrs={"rows": rows}), **kwargs)
 
 
-def _date(label: str, **kwargs: Any) -> forms.CharField:
+def _date(label: StrOrPromise, **kwargs: Any) -> forms.CharField:
     # ISO YYYY-MM-DD from the browser's date picker; the service parses and judges it.
     return _text(label, widget=forms.DateInput(attrs={"type": "date"}), **kwargs)
 
@@ -256,8 +286,11 @@ class BaseContactRoleFormSet(forms.BaseFormSet):
         return rows, origin
 
 
-ContactRoleFormSet = forms.formset_factory(
-    ContactRoleForm, formset=BaseContactRoleFormSet, extra=0, max_num=50, absolute_max=50
+ContactRoleFormSet = cast(
+    type[BaseContactRoleFormSet],
+    forms.formset_factory(
+        ContactRoleForm, formset=BaseContactRoleFormSet, extra=0, max_num=50, absolute_max=50
+    ),
 )
 
 
@@ -265,12 +298,12 @@ ContactRoleFormSet = forms.formset_factory(
 
 
 class OpportunityFilterForm(StyledForm):
-    STATE_OPEN = "open"
-    STATE_CLOSED = "closed"
-    STATE_WON = "won"
-    STATE_LOST = "lost"
-    STATE_STALE = "stale"
-    STATE_ALL = "all"
+    STATE_OPEN = selectors.STATE_OPEN
+    STATE_CLOSED = selectors.STATE_CLOSED
+    STATE_WON = selectors.STATE_WON
+    STATE_LOST = selectors.STATE_LOST
+    STATE_STALE = selectors.STATE_STALE
+    STATE_ALL = selectors.STATE_ALL
 
     q = _text(
         _("Search"),
@@ -312,9 +345,9 @@ class OpportunityFilterForm(StyledForm):
 
     def __init__(self, *args: Any, owners: Any, currencies: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["stage"].queryset = Stage.objects.filter(is_active=True)
-        self.fields["owner"].queryset = owners
-        self.fields["currency"].choices = [("", _("Any currency"))] + [(c, c) for c in currencies]
+        _model_choice(self, "stage").queryset = Stage.objects.filter(is_active=True)
+        _model_choice(self, "owner").queryset = owners
+        _choice(self, "currency").choices = [("", _("Any currency"))] + [(c, c) for c in currencies]
 
     def querystring(self, **changes: Any) -> str:
         """The filters as a query string (without the cursor unless given)."""
@@ -322,8 +355,7 @@ class OpportunityFilterForm(StyledForm):
         data = self.cleaned_data if self.is_bound and hasattr(self, "cleaned_data") else {}
         for name in ("q", "state", "stage", "owner", "source", "currency", "approval"):
             value = changes.get(name, data.get(name))
-            if hasattr(value, "pk"):
-                value = value.pk
+            value = getattr(value, "pk", value)
             if value not in (None, ""):
                 params[name] = str(value)
         if changes.get("cursor"):
@@ -341,8 +373,8 @@ class BoardFilterForm(StyledForm):
 
     def __init__(self, *args: Any, owners: Any, teams: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = owners
-        self.fields["team"].queryset = teams
+        _model_choice(self, "owner").queryset = owners
+        _model_choice(self, "team").queryset = teams
 
 
 # --- one opportunity --------------------------------------------------------------------------
@@ -353,7 +385,9 @@ class OpportunityEditForm(StyledForm):
 
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
 
-    def __init__(self, *args: Any, owners: Any, currencies: list[tuple[str, str]], **kwargs: Any):
+    def __init__(
+        self, *args: Any, owners: Any, currencies: list[tuple[str, str]], **kwargs: Any
+    ) -> None:
         fields = forms.fields_for_model(
             Opportunity,
             fields=list(EDITABLE_FIELDS),
@@ -368,11 +402,13 @@ class OpportunityEditForm(StyledForm):
             },
         )
         fields["currency"] = forms.ChoiceField(label=_("currency"), choices=currencies)
-        fields["next_step_owner"].queryset = owners
-        self.base_fields = {**fields, "version": self.base_fields["version"]}
+        cast("forms.ModelChoiceField[Any]", fields["next_step_owner"]).queryset = owners
         super().__init__(*args, **kwargs)
+        # The model's fields, in order, then the version the user saw.
+        self.fields = {**fields, "version": self.fields["version"]}
         for field in self.fields.values():
-            field.label = capfirst(field.label)
+            field.label = capfirst(str(field.label))
+        self.style_fields()
 
     def changes(self) -> dict[str, Any]:
         return {n: self.cleaned_data[n] for n in self.changed_data if n in EDITABLE_FIELDS}
@@ -396,7 +432,7 @@ class StageMoveForm(StyledForm):
         stages = Stage.objects.filter(is_active=True)
         if current is not None and not self.is_bound:
             stages = stages.exclude(pk=current.pk)
-        self.fields["stage"].queryset = stages
+        _model_choice(self, "stage").queryset = stages
 
 
 class DecisionForm(StyledForm):

@@ -8,15 +8,32 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.core.exceptions import FieldDoesNotExist
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from leads.models import Source
 
 if TYPE_CHECKING:
     from crm.models import User
+
+
+def field_label(model: type[models.Model], name: str) -> str:
+    """A field's verbose name with a capital, as the pages show it; its own name when it
+    is not a field (any more): audit rows keep the names of fields since removed."""
+    try:
+        field = model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return name
+    return capfirst(str(getattr(field, "verbose_name", name)))
+
+
+def max_length_of(model: type[models.Model], name: str) -> int | None:
+    field = model._meta.get_field(name)
+    return field.max_length if isinstance(field, models.Field) else None
 
 
 class Stage(models.Model):
@@ -85,7 +102,7 @@ class OpportunityQuerySet(models.QuerySet["Opportunity"]):
         """Open deals that sat in their stage past its rot age (one small query on stages)."""
         condition = Q(pk__in=[])
         for stage in Stage.objects.filter(rot_days__isnull=False, is_won=False, is_lost=False):
-            cutoff = now - datetime.timedelta(days=stage.rot_days)
+            cutoff = now - datetime.timedelta(days=stage.rot_days or 0)
             condition |= Q(stage=stage, stage_entered_at__lt=cutoff)
         return self.filter(condition)
 
@@ -373,6 +390,24 @@ class ConversionPolicy(models.Model):
         return obj
 
 
+class ConversionRequestQuerySet(models.QuerySet["ConversionRequest"]):
+    def decidable_by(self, user: User) -> ConversionRequestQuerySet:
+        """Requests `user` decides on: their people's, or for leads of a team they manage;
+        every one for RevOps; never their own. The query form of
+        `opportunities.rules.can_decide_override`."""
+        if not user.is_authenticated or not (user.is_manager or user.is_revops):
+            return self.none()
+        others = self.exclude(requested_by=user)
+        if user.sees_everything:
+            return others
+        return others.filter(
+            Q(requested_by__manager=user)
+            | Q(requested_by__team__manager=user)
+            | Q(lead__team__manager=user)
+            | Q(lead__owner__manager=user)
+        )
+
+
 class ConversionRequest(models.Model):
     """A conversion asked for with a criterion unmet: it waits for a manager's decision.
     On approval the conversion service runs with the recorded data and rationale."""
@@ -406,6 +441,8 @@ class ConversionRequest(models.Model):
         Opportunity, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
 
+    objects = ConversionRequestQuerySet.as_manager()
+
     class Meta:
         ordering = ["-requested_at"]
         verbose_name = _("conversion override request")
@@ -421,3 +458,59 @@ class ConversionRequest(models.Model):
 
     def __str__(self) -> str:
         return f"Override request for lead {self.lead_id}"
+
+
+class OpportunityEvent(models.Model):
+    """Everything that happens to a deal besides a stage move (`StageChange`): edits
+    (field: old, new) and the manager's approval decision, with who, when and why.
+    Append-only."""
+
+    class Kind(models.TextChoices):
+        EDITED = "edited", _("Edited")
+        APPROVED = "approved", _("Approved")
+        SENT_BACK = "sent_back", _("Sent back")
+
+    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    at = models.DateTimeField()
+    changes = models.JSONField(
+        default=dict, blank=True, help_text=_('{"field": ["old", "new"], ...}')
+    )
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = _("opportunity event")
+        verbose_name_plural = _("opportunity events")
+        indexes = [models.Index(fields=["opportunity", "at"], name="oppevent_opp_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on opportunity {self.opportunity_id}"
+
+
+class PolicyChange(models.Model):
+    """Audit of a RevOps edit to the pipeline's configuration (a stage, the conversion
+    policy), wherever it was made: who, when, old -> new."""
+
+    class Subject(models.TextChoices):
+        STAGE = "stage", _("Stage")
+        CONVERSION_POLICY = "conversion_policy", _("Conversion policy")
+
+    model = models.CharField(max_length=20, choices=Subject.choices)
+    object_id = models.PositiveIntegerField()
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField()
+    old = models.JSONField(default=dict, help_text=_("The changed fields before; {} on create."))
+    new = models.JSONField(default=dict, help_text=_("The changed fields after; {} on delete."))
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("pipeline configuration change")
+        verbose_name_plural = _("pipeline configuration changes")
+        indexes = [models.Index(fields=["model", "object_id", "at"], name="policychange_obj_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_model_display()} {self.object_id} changed by {self.actor} at {self.at}"

@@ -10,12 +10,19 @@ group, then the average of the middle one or two rows - percentile_cont's defini
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import connection
 from django.db.models import Aggregate, Expression, F, FloatField, Func, QuerySet, Value
 
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
+    from django.db.models.sql.compiler import SQLCompiler
+    from django.db.models.sql.compiler import _AsSqlType as SqlAndParams
+
 GroupKey = tuple[Any, ...]
+# Figures per group: ``{(group values...): {figure name: value}}``.
+Grouped = dict[GroupKey, dict[str, Any]]
 
 
 class SecondsBetween(Func):
@@ -24,13 +31,23 @@ class SecondsBetween(Func):
     output_field = FloatField()
     arity = 2
 
-    def as_sql(self, compiler, connection, **extra_context):  # noqa: ANN001, ANN003, ANN201
+    def as_sql(
+        self,
+        compiler: SQLCompiler,
+        connection: BaseDatabaseWrapper,
+        function: str | None = None,
+        template: str | None = None,
+        arg_joiner: str | None = None,
+        **extra_context: Any,
+    ) -> SqlAndParams:
         end, end_params = compiler.compile(self.source_expressions[0])
         start, start_params = compiler.compile(self.source_expressions[1])
         # SQLite keeps instants as ISO text in UTC; julianday() reads them to the ms.
         return f"((julianday({end}) - julianday({start})) * 86400.0)", (*end_params, *start_params)
 
-    def as_postgresql(self, compiler, connection, **extra_context):  # noqa: ANN001, ANN003, ANN201
+    def as_postgresql(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra_context: Any
+    ) -> SqlAndParams:
         end, end_params = compiler.compile(self.source_expressions[0])
         start, start_params = compiler.compile(self.source_expressions[1])
         return (
@@ -53,9 +70,19 @@ class Median(Aggregate):
     template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
     allow_distinct = False
 
-    def as_sql(self, compiler, connection, **extra_context):  # noqa: ANN001, ANN003, ANN201
+    def as_sql(
+        self,
+        compiler: SQLCompiler,
+        connection: BaseDatabaseWrapper,
+        function: str | None = None,
+        template: str | None = None,
+        arg_joiner: str | None = None,
+        **extra_context: Any,
+    ) -> SqlAndParams:
         if connection.vendor != "postgresql":
             raise NotImplementedError("Median() needs PostgreSQL; use grouped_medians().")
+        given = {"function": function, "template": template, "arg_joiner": arg_joiner}
+        extra_context.update({name: value for name, value in given.items() if value is not None})
         return super().as_sql(compiler, connection, **extra_context)
 
 
@@ -68,7 +95,7 @@ def grouped_aggregates(
     group_by: Sequence[str],
     aggregates: Mapping[str, Aggregate],
     medians: Mapping[str, Expression] | None = None,
-) -> dict[GroupKey, dict[str, Any]]:
+) -> Grouped:
     """``{(group values...): {name: value}}`` for `aggregates` and the medians of the
     `medians` expressions (NULLs ignored) over `queryset`, grouped by `group_by`.
 
@@ -150,10 +177,20 @@ class DurationSeconds(Func):
     output_field = FloatField()
     arity = 1
 
-    def as_sql(self, compiler, connection, **extra_context):  # noqa: ANN001, ANN003, ANN201
+    def as_sql(
+        self,
+        compiler: SQLCompiler,
+        connection: BaseDatabaseWrapper,
+        function: str | None = None,
+        template: str | None = None,
+        arg_joiner: str | None = None,
+        **extra_context: Any,
+    ) -> SqlAndParams:
         value, params = compiler.compile(self.source_expressions[0])
         return f"({value} / 1000000.0)", params
 
-    def as_postgresql(self, compiler, connection, **extra_context):  # noqa: ANN001, ANN003, ANN201
+    def as_postgresql(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra_context: Any
+    ) -> SqlAndParams:
         value, params = compiler.compile(self.source_expressions[0])
         return f"CAST(EXTRACT(EPOCH FROM {value}) AS double precision)", params

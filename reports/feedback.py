@@ -17,11 +17,12 @@ from django.db.models import Avg, Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crm.models import User
 from leads.models import Lead, Source
+from reports.cohorts import ReportRequest, lead_filters
 from reports.filters import ReportFilters
-from reports.selectors.base import ReportRequest, lead_filters
-from reports.selectors.tally import ratio
-from reports.tables import Cell, Column, Drill, Row, Table
+from reports.selectors.tally import percent_share
+from reports.tables.table import Cell, Column, DrillLinks, Row, Table
 
 EVENTS = {
     "new": "created_at",
@@ -33,17 +34,10 @@ EVENTS = {
 }
 
 
-class SystemReader:
-    """The reader for scheduled reports: sees every record (like RevOps)."""
-
-    is_authenticated = True
-    sees_everything = True
-    is_manager = is_ae = is_sdr = False
-    pk = None
-
-
 @dataclass
 class Feedback:
+    """A week of sales' decisions on marketing's leads, by source, and why they rejected."""
+
     table: Table
     reasons: list[tuple[str, str, int]]  # (source label, reason, count)
     start: datetime.date
@@ -51,7 +45,7 @@ class Feedback:
     totals: dict[str, Any]
 
 
-def last_week_request(user: Any, tz: datetime.tzinfo, *, now: datetime.datetime) -> ReportRequest:
+def last_week_request(user: User, tz: datetime.tzinfo, *, now: datetime.datetime) -> ReportRequest:
     """Monday to Sunday of the last full week in `tz`."""
     today = timezone.localdate(now, tz)
     monday = today - datetime.timedelta(days=today.weekday() + 7)
@@ -59,7 +53,8 @@ def last_week_request(user: Any, tz: datetime.tzinfo, *, now: datetime.datetime)
     return ReportRequest(user=user, filters=filters, now=now)
 
 
-def summary(r: ReportRequest) -> Feedback:
+def feedback_by_source(r: ReportRequest) -> Feedback:
+    """The week's lead decisions by source (one GROUP BY) and the rejection reasons."""
     f = r.filters
     in_week = {
         name: Q(**{f"{column}__gte": f.start_at, f"{column}__lt": f.end_at})
@@ -85,7 +80,7 @@ def summary(r: ReportRequest) -> Feedback:
         .annotate(n=Count("pk"))
         .order_by("source", "-n", "rejection_reason__label")
     )
-    drill = Drill(f)
+    drill = DrillLinks(f)
     labels = dict(Source.choices)
     table = Table(
         "feedback",
@@ -130,7 +125,7 @@ def summary(r: ReportRequest) -> Feedback:
                     "accepted": Cell(values["accepted"], link("accepted", source)),
                     "rejected": Cell(values["rejected"], link("rejected", source)),
                     "acceptance_rate": Cell(
-                        ratio(values["accepted"], values["accepted"] + values["rejected"])
+                        percent_share(values["accepted"], values["accepted"] + values["rejected"])
                     ),
                     "nurtured": Cell(values["nurtured"], link("nurtured", source)),
                     "disqualified": Cell(values["disqualified"], link("disqualified", source)),
@@ -138,7 +133,9 @@ def summary(r: ReportRequest) -> Feedback:
                 }
             )
         )
-    totals["acceptance_rate"] = ratio(totals["accepted"], totals["accepted"] + totals["rejected"])
+    totals["acceptance_rate"] = percent_share(
+        totals["accepted"], totals["accepted"] + totals["rejected"]
+    )
     table.rows.append(
         Row(
             {

@@ -13,7 +13,7 @@ from babel.numbers import format_compact_decimal, format_decimal
 from django.utils.translation import get_language, ngettext, to_locale
 from django.utils.translation import gettext as _
 
-from opportunities.templatetags.money import format_money
+from crm.money import format_money
 
 __all__ = ["format_compact", "format_money"]
 
@@ -102,8 +102,8 @@ def month(value: datetime.date | None) -> str:
     return format_date(value, format="MMM y", locale=_locale())
 
 
-def display(kind: str, value: Any) -> str:
-    """The page's text for a value of a column kind (see `reports.tables.Column`)."""
+def page_text(kind: str, value: Any) -> str:
+    """The page's text for a value of a column kind (see `reports.tables.table.Column`)."""
     if kind == "int":
         return number(value)
     if kind == "float":
@@ -126,7 +126,7 @@ def display(kind: str, value: Any) -> str:
     return str(value)
 
 
-def plain(kind: str, value: Any) -> Any:
+def csv_value(kind: str, value: Any) -> Any:
     """The CSV value: numbers unformatted, durations in hours, money as `USD 1200.00`."""
     if value is None:
         return ""

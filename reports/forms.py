@@ -8,10 +8,11 @@ reader's own scope so nobody is offered a filter that can only come back empty.
 from __future__ import annotations
 
 import datetime
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.db.models import Q, QuerySet
+from django.forms import BaseModelFormSet, modelformset_factory
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -19,6 +20,7 @@ from crm.models import Team, User
 from leads.models import Source
 from reports.filters import DEFAULT_PERIOD, PERIOD_CHOICES, ReportFilters, period_dates, user_zone
 from reports.models import BenchmarkRange, ReportPolicy
+from reports.services import RangeEdit, ThresholdsEdit
 
 MAX_PERIOD_DAYS = 3 * 366
 
@@ -66,10 +68,10 @@ class ReportFilterForm(forms.Form):
     def __init__(self, data: Any = None, *, user: User, **kwargs: Any) -> None:
         super().__init__(data, **kwargs)
         self.user = user
-        self.can_filter_people = user.is_manager or user.sees_everything
-        self.fields["team"].queryset = teams_in_scope(user)
-        self.fields["owner"].queryset = people_in_scope(user)
-        self.fields["source"].choices = source_choices()
+        self.can_filter_people = user.has_perm("reports.filter_by_people")
+        cast(forms.ModelChoiceField, self.fields["team"]).queryset = teams_in_scope(user)
+        cast(forms.ModelChoiceField, self.fields["owner"]).queryset = people_in_scope(user)
+        cast(forms.ChoiceField, self.fields["source"]).choices = source_choices()
         if not self.can_filter_people:
             del self.fields["team"]
             del self.fields["owner"]
@@ -80,7 +82,7 @@ class ReportFilterForm(forms.Form):
             )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         start, end = data.get("start"), data.get("end")
         if start and end and start > end:
             self.add_error("end", _("The end date is before the start date."))
@@ -142,8 +144,9 @@ class BenchmarkRangeForm(forms.ModelForm):
         current = self.instance.source if self.instance.pk else None
         if current and current not in dict(choices):
             choices.append((current, current))
-        self.fields["source"].choices = choices
-        self.fields["source"].required = False
+        source = cast(forms.ChoiceField, self.fields["source"])
+        source.choices = choices
+        source.required = False
         for name, field in self.fields.items():
             select = isinstance(field.widget, forms.Select)
             field.widget.attrs["class"] = (
@@ -157,7 +160,7 @@ class BenchmarkRangeForm(forms.ModelForm):
         return super().has_changed() and bool(self.data.get(self.add_prefix("source")))
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         low, high = data.get("low_percent"), data.get("high_percent")
         if low is not None and high is not None and low > high:
             self.add_error("high_percent", _("The upper end is below the lower end."))
@@ -177,8 +180,57 @@ class ReportPolicyForm(forms.ModelForm):
             field.widget.attrs.update({"class": "form-control form-control-sm", "step": "0.5"})
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         low, high = data.get("pipeline_to_won_low"), data.get("pipeline_to_won_high")
         if low is not None and high is not None and low > high:
             self.add_error("pipeline_to_won_high", _("The upper end is below the lower end."))
         return data
+
+    def thresholds(self) -> ThresholdsEdit:
+        """The thresholds as submitted (call after `is_valid()`)."""
+        return ThresholdsEdit(
+            pipeline_to_won_low=self.cleaned_data["pipeline_to_won_low"],
+            pipeline_to_won_high=self.cleaned_data["pipeline_to_won_high"],
+        )
+
+
+class BaseBenchmarkRangeFormSet(BaseModelFormSet):
+    """The benchmark table: every range, plus a blank row to add one."""
+
+    def edits(self) -> list[RangeEdit]:
+        """What the valid formset asks for, for `reports.services.benchmarks_update`:
+        the changed, added and deleted rows (unchanged rows and the blank row left out)."""
+        edits = []
+        deleted = set(map(id, self.deleted_forms))
+        for form in cast(list[BenchmarkRangeForm], self.forms):
+            is_new = form.instance.pk is None
+            if id(form) in deleted:
+                if not is_new:
+                    edits.append(_range_edit(form, delete=True))
+            elif form.has_changed():
+                edits.append(_range_edit(form, delete=False))
+        return edits
+
+
+def _range_edit(form: BenchmarkRangeForm, *, delete: bool) -> RangeEdit:
+    instance, data = form.instance, form.cleaned_data
+    return RangeEdit(
+        benchmark_id=instance.pk,
+        source=data.get("source") or instance.source,
+        low_percent=data.get("low_percent", instance.low_percent),
+        high_percent=data.get("high_percent", instance.high_percent),
+        delete=delete,
+    )
+
+
+# The factory returns a subclass of `formset` (its stubs only say BaseModelFormSet).
+BenchmarkRangeFormSet = cast(
+    type[BaseBenchmarkRangeFormSet],
+    modelformset_factory(
+        BenchmarkRange,
+        form=BenchmarkRangeForm,
+        formset=BaseBenchmarkRangeFormSet,
+        extra=1,
+        can_delete=True,
+    ),
+)

@@ -1,9 +1,11 @@
-"""RevOps-editable benchmark ranges; everything else in reports is computed in SQL."""
+"""RevOps-editable benchmark ranges and thresholds (with their audit); everything else in
+reports is computed in SQL, and the rollups below are derived from the source tables."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -75,6 +77,43 @@ class ReportPolicy(models.Model):
     def current(cls) -> ReportPolicy:
         obj, _created = cls.objects.get_or_create(pk=1)
         return obj
+
+
+class BenchmarkChange(models.Model):
+    """Audit of a RevOps edit to a benchmark range or to the report thresholds: who, when,
+    old -> new (`reports.services.benchmarks_update` writes it, and nothing else)."""
+
+    benchmark = models.ForeignKey(
+        BenchmarkRange,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="changes",
+        help_text=_("Empty for the report thresholds, or once the range was deleted."),
+    )
+    source = models.CharField(
+        _("source"),
+        max_length=10,
+        blank=True,
+        help_text=_("The range's source when it changed; empty for the report thresholds."),
+    )
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    changed_at = models.DateTimeField(auto_now_add=True)
+    old = models.JSONField(default=dict, blank=True)  # {} when the range was added
+    new = models.JSONField(default=dict, blank=True)  # {} when the range was deleted
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+        verbose_name = _("benchmark change")
+        verbose_name_plural = _("benchmark changes")
+
+    def __str__(self) -> str:
+        what = self.source or "thresholds"
+        return f"{what} changed by {self.actor} at {self.changed_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_thresholds(self) -> bool:
+        return not self.source
 
 
 # --- Rollups ------------------------------------------------------------------------------------

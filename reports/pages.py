@@ -9,13 +9,14 @@ import datetime
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.http import Http404
 from django.utils.translation import gettext as _
 
+from crm.exceptions import NotFound
+from leads.clocks import ClockEvent
 from reports import formatting
-from reports import tables as t
+from reports.cohorts import ReportRequest
+from reports.dimensions import DIMENSIONS
 from reports.selectors import (
-    ReportRequest,
     compliance,
     conversion_by_source,
     dashboard,
@@ -25,9 +26,32 @@ from reports.selectors import (
     quality,
     response_times,
 )
-from reports.selectors.base import DIMENSIONS
-from reports.selectors.dashboard import speed
+from reports.selectors.dashboard import Dashboard, speed
 from reports.selectors.pipeline import Pipeline
+from reports.tables import (
+    Cell,
+    Column,
+    DrillLinks,
+    Row,
+    Table,
+    aging_table,
+    conversion_table,
+    delayed_table,
+    forecast_table,
+    funnel_breakdown_table,
+    funnel_table,
+    handoff_table,
+    overrides_table,
+    people_table,
+    pipeline_to_won_table,
+    premature_table,
+    reach_table,
+    response_table,
+    sla_table,
+    stages_table,
+    time_in_stage_table,
+    velocity_table,
+)
 from sla.models import SlaPolicy
 
 
@@ -48,38 +72,40 @@ class Tile:
 
 @dataclass
 class Page:
-    tables: dict[str, t.Table] = field(default_factory=dict)
+    """A report page: its tables by id, the data its charts draw, extra template context."""
+
+    tables: dict[str, Table] = field(default_factory=dict)
     charts: dict[str, Any] = field(default_factory=dict)
     context: dict[str, Any] = field(default_factory=dict)
 
-    def add(self, *tables: t.Table) -> None:
+    def add(self, *tables: Table) -> None:
         for table in tables:
             self.tables[table.id] = table
 
-    def table(self, table_id: str | None) -> t.Table:
+    def table(self, table_id: str | None) -> Table:
         if table_id is None and len(self.tables) == 1:
             return next(iter(self.tables.values()))
         if table_id not in self.tables:
-            raise Http404("no such table")
+            raise NotFound("no such table")
         return self.tables[table_id]
 
 
 # --- chart data (plain numbers; the page's tables carry the same figures) -----------------
 
 
-def conversion_chart(table: t.Table) -> dict[str, Any]:
+def conversion_chart(table: Table) -> dict[str, Any]:
     rows = [row for row in table.rows if not row.is_total]
     return {
         "labels": [row.cells["source"].label for row in rows],
-        "rates": [_round(row.cells["rate"].value) for row in rows],
-        "lows": [_round(row.cells["benchmark_low"].value) for row in rows],
-        "highs": [_round(row.cells["benchmark_high"].value) for row in rows],
+        "rates": [_rounded(row.cells["rate"].value) for row in rows],
+        "lows": [_rounded(row.cells["benchmark_low"].value) for row in rows],
+        "highs": [_rounded(row.cells["benchmark_high"].value) for row in rows],
         "statuses": [row.status for row in rows],
         "leads": [row.cells["leads"].value for row in rows],
     }
 
 
-def funnel_chart(table: t.Table) -> dict[str, Any]:
+def funnel_chart(table: Table) -> dict[str, Any]:
     return {
         "labels": [row.cells["step"].value for row in table.rows],
         "counts": [row.cells["count"].value for row in table.rows],
@@ -89,8 +115,9 @@ def funnel_chart(table: t.Table) -> dict[str, Any]:
 MAX_FORECAST_MONTHS = 24
 
 
-def _months(first: datetime.date, last: datetime.date) -> list[datetime.date]:
-    months, month = [], first
+def _month_starts(first: datetime.date, last: datetime.date) -> list[datetime.date]:
+    months: list[datetime.date] = []
+    month = first
     while month <= last and len(months) < MAX_FORECAST_MONTHS:
         months.append(month)
         month = (month + datetime.timedelta(days=32)).replace(day=1)
@@ -106,7 +133,7 @@ def pipeline_charts(p: Pipeline) -> dict[str, Any]:
     for currency, rows in by_currency.items():
         dated = [m for m in rows if m is not None]
         months: list[Any] = [None] if None in rows else []
-        months += _months(p.this_month, max(dated)) if dated else []
+        months += _month_starts(p.this_month, max(dated)) if dated else []
         forecast[currency] = {
             "labels": [rows[m].key if m in rows else m.strftime("%Y-%m") for m in months],
             "weighted": [float(rows[m].weighted) if m in rows else 0 for m in months],
@@ -123,7 +150,9 @@ def pipeline_charts(p: Pipeline) -> dict[str, Any]:
             "labels": [row.stage.name for row in p.times],
             # The exact median where the page computed it, else the average stay.
             "stay_days": [
-                _days(row.median_seconds if row.median_seconds is not None else row.average_seconds)
+                _seconds_to_days(
+                    row.median_seconds if row.median_seconds is not None else row.average_seconds
+                )
                 for row in p.times
             ],
             "stay_label": str(
@@ -131,12 +160,12 @@ def pipeline_charts(p: Pipeline) -> dict[str, Any]:
                 if any(row.median_seconds is not None for row in p.times)
                 else _("Average stay (days)")
             ),
-            "open_age_days": [_days(row.open_average_age_seconds) for row in p.times],
+            "open_age_days": [_seconds_to_days(row.open_average_age_seconds) for row in p.times],
         },
     }
 
 
-def sla_chart(table: t.Table) -> dict[str, Any]:
+def sla_chart(table: Table) -> dict[str, Any]:
     rows = [row for row in table.rows if not row.is_total]
     return {
         "labels": [row.cells["group"].value for row in rows],
@@ -146,11 +175,11 @@ def sla_chart(table: t.Table) -> dict[str, Any]:
     }
 
 
-def _round(value: Any) -> float | None:
+def _rounded(value: Any) -> float | None:
     return None if value is None else round(float(value), 2)
 
 
-def _days(seconds: float | None) -> float | None:
+def _seconds_to_days(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds / 86400, 2)
 
 
@@ -159,18 +188,18 @@ def _days(seconds: float | None) -> float | None:
 
 def dashboard_page(r: ReportRequest, *, people_by: str = "owner") -> Page:
     d = dashboard(r, people_by=people_by)
-    drill = t.Drill(r.filters)
+    drill = DrillLinks(r.filters)
     page = Page()
-    conversion = t.conversion_table(d.conversion, drill)
-    funnel_steps = t.funnel_table(d.funnel, drill, medians=False)
-    sla = t.sla_table(d.sla, "policy", drill, _("Policy"))
+    conversion = conversion_table(d.conversion, drill)
+    funnel_steps = funnel_table(d.funnel, drill, medians=False)
+    sla = sla_table(d.sla, "policy", drill, _("Policy"))
     page.add(
         conversion,
         funnel_steps,
-        t.stages_table(d.pipeline, drill),
-        t.forecast_table(d.pipeline, drill),
-        t.time_in_stage_table(d.pipeline, drill, medians=False),
-        t.people_table(d.people, people_by, drill),
+        stages_table(d.pipeline, drill),
+        forecast_table(d.pipeline, drill),
+        time_in_stage_table(d.pipeline, drill, medians=False),
+        people_table(d.people, people_by, drill),
         sla,
     )
     page.charts = {
@@ -183,8 +212,8 @@ def dashboard_page(r: ReportRequest, *, people_by: str = "owner") -> Page:
     return page
 
 
-def dashboard_tiles(d: Any, drill: t.Drill) -> list[Tile]:
-    f = formatting
+def dashboard_tiles(d: Dashboard, drill: DrillLinks) -> list[Tile]:
+    """The headline figures, each linking to the records behind it."""
     overall = d.conversion.overall
     p = d.pipeline
     premature = d.premature
@@ -198,28 +227,28 @@ def dashboard_tiles(d: Any, drill: t.Drill) -> list[Tile]:
     bench = ""
     if overall["benchmark_low"] is not None:
         bench = _("benchmark %(low)s–%(high)s") % {
-            "low": f.number(overall["benchmark_low"]),
-            "high": f.percent(overall["benchmark_high"], 0),
+            "low": formatting.number(overall["benchmark_low"]),
+            "high": formatting.percent(overall["benchmark_high"], 0),
         }
     return [
         Tile(
             "leads",
             _("Leads created"),
             "bi-inbox",
-            f.number(d.funnel.leads),
+            formatting.number(d.funnel.leads),
             drill("leads", cohort="created", measure="leads"),
             _("Average score %(score)s")
-            % {"score": f.number(d.funnel.total.get("average_score"), 1)},
+            % {"score": formatting.number(d.funnel.total.get("average_score"), 1)},
             "kpi-sky",
         ),
         Tile(
             "conversion",
             _("Lead → opportunity"),
             "bi-bullseye",
-            f.percent(overall["rate"]),
+            formatting.percent(overall["rate"]),
             drill("leads", cohort="created", measure="converted"),
             _("%(n)s converted · %(bench)s")
-            % {"n": f.number(overall["converted"]), "bench": bench},
+            % {"n": formatting.number(overall["converted"]), "bench": bench},
             "kpi-teal",
             overall["status"],
         ),
@@ -227,31 +256,31 @@ def dashboard_tiles(d: Any, drill: t.Drill) -> list[Tile]:
             "pipeline",
             _("Open pipeline"),
             "bi-kanban",
-            _("%(n)s deals") % {"n": f.number(p.open_count)},
+            _("%(n)s deals") % {"n": formatting.number(p.open_count)},
             drill("opportunities", cohort="open", measure="open"),
-            f.money_list(sorted(open_amounts.items(), key=lambda kv: -kv[1])[:3]),
+            formatting.money_list(sorted(open_amounts.items(), key=lambda kv: -kv[1])[:3]),
             "",
         ),
         Tile(
             "win_rate",
             _("Win rate"),
             "bi-trophy",
-            f.percent(p.win_rate),
+            formatting.percent(p.win_rate),
             drill("opportunities", cohort="closed", measure="won"),
             _("%(won)s won · %(lost)s lost in the period")
-            % {"won": f.number(p.won), "lost": f.number(p.lost)},
+            % {"won": formatting.number(p.won), "lost": formatting.number(p.lost)},
             "kpi-violet",
         ),
         Tile(
             "premature",
             _("Premature conversions"),
             "bi-hourglass-bottom",
-            f.percent(premature.get("premature_rate")),
+            formatting.percent(premature.get("premature_rate")),
             drill("opportunities", cohort="created", measure="premature"),
             _("%(n)s of %(total)s new deals died or stalled early")
             % {
-                "n": f.number(premature.get("premature")),
-                "total": f.number(premature.get("opportunities")),
+                "n": formatting.number(premature.get("premature")),
+                "total": formatting.number(premature.get("opportunities")),
             },
             "kpi-rose",
         ),
@@ -259,11 +288,11 @@ def dashboard_tiles(d: Any, drill: t.Drill) -> list[Tile]:
             "lost_to_competitor",
             _("Lost to a competitor"),
             "bi-flag",
-            f.number(lost_to_competitor),
+            formatting.number(lost_to_competitor),
             drill("leads", cohort="created", measure="lost_to_competitor"),
             _("%(p)s of the leads, before they converted")
             % {
-                "p": f.percent(
+                "p": formatting.percent(
                     100 * lost_to_competitor / d.funnel.leads if d.funnel.leads else None
                 )
             },
@@ -273,21 +302,25 @@ def dashboard_tiles(d: Any, drill: t.Drill) -> list[Tile]:
             "sla",
             _("SLA compliance"),
             "bi-stopwatch",
-            f.percent(sla.get("rate")),
+            formatting.percent(sla.get("rate")),
             drill("timers", measure="met"),
             _("%(b)s breached · %(o)s overdue now")
-            % {"b": f.number(sla.get("breached")), "o": f.number(sla.get("overdue"))},
+            % {
+                "b": formatting.number(sla.get("breached")),
+                "o": formatting.number(sla.get("overdue")),
+            },
             "kpi-teal",
         ),
         Tile(
             "handoff",
             _("Hand-off rating"),
             "bi-arrow-left-right",
-            f.number(handoffs.get("average_rating"), 1) + " / 5"
+            formatting.number(handoffs.get("average_rating"), 1) + " / 5"
             if handoffs.get("average_rating") is not None
-            else f.DASH,
+            else formatting.DASH,
             drill("handoffs", measure="rated"),
-            _("AE repeated discovery in %(p)s") % {"p": f.percent(handoffs.get("repeated_rate"))},
+            _("AE repeated discovery in %(p)s")
+            % {"p": formatting.percent(handoffs.get("repeated_rate"))},
             "kpi-sky",
         ),
     ]
@@ -296,32 +329,32 @@ def dashboard_tiles(d: Any, drill: t.Drill) -> list[Tile]:
 def speed_page(r: ReportRequest) -> Page:
     """The dashboard's exact medians (see `reports.selectors.dashboard.speed`)."""
     s = speed(r)
-    drill = t.Drill(r.filters)
+    drill = DrillLinks(r.filters)
     page = Page()
-    steps = t.funnel_table(s.funnel, drill)
+    steps = funnel_table(s.funnel, drill)
     steps.id, steps.title = "speed_funnel", _("Time between funnel steps")
     steps.columns = [c for c in steps.columns if c.key in ("step", "count", "median")]
-    response = t.response_table(s.response, None, drill, _("Leads"))
+    response = response_table(s.response, None, drill, _("Leads"))
     response.id = "speed_response"
-    times = t.Table(
+    times = Table(
         "speed_stages",
         _("Median stay per stage"),
         [
-            t.Column("stage", _("Stage"), "text"),
-            t.Column("moves", _("Moves out")),
-            t.Column("median", _("Median stay"), "duration"),
-            t.Column("average", _("Average stay"), "duration"),
+            Column("stage", _("Stage"), "text"),
+            Column("moves", _("Moves out")),
+            Column("median", _("Median stay"), "duration"),
+            Column("average", _("Average stay"), "duration"),
         ],
         caption=_("Deals that left a stage in the period."),
     )
     for row in s.times:
         times.rows.append(
-            t.Row(
+            Row(
                 {
-                    "stage": t.Cell(row.stage.name),
-                    "moves": t.Cell(row.moves, drill("moves", g_from_stage=row.stage.pk)),
-                    "median": t.Cell(row.median_seconds),
-                    "average": t.Cell(row.average_seconds),
+                    "stage": Cell(row.stage.name),
+                    "moves": Cell(row.moves, drill("moves", g_from_stage=row.stage.pk)),
+                    "median": Cell(row.median_seconds),
+                    "average": Cell(row.average_seconds),
                 }
             )
         )
@@ -330,8 +363,8 @@ def speed_page(r: ReportRequest) -> Page:
 
 
 def conversion_page(r: ReportRequest) -> Page:
-    drill = t.Drill(r.filters)
-    table = t.conversion_table(conversion_by_source(r), drill)
+    drill = DrillLinks(r.filters)
+    table = conversion_table(conversion_by_source(r), drill)
     page = Page()
     page.add(table)
     page.charts = {"conversion": conversion_chart(table)}
@@ -340,31 +373,31 @@ def conversion_page(r: ReportRequest) -> Page:
 
 def funnel_page(r: ReportRequest, by: str) -> Page:
     if by not in DIMENSIONS["leads"]:
-        raise Http404("unknown breakdown")
-    drill = t.Drill(r.filters)
+        raise NotFound("unknown breakdown")
+    drill = DrillLinks(r.filters)
     result = funnel(r, by=by)
-    steps = t.funnel_table(result, drill)
+    steps = funnel_table(result, drill)
     page = Page()
     label = str(DIMENSIONS["leads"][by].label)
-    page.add(steps, t.funnel_breakdown_table(result, by, drill, label))
+    page.add(steps, funnel_breakdown_table(result, by, drill, label))
     page.charts = {"funnel": funnel_chart(steps)}
     return page
 
 
 def quality_page(r: ReportRequest, handoffs_by: str = "sdr") -> Page:
     if handoffs_by not in ("sdr", "ae"):
-        raise Http404("unknown breakdown")
-    drill = t.Drill(r.filters)
+        raise NotFound("unknown breakdown")
+    drill = DrillLinks(r.filters)
     lead_funnel = funnel(r)
     q = quality(r, funnel=lead_funnel, handoffs_by=handoffs_by)
-    policies = list(SlaPolicy.objects.filter(stop_event=SlaPolicy.Event.CONVERTED, is_active=True))
+    policies = list(SlaPolicy.objects.filter(stop_event=ClockEvent.CONVERTED, is_active=True))
     page = Page()
     page.add(
-        t.premature_table(q, drill),
-        t.pipeline_to_won_table(q, drill),
-        t.delayed_table(q, drill, policies, compliance(r, by="policy")),
-        t.overrides_table(q, drill),
-        t.handoff_table(q, drill, handoffs_by),
+        premature_table(q, drill),
+        pipeline_to_won_table(q, drill),
+        delayed_table(q, drill, policies, compliance(r, by="policy")),
+        overrides_table(q, drill),
+        handoff_table(q, drill, handoffs_by),
     )
     page.context = {"q": q}
     return page
@@ -372,18 +405,18 @@ def quality_page(r: ReportRequest, handoffs_by: str = "sdr") -> Page:
 
 def pipeline_page(r: ReportRequest, by: str) -> Page:
     if by not in ("owner", "team"):
-        raise Http404("unknown breakdown")
-    drill = t.Drill(r.filters)
+        raise NotFound("unknown breakdown")
+    drill = DrillLinks(r.filters)
     p = pipeline(r)
     page = Page()
     page.add(
-        t.stages_table(p, drill),
-        t.forecast_table(p, drill),
-        t.aging_table(p, drill),
-        t.reach_table(p, drill),
-        t.time_in_stage_table(p, drill),
-        t.velocity_table(p, drill),
-        t.people_table(kpis_by(r, by), by, drill),
+        stages_table(p, drill),
+        forecast_table(p, drill),
+        aging_table(p, drill),
+        reach_table(p, drill),
+        time_in_stage_table(p, drill),
+        velocity_table(p, drill),
+        people_table(kpis_by(r, by), by, drill),
     )
     page.charts = pipeline_charts(p)
     page.context = {"p": p}
@@ -392,16 +425,16 @@ def pipeline_page(r: ReportRequest, by: str) -> Page:
 
 def sla_page(r: ReportRequest, by: str) -> Page:
     if by not in DIMENSIONS["timers"]:
-        raise Http404("unknown breakdown")
-    drill = t.Drill(r.filters)
+        raise NotFound("unknown breakdown")
+    drill = DrillLinks(r.filters)
     label = str(DIMENSIONS["timers"][by].label)
-    table = t.sla_table(compliance(r, by=by), by, drill, label)
+    table = sla_table(compliance(r, by=by), by, drill, label)
     response_by = by if by in DIMENSIONS["leads"] else "source"
     response_label = str(DIMENSIONS["leads"][response_by].label)
     page = Page()
     page.add(
         table,
-        t.response_table(response_times(r, by=response_by), response_by, drill, response_label),
+        response_table(response_times(r, by=response_by), response_by, drill, response_label),
     )
     page.charts = {"sla": sla_chart(table)}
     return page

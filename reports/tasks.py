@@ -1,4 +1,5 @@
-"""Scheduled report work: the weekly lead-quality e-mail to marketing."""
+"""Scheduled report work: the weekly lead-quality e-mail to marketing, and keeping the
+dashboard's rollups fresh."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-from reports import feedback
+from reports.cohorts import system_reader
+from reports.feedback import feedback_by_source, last_week_request
+from reports.rollups.refresh import refresh
 
 
 def send_weekly_lead_feedback(*, now: datetime.datetime) -> bool:
@@ -20,13 +23,13 @@ def send_weekly_lead_feedback(*, now: datetime.datetime) -> bool:
     to = settings.THRESHOLD_MARKETING_EMAIL
     if not to:
         return False
-    r = feedback.last_week_request(feedback.SystemReader(), datetime.UTC, now=now)
+    r = last_week_request(system_reader(), datetime.UTC, now=now)
     key = f"reports:weekly-feedback:{r.filters.start.isoformat()}"
     if not cache.add(key, "sending", timeout=60 * 60 * 24 * 8):
         return False
     try:
         with translation.override(settings.LANGUAGE_CODE), timezone.override(datetime.UTC):
-            summary = feedback.summary(r)
+            summary = feedback_by_source(r)
             context = {
                 "summary": summary,
                 "rows": summary.table.display_rows(),
@@ -55,6 +58,4 @@ def weekly_lead_feedback_task() -> None:
 @shared_task(name="reports.tasks.refresh_rollups_task", ignore_result=True)
 def refresh_rollups_task(*, full: bool = False) -> None:
     """Bring the dashboard's daily rollups up to date (incremental; `full` rebuilds)."""
-    from reports import rollups
-
-    rollups.refresh(full=full)
+    refresh(full=full)

@@ -1,5 +1,7 @@
-"""Report pages, the manager dashboard, drill-down lists and CSV exports. Thin: parse the
-filters, call `reports.pages` / `reports.drill`, render (or write CSV with ?format=csv)."""
+"""Report pages, the manager dashboard, drill-down lists, CSV exports and the RevOps
+benchmarks page. Thin: parse the filters, call `reports.pages` / `reports.drill` /
+`reports.services`, render (or write CSV with ?format=csv). Refusals rise as domain
+errors; `crm.web.errors` turns them into the 403 / 404 page."""
 
 from __future__ import annotations
 
@@ -10,22 +12,26 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.db import transaction
-from django.forms import modelformset_factory
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
-from reports import drill as drills
-from reports import feedback as lead_feedback
-from reports import rollups
-from reports.forms import BenchmarkRangeForm, ReportFilterForm, ReportPolicyForm
-from reports.models import BenchmarkRange, ReportPolicy
+from crm.exceptions import NotAllowed
+from crm.web.forms import submit
+from crm.web.requests import AuthedHttpRequest
+from leads.models import Source
+from reports.cohorts import ReportRequest
+from reports.dimensions import DIMENSIONS
+from reports.drill import CSV_COLUMNS, DrillResult, drill_down
+from reports.feedback import feedback_by_source, last_week_request
+from reports.forms import BenchmarkRangeFormSet, ReportFilterForm, ReportPolicyForm
+from reports.models import BenchmarkChange, BenchmarkRange, ReportPolicy
 from reports.pages import (
     Page,
     conversion_page,
@@ -36,7 +42,8 @@ from reports.pages import (
     sla_page,
     speed_page,
 )
-from reports.selectors import ReportRequest
+from reports.rollups.reading import fresh_rollup_state
+from reports.services import benchmarks_update
 from reports.tables import Table
 
 REPORT_NAV = (
@@ -51,18 +58,19 @@ REPORT_NAV = (
 
 
 def report_request(
-    request: HttpRequest, *, use_rollups: bool = True
+    request: AuthedHttpRequest, *, use_rollups: bool = True
 ) -> tuple[ReportRequest, ReportFilterForm]:
     """The filters asked for; pages read the rollups while they are fresh."""
     form = ReportFilterForm(request.GET or None, user=request.user)
     filters = form.filters()
     now = timezone.now()
-    state = rollups.usable(now) if use_rollups else None
+    state = fresh_rollup_state(now) if use_rollups else None
     as_of = state.refreshed_at if state else None
     return ReportRequest(user=request.user, filters=filters, now=now, rollups_as_of=as_of), form
 
 
-def _nav() -> list[tuple[str, str, str]]:
+def _report_nav() -> list[tuple[str, str, str, str]]:
+    """The report tabs: (key, label, url, icon)."""
     labels = {
         "dashboard": _("Dashboard"),
         "conversion": _("Conversion"),
@@ -120,7 +128,7 @@ def _filename(slug: str, r: ReportRequest, table_id: str = "") -> str:
 
 
 def _render_page(
-    request: HttpRequest,
+    request: AuthedHttpRequest,
     *,
     slug: str,
     template: str,
@@ -139,7 +147,7 @@ def _render_page(
         "page": page,
         "tables": page.tables,
         "charts": {**page.charts, "labels": chart_labels()} if page.charts else {},
-        "report_nav": _nav(),
+        "report_nav": _report_nav(),
         "current_report": slug,
         "query": _query_without(request, "format", "table"),
         "filter_query": _filter_query(r),
@@ -152,7 +160,7 @@ def _render_page(
 
 @login_required
 @require_GET
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: AuthedHttpRequest) -> HttpResponse:
     r, form = report_request(request)
     people_by = request.GET.get("people_by") or "owner"
     if people_by not in ("owner", "team"):
@@ -171,7 +179,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def dashboard_speed(request: HttpRequest) -> HttpResponse:
+def dashboard_speed(request: AuthedHttpRequest) -> HttpResponse:
     """The dashboard's exact medians, loaded after the page (htmx): they sort the whole
     cohort, which the page itself never waits for."""
     r, form = report_request(request)
@@ -188,7 +196,7 @@ def dashboard_speed(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def conversion(request: HttpRequest) -> HttpResponse:
+def conversion(request: AuthedHttpRequest) -> HttpResponse:
     r, form = report_request(request)
     return _render_page(
         request,
@@ -202,7 +210,7 @@ def conversion(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def funnel(request: HttpRequest) -> HttpResponse:
+def funnel(request: AuthedHttpRequest) -> HttpResponse:
     r, form = report_request(request)
     by = request.GET.get("by") or "source"
     return _render_page(
@@ -218,7 +226,7 @@ def funnel(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def quality(request: HttpRequest) -> HttpResponse:
+def quality(request: AuthedHttpRequest) -> HttpResponse:
     r, form = report_request(request)
     by = request.GET.get("by") or "sdr"
     return _render_page(
@@ -234,7 +242,7 @@ def quality(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def pipeline(request: HttpRequest) -> HttpResponse:
+def pipeline(request: AuthedHttpRequest) -> HttpResponse:
     r, form = report_request(request)
     by = request.GET.get("by") or "owner"
     return _render_page(
@@ -250,7 +258,7 @@ def pipeline(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def sla(request: HttpRequest) -> HttpResponse:
+def sla(request: AuthedHttpRequest) -> HttpResponse:
     r, form = report_request(request)
     by = request.GET.get("by") or "policy"
     return _render_page(
@@ -265,19 +273,17 @@ def sla(request: HttpRequest) -> HttpResponse:
 
 
 def _by_choices(cohort: str) -> list[tuple[str, str]]:
-    from reports.selectors.base import DIMENSIONS
-
     return [(name, str(dim.label)) for name, dim in DIMENSIONS[cohort].items()]
 
 
 @login_required
 @require_GET
-def feedback(request: HttpRequest) -> HttpResponse:
+def feedback(request: AuthedHttpRequest) -> HttpResponse:
     """Weekly lead-quality feedback for marketing, by source (the e-mail's content)."""
     r, form = report_request(request)
     if "start" not in request.GET and "period" not in request.GET:
-        r = lead_feedback.last_week_request(request.user, r.filters.tz, now=r.now)
-    summary = lead_feedback.summary(r)
+        r = last_week_request(request.user, r.filters.tz, now=r.now)
+    summary = feedback_by_source(r)
     page = Page()
     page.add(summary.table)
     return _render_page(
@@ -305,9 +311,9 @@ DRILL_TEMPLATES = {
 
 @login_required
 @require_GET
-def drill(request: HttpRequest, kind: str) -> HttpResponse:
+def drill(request: AuthedHttpRequest, kind: str) -> HttpResponseBase:
     r, form = report_request(request)
-    result = drills.drill(kind, r, request.GET)
+    result = drill_down(kind, r, request.GET)
     if request.GET.get("format") == "csv":
         return _drill_csv(kind, result, _filename(f"{kind}-list", r))
     next_url = ""
@@ -328,7 +334,7 @@ def drill(request: HttpRequest, kind: str) -> HttpResponse:
             "first_url": f"?{_query_without(request, 'cursor')}" if "cursor" in request.GET else "",
             "csv_url": f"?{_query_without(request, 'cursor', 'format')}&format=csv",
             "back_url": f"{reverse('reports:dashboard')}?{_filter_query(r)}",
-            "report_nav": _nav(),
+            "report_nav": _report_nav(),
             "current_report": "",
             "filter_query": _filter_query(r),
             "keep_params": [
@@ -346,14 +352,16 @@ def _filter_query(r: ReportRequest) -> str:
     return urlencode(r.filters.query_params())
 
 
-class _Echo:
+class _LineWriter:
+    """A file for `csv.writer` that hands each written line back instead of storing it."""
+
     def write(self, value: str) -> str:
         return value
 
 
-def _drill_csv(kind: str, result: drills.DrillResult, filename: str) -> StreamingHttpResponse:
-    header, row = drills.CSV_COLUMNS[kind]
-    writer = csv.writer(_Echo())
+def _drill_csv(kind: str, result: DrillResult, filename: str) -> StreamingHttpResponse:
+    header, row = CSV_COLUMNS[kind]
+    writer = csv.writer(_LineWriter())
 
     def lines() -> Iterator[str]:
         yield "\ufeff" + writer.writerow(header)
@@ -367,38 +375,73 @@ def _drill_csv(kind: str, result: drills.DrillResult, filename: str) -> Streamin
 
 # --- RevOps: benchmark ranges and thresholds --------------------------------------------------
 
+AUDIT_LABELS = {
+    "source": gettext_lazy("Source"),
+    "low_percent": gettext_lazy("From %"),
+    "high_percent": gettext_lazy("To %"),
+    "pipeline_to_won_low": gettext_lazy("Healthy ratio from"),
+    "pipeline_to_won_high": gettext_lazy("Healthy ratio up to"),
+}
+
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def benchmarks(request: HttpRequest) -> HttpResponse:
-    if not request.user.is_revops:
-        raise PermissionDenied
-    FormSet = modelformset_factory(
-        BenchmarkRange, form=BenchmarkRangeForm, extra=1, can_delete=True
-    )
+def benchmarks(request: AuthedHttpRequest) -> HttpResponse:
+    """RevOps edits the ranges and thresholds; managers read them and their history."""
+    user = request.user
+    if not user.has_perm("reports.view_benchmarks"):
+        raise NotAllowed(_("Only RevOps and managers see the benchmarks."))
+    can_edit = user.has_perm("reports.edit_benchmarks")
+    ranges = BenchmarkRange.objects.order_by("source")
     policy = ReportPolicy.current()
+    status = 200
     if request.method == "POST":
-        formset = FormSet(request.POST, queryset=BenchmarkRange.objects.order_by("source"))
+        if not can_edit:
+            raise NotAllowed(_("Only RevOps edits the benchmarks."))
+        formset = BenchmarkRangeFormSet(request.POST, queryset=ranges)
         policy_form = ReportPolicyForm(request.POST, instance=policy)
         if formset.is_valid() and policy_form.is_valid():
-            with transaction.atomic():
-                formset.save()
-                policy_form.save()
-            messages.success(request, _("Benchmarks saved."))
-            return redirect("reports:benchmarks")
+            saved = submit(
+                policy_form,
+                lambda: benchmarks_update(
+                    by=user, ranges=formset.edits(), thresholds=policy_form.thresholds()
+                ),
+            )
+            if saved is not None:
+                messages.success(request, _("Benchmarks saved."))
+                return redirect("reports:benchmarks")
         status = 400
     else:
-        formset = FormSet(queryset=BenchmarkRange.objects.order_by("source"))
+        formset = BenchmarkRangeFormSet(queryset=ranges)
         policy_form = ReportPolicyForm(instance=policy)
-        status = 200
+    if not can_edit:
+        for form in [*formset.forms, policy_form]:
+            for field in form.fields.values():
+                field.disabled = True
+    changes = BenchmarkChange.objects.select_related("actor")[:20]
     return render(
         request,
         "reports/benchmarks.html",
         {
             "formset": formset,
             "policy_form": policy_form,
-            "report_nav": _nav(),
+            "can_edit": can_edit,
+            "changes": [_change_rows(change) for change in changes],
+            "report_nav": _report_nav(),
             "current_report": "benchmarks",
         },
         status=status,
     )
+
+
+def _change_rows(change: BenchmarkChange) -> dict[str, Any]:
+    """An audit row for the history list: what changed, and (label, old, new) per field."""
+    fields = [name for name in AUDIT_LABELS if name in change.old or name in change.new]
+    sources = {"overall": _("Overall (all sources)"), **dict(Source.choices)}
+    return {
+        "change": change,
+        "subject": sources.get(change.source, change.source)
+        if change.source
+        else _("Pipeline-to-won ratio"),
+        "rows": [(AUDIT_LABELS[n], change.old.get(n), change.new.get(n)) for n in fields],
+    }

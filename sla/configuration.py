@@ -22,9 +22,10 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from crm.exceptions import NotAllowed, Problem, ValidationFailed
-from crm.models import Team, User
+from crm.exceptions import Problem, ValidationFailed
+from crm.models import User
 from leads.models import Segment, Source
+from sla.access import require_settings_permission
 from sla.models import (
     BusinessCalendar,
     CalendarChange,
@@ -32,7 +33,7 @@ from sla.models import (
     SlaPolicy,
     SlaPolicyChange,
 )
-from sla.services import timers_replan, timers_reschedule
+from sla.timers import timers_replan, timers_reschedule
 
 Event = SlaPolicy.Event
 Unit = SlaPolicy.Unit
@@ -76,11 +77,6 @@ START_EVENTS = tuple(e for e in Event if e != Event.CONVERTED)
 STOP_EVENTS = tuple(e for e in Event if e != Event.MQL)
 
 
-def _require_revops(user: User | None) -> None:
-    if user is None or not user.is_authenticated or not user.is_revops:
-        raise NotAllowed(_("Only RevOps may change SLA policies and calendars."))
-
-
 # --- policies ------------------------------------------------------------------------------
 
 
@@ -108,7 +104,7 @@ def policy_snapshot(policy: SlaPolicy) -> dict[str, Any]:
         "target_value": policy.target_value,
         "target_unit": policy.target_unit,
         "warn_at_percent": policy.warn_at_percent,
-        "calendar": policy.calendar.name if policy.calendar_id else None,
+        "calendar": policy.calendar.name if policy.calendar is not None else None,
         "applies_to_sources": sorted(policy.applies_to_sources or []),
         "applies_to_segments": sorted(policy.applies_to_segments or []),
         "applies_to_teams": sorted(t.name for t in policy.applies_to_teams.all()),
@@ -232,7 +228,7 @@ def escalation_chain_problems(chain: Any) -> list[Problem]:
 
 def policy_create(*, by: User, data: Mapping[str, Any]) -> SlaPolicy:
     """A new policy; it starts timers from the next matching event on."""
-    _require_revops(by)
+    require_settings_permission(by, "edit")
     _refuse_unknown(data, {"key", *POLICY_FIELDS})
     values = {
         "key": "",
@@ -267,7 +263,7 @@ def policy_update(
 ) -> PolicyEdit:
     """Change a policy's settings. New timers use them; running timers keep theirs unless
     `replan_running`. Records old -> new of every changed setting."""
-    _require_revops(by)
+    require_settings_permission(by, "edit")
     _refuse_unknown(data, set(POLICY_FIELDS))
     with transaction.atomic():
         policy = (
@@ -336,13 +332,12 @@ def calendar_problems(
 ) -> list[Problem]:
     problems: list[Problem] = []
     name = str(values.get("name") or "").strip()
+    same_name = BusinessCalendar.objects.filter(name=name)
+    if calendar is not None:
+        same_name = same_name.exclude(pk=calendar.pk)
     if not name:
         problems.append(Problem("required", "name", _("Give the calendar a name.")))
-    elif (
-        BusinessCalendar.objects.filter(name=name)
-        .exclude(pk=calendar.pk if calendar else None)
-        .exists()
-    ):
+    elif same_name.exists():
         problems.append(Problem("duplicate", "name", _("Another calendar has this name.")))
     zone = values.get("time_zone")
     if not zone or zone not in _time_zones():
@@ -388,7 +383,7 @@ def calendar_problems(
 
 
 def calendar_create(*, by: User, data: Mapping[str, Any]) -> BusinessCalendar:
-    _require_revops(by)
+    require_settings_permission(by, "edit")
     _refuse_unknown(data, set(CALENDAR_FIELDS))
     values = {
         "name": "",
@@ -413,12 +408,22 @@ def calendar_create(*, by: User, data: Mapping[str, Any]) -> BusinessCalendar:
     return calendar
 
 
-def calendar_update(
-    *, calendar_id: int, by: User, data: Mapping[str, Any]
-) -> CalendarChange | None:
+@dataclass
+class CalendarEdit:
+    """The outcome of a calendar edit: its audit row, or None when nothing changed."""
+
+    calendar: BusinessCalendar
+    change: CalendarChange | None = None
+
+    @property
+    def changed(self) -> bool:
+        return self.change is not None
+
+
+def calendar_update(*, calendar_id: int, by: User, data: Mapping[str, Any]) -> CalendarEdit:
     """Change a calendar; timers started from now on count on it (running ones keep the
-    due time they were given). Returns the audit row, or None when nothing changed."""
-    _require_revops(by)
+    due time they were given). Records old -> new of every changed setting."""
+    require_settings_permission(by, "edit")
     _refuse_unknown(data, set(CALENDAR_FIELDS))
     with transaction.atomic():
         calendar = BusinessCalendar.objects.select_for_update().get(pk=calendar_id)
@@ -434,17 +439,18 @@ def calendar_update(
         after = calendar_snapshot(calendar)
         old = {k: before[k] for k in after if before[k] != after[k]}
         if not old:
-            return None
-        return CalendarChange.objects.create(
+            return CalendarEdit(calendar=calendar)
+        change = CalendarChange.objects.create(
             calendar=calendar, actor=by, old=old, new={k: after[k] for k in old}
         )
+    return CalendarEdit(calendar=calendar, change=change)
 
 
 def calendar_holiday_add(
     *, calendar_id: int, by: User, date: datetime.date | None, name: str
 ) -> CalendarHoliday:
     """A custom non-working date (company shutdown, local event) on top of public ones."""
-    _require_revops(by)
+    require_settings_permission(by, "edit")
     problems = []
     if not isinstance(date, datetime.date):
         problems.append(Problem("required", "date", _("Choose a date.")))
@@ -454,7 +460,7 @@ def calendar_holiday_add(
         calendar = BusinessCalendar.objects.select_for_update().get(pk=calendar_id)
         if date and calendar.holidays.filter(date=date).exists():
             problems.append(Problem("duplicate", "date", _("This date is already a holiday.")))
-        if problems:
+        if problems or date is None:  # a missing date is among the problems
             raise ValidationFailed(problems=problems)
         holiday = CalendarHoliday.objects.create(calendar=calendar, date=date, name=name.strip())
         CalendarChange.objects.create(
@@ -467,7 +473,7 @@ def calendar_holiday_add(
 
 
 def calendar_holiday_remove(*, holiday_id: int, by: User) -> None:
-    _require_revops(by)
+    require_settings_permission(by, "edit")
     with transaction.atomic():
         holiday = CalendarHoliday.objects.select_related("calendar").get(pk=holiday_id)
         CalendarChange.objects.create(
@@ -483,7 +489,7 @@ def calendar_holidays_replace(
     *, calendar_id: int, by: User, holidays: Iterable[tuple[datetime.date, str]]
 ) -> None:
     """Set a calendar's custom holidays to exactly `holidays` (the API's PUT semantics)."""
-    _require_revops(by)
+    require_settings_permission(by, "edit")
     wanted = {}
     problems = []
     for index, (day, name) in enumerate(holidays):
@@ -516,23 +522,6 @@ def calendar_holidays_replace(
             holiday.save(update_fields=["name"])
         if old["holidays"] or new["holidays"]:
             CalendarChange.objects.create(calendar=calendar, actor=by, old=old, new=new)
-
-
-def upcoming_public_holidays(
-    calendar: BusinessCalendar, *, today: datetime.date, limit: int = 8
-) -> list[tuple[datetime.date, str]]:
-    """The next public holidays of the calendar's country (for RevOps to check)."""
-    if not calendar.holiday_country:
-        return []
-    try:
-        days = public_holidays.country_holidays(
-            calendar.holiday_country,
-            subdiv=calendar.holiday_subdivision or None,
-            years=range(today.year, today.year + 2),
-        )
-    except NotImplementedError:
-        return []
-    return sorted((d, n) for d, n in days.items() if d >= today)[:limit]
 
 
 def _clean_calendar_values(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -592,7 +581,3 @@ def _refuse_unknown(data: Mapping[str, Any], allowed: set[str]) -> None:
                 for name in sorted(unknown)
             ]
         )
-
-
-def team_choices() -> list[Team]:
-    return list(Team.objects.order_by("name"))

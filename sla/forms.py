@@ -20,8 +20,6 @@ from leads.models import Segment, Source
 from sla.configuration import START_EVENTS, STOP_EVENTS, supported_countries
 from sla.models import BusinessCalendar, SlaPolicy
 
-Event = SlaPolicy.Event
-
 WEEKDAYS = [
     (0, _("Monday")),
     (1, _("Tuesday")),
@@ -50,22 +48,15 @@ def style_widgets(form: forms.Form) -> None:
         widget.attrs["class"] = css
 
 
-class ProblemsMixin:
-    """Put a service's `Problem`s on the fields they name (others on the form)."""
+class SettingsForm(forms.Form):
+    """A form over SLA settings: RevOps edit it, managers see it read-only."""
 
-    problem_fields: dict[str, str] = {}
-
-    def add_problems(self, problems: Iterable[Problem]) -> None:
-        for problem in problems:
-            name = self.problem_fields.get(problem.field or "", problem.field)
-            if name and name.startswith("escalation_chain"):
-                self.escalation_errors.append(str(problem.message))  # type: ignore[attr-defined]
-                continue
-            field = name if name in self.fields else None  # type: ignore[attr-defined]
-            self.add_error(field, str(problem.message))  # type: ignore[attr-defined]
+    def make_read_only(self) -> None:
+        for field in self.fields.values():
+            field.disabled = True
 
 
-class PolicyForm(ProblemsMixin, forms.Form):
+class PolicyForm(SettingsForm):
     key = forms.SlugField(
         label=_("Key"),
         max_length=50,
@@ -170,6 +161,16 @@ class PolicyForm(ProblemsMixin, forms.Form):
             )
         style_widgets(self)
 
+    def add_problems(self, problems: Iterable[Problem]) -> None:
+        """Field problems on their fields, escalation problems beside the escalation rows
+        (where the page shows them); `crm.web.forms.submit` calls this."""
+        for problem in problems:
+            name = problem.field or ""
+            if name.startswith("escalation_chain"):
+                self.escalation_errors.append(str(problem.message))
+                continue
+            self.add_error(name if name in self.fields else None, str(problem.message))
+
     def escalation_fields(self) -> list[tuple[int, Any, Any, Any]]:
         return [
             (i, self[f"esc_{i}_to"], self[f"esc_{i}_after"], self[f"esc_{i}_unit"])
@@ -177,7 +178,7 @@ class PolicyForm(ProblemsMixin, forms.Form):
         ]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or self.cleaned_data
         chain = []
         for index in range(1, self.escalation_rows + 1):
             to = data.get(f"esc_{index}_to")
@@ -230,7 +231,7 @@ def _split_minutes(minutes: Any) -> tuple[int | None, str]:
     return minutes, "minutes"
 
 
-def country_choices() -> list[tuple[str, str]]:
+def country_choices() -> list[tuple[str, Any]]:
     try:
         territories = Locale.parse((get_language() or "en").replace("-", "_")).territories
     except (UnknownLocaleError, ValueError):
@@ -242,7 +243,7 @@ def country_choices() -> list[tuple[str, str]]:
     return [("", _("No public holidays")), *names]
 
 
-class CalendarForm(ProblemsMixin, forms.Form):
+class CalendarForm(SettingsForm):
     name = forms.CharField(label=_("Name"), max_length=100)
     time_zone = forms.ChoiceField(label=_("Time zone"))
     working_days = forms.TypedMultipleChoiceField(
@@ -286,11 +287,16 @@ class CalendarForm(ProblemsMixin, forms.Form):
             },
         )
         super().__init__(*args, **kwargs)
-        self.fields["time_zone"].choices = [
+        self._choice_field("time_zone").choices = [
             (z, z.replace("_", " ")) for z in sorted(zoneinfo.available_timezones())
         ]
-        self.fields["holiday_country"].choices = country_choices()
+        self._choice_field("holiday_country").choices = country_choices()
         style_widgets(self)
+
+    def _choice_field(self, name: str) -> forms.ChoiceField:
+        field = self.fields[name]
+        assert isinstance(field, forms.ChoiceField)  # declared so above
+        return field
 
     def calendar_data(self) -> dict[str, Any]:
         return {name: self.cleaned_data[name] for name in self.fields}

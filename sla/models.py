@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from crm.models import TIME_ZONE_CHOICES
+from leads.clocks import ClockEvent
 
 if TYPE_CHECKING:
     from crm.models import User
@@ -87,14 +88,9 @@ class CalendarChange(models.Model):
 class SlaPolicy(models.Model):
     """A commitment: from `start_event` to `stop_event` within a target, on a calendar."""
 
-    class Event(models.TextChoices):
-        MQL = "mql", _("Lead became MQL")
-        ASSIGNED = "assigned", _("Lead assigned to an owner")
-        FIRST_CONTACT = "first_contact", _("First contact logged")
-        DECIDED = "decided", _("Lead accepted or rejected")
-        HANDOFF = "handoff", _("Handed off to an AE")
-        DISCOVERY = "discovery", _("Discovery call held")
-        CONVERTED = "converted", _("Converted to an opportunity")
+    # The lifecycle moments are the leads app's (it reports them through `leads.clocks`);
+    # a policy names two of them.
+    Event = ClockEvent
 
     class Unit(models.TextChoices):
         MINUTES = "minutes", _("minutes")

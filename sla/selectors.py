@@ -9,7 +9,10 @@ For the reports app and the /sla/ dashboard:
   contact and to acceptance, for the leads assigned in ``[start, end)``. Medians are
   exact on SQLite and PostgreSQL alike (window functions), not approximations;
 * `sla_summary(user, now=)` - the dashboard's counts in one query;
-* `running_timers_prefetch()` and `has_overdue_timer(now)` for lead queues.
+* `running_timers_prefetch()` and `has_overdue_timer(now)` for lead queues;
+* the /sla/ pages' and the API's lists: `clock_lists`, `policies_for_settings`,
+  `calendars_for_settings`, `policy_history`, `calendar_history`, and the public
+  holidays a calendar's country brings (`upcoming_public_holidays`).
 """
 
 from __future__ import annotations
@@ -18,7 +21,9 @@ import datetime
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import holidays as public_holidays
 from django.db import connection
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import (
     Avg,
     Count,
@@ -33,11 +38,13 @@ from django.db.models import (
     QuerySet,
     Value,
 )
+from django.db.models.sql.compiler import SQLCompiler
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.models import User
-from sla.models import SlaTimer
+from crm.models import Team, User
+from leads.models import Lead, Source
+from sla.models import BusinessCalendar, CalendarChange, SlaPolicy, SlaPolicyChange, SlaTimer
 
 Dimension = Literal["policy", "user", "team", "source"]
 
@@ -116,7 +123,7 @@ def compliance_by(
     return [
         ComplianceRow(
             key=row[columns["key"]],
-            label=_label(dimension, row, columns),
+            label=_group_label(dimension, row, columns),
             met=row["met_count"],
             breached=row["breached_count"],
             running_overdue=row["running_overdue"],
@@ -128,9 +135,7 @@ def compliance_by(
     ]
 
 
-def _label(dimension: str, row: dict[str, Any], columns: dict[str, str]) -> str:
-    from leads.models import Source
-
+def _group_label(dimension: str, row: dict[str, Any], columns: dict[str, str]) -> str:
     key = row[columns["key"]]
     if dimension == "policy":
         return row[columns["name"]]
@@ -153,7 +158,15 @@ class SecondsBetween(Func):
     output_field = FloatField()
     arity = 2
 
-    def as_sql(self, compiler, connection, **extra_context):  # noqa: ANN001, ANN003, ANN201
+    def as_sql(
+        self,
+        compiler: SQLCompiler,
+        connection: BaseDatabaseWrapper,
+        function: str | None = None,
+        template: str | None = None,
+        arg_joiner: str | None = None,
+        **extra_context: Any,
+    ) -> tuple[str, tuple[Any, ...]]:
         end, end_params = compiler.compile(self.source_expressions[0])
         start, start_params = compiler.compile(self.source_expressions[1])
         # SQLite stores instants as ISO text in UTC; julianday() reads them to the ms.
@@ -162,7 +175,9 @@ class SecondsBetween(Func):
             (*end_params, *start_params),
         )
 
-    def as_postgresql(self, compiler, connection, **extra_context):  # noqa: ANN001, ANN003, ANN201
+    def as_postgresql(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper, **extra_context: Any
+    ) -> tuple[str, tuple[Any, ...]]:
         end, end_params = compiler.compile(self.source_expressions[0])
         start, start_params = compiler.compile(self.source_expressions[1])
         return (
@@ -209,16 +224,13 @@ def response_times(
     Averages are one GROUP BY; medians one window query per metric (ROW_NUMBER and COUNT
     over each group, then the middle one or two rows), exact on both databases.
     """
-    from leads.models import Lead
-
     if dimension not in _LEAD_DIMENSIONS:
         raise ValueError(f"unknown dimension {dimension!r}")
     leads = Lead.objects.filter(assigned_at__gte=start, assigned_at__lt=end)
     if scope_user is not None:
         leads = leads.visible_to(scope_user)
     group = _LEAD_DIMENSIONS[dimension]
-    base = leads.annotate(
-        g=F(group) if group else Value(0, output_field=IntegerField()),
+    base = leads.annotate(g=F(group) if group else Value(0, output_field=IntegerField())).annotate(
         **{
             f"{name}_seconds": SecondsBetween(F(column), F("assigned_at"))
             for name, column in _METRICS.items()
@@ -275,9 +287,6 @@ def _medians(base: QuerySet, column: str) -> dict[Any, float]:
 
 
 def _group_labels(dimension: str | None, keys: list[Any]) -> dict[Any, str]:
-    from crm.models import Team
-    from leads.models import Source
-
     if dimension is None:
         return {key: str(_("All leads")) for key in keys}
     if dimension == "user":
@@ -354,3 +363,93 @@ def has_overdue_timer(now: datetime.datetime) -> Exists:
 def has_timer_due_between(start: datetime.datetime, end: datetime.datetime) -> Exists:
     """A lead filter for "due today": a running clock falls due in ``[start, end)``."""
     return Exists(SlaTimer.objects.due_between(start, end).filter(lead=OuterRef("pk")))
+
+
+# --- the /sla/ pages and the settings API -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClockLists:
+    """The overview's three lists: clocks overdue now, at risk now, and missed lately."""
+
+    overdue: list[SlaTimer]
+    at_risk: list[SlaTimer]
+    late: list[SlaTimer]
+
+
+def clock_lists(
+    user: User, *, now: datetime.datetime, since: datetime.datetime, limit: int
+) -> ClockLists:
+    """The clocks `user` may see (`SlaTimerQuerySet.visible_to`): overdue and at risk at
+    `now`, soonest due first; missed since `since`, last stopped first; `limit` each."""
+    visible = SlaTimer.objects.visible_to(user).select_related(
+        "policy", "lead", "responsible", "lead__team"
+    )
+    return ClockLists(
+        overdue=list(visible.overdue(now).order_by("due_at", "pk")[:limit]),
+        at_risk=list(visible.at_risk(now).order_by("due_at", "pk")[:limit]),
+        late=list(
+            visible.missed()
+            .stopped_between(since, now + datetime.timedelta(seconds=1))
+            .order_by("-stopped_at", "-pk")[:limit]
+        ),
+    )
+
+
+def policies_for_settings() -> QuerySet[SlaPolicy]:
+    """Policies with what their settings show: calendar, teams, last editor."""
+    return SlaPolicy.objects.select_related("calendar", "updated_by").prefetch_related(
+        "applies_to_teams"
+    )
+
+
+def policy_list() -> QuerySet[SlaPolicy]:
+    """The policies page: active first, by starting event, each with its running clocks."""
+    return (
+        policies_for_settings()
+        .annotate(running_count=Count("timers", filter=Q(timers__stopped_at__isnull=True)))
+        .order_by("-is_active", "start_event", "key")
+    )
+
+
+def running_timer_count(policy: SlaPolicy) -> int:
+    return SlaTimer.objects.running().filter(policy=policy).count()
+
+
+def calendars_for_settings() -> QuerySet[BusinessCalendar]:
+    return BusinessCalendar.objects.prefetch_related("holidays").order_by("name")
+
+
+def calendar_list() -> QuerySet[BusinessCalendar]:
+    """The calendars page: each with how many custom holidays and policies it has."""
+    return BusinessCalendar.objects.annotate(
+        holiday_count=Count("holidays", distinct=True),
+        policy_count=Count("policies", distinct=True),
+    ).order_by("name")
+
+
+def policy_history(policy: SlaPolicy, *, limit: int) -> list[SlaPolicyChange]:
+    """The policy's audit trail, newest first."""
+    return list(SlaPolicyChange.objects.filter(policy=policy).select_related("actor")[:limit])
+
+
+def calendar_history(calendar: BusinessCalendar, *, limit: int) -> list[CalendarChange]:
+    """The calendar's audit trail, newest first."""
+    return list(CalendarChange.objects.filter(calendar=calendar).select_related("actor")[:limit])
+
+
+def upcoming_public_holidays(
+    calendar: BusinessCalendar, *, today: datetime.date, limit: int = 8
+) -> list[tuple[datetime.date, str]]:
+    """The next public holidays of the calendar's country (for RevOps to check)."""
+    if not calendar.holiday_country:
+        return []
+    try:
+        days = public_holidays.country_holidays(
+            calendar.holiday_country,
+            subdiv=calendar.holiday_subdivision or None,
+            years=range(today.year, today.year + 2),
+        )
+    except NotImplementedError:
+        return []
+    return sorted((d, n) for d, n in days.items() if d >= today)[:limit]

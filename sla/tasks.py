@@ -1,4 +1,4 @@
-"""Celery tasks of the SLA engine: thin wrappers around `sla.services`.
+"""Celery tasks of the SLA engine: thin wrappers around `sla.sweep`.
 
 Why the sweep is safe to deliver more than once
 ------------------------------------------------
@@ -16,23 +16,20 @@ Running `timers_sweep` twice, or twice at once, changes nothing the first run di
   notifications are written only for rows that INSERT returned, in the same transaction;
 * a timer leaves the sweep's range once handled (its `next_check_at` moves past `now`).
 
-E-mail is the one external effect: it is queued after the commit, one task per batch.
-A redelivered e-mail task may send a message twice; the bell is exactly-once.
+E-mail is the one external effect: it is queued after the commit, one task per batch
+(`sla.emails.sla_notification_emails_task`, registered with the worker through the import
+below). A redelivered e-mail task may send a message twice; the bell is exactly-once.
 """
 
 from __future__ import annotations
 
-import logging
-
 from celery import shared_task
-from django.conf import settings
-from django.core.mail import EmailMessage, get_connection
 from django.utils import timezone
 
-from crm.models import Notification
-from sla.services import timers_sweep
+from sla.emails import sla_notification_emails_task
+from sla.sweep import timers_sweep
 
-logger = logging.getLogger(__name__)
+__all__ = ["sla_notification_emails_task", "timers_sweep_task"]
 
 
 @shared_task(name="sla.tasks.timers_sweep_task")
@@ -46,37 +43,3 @@ def timers_sweep_task() -> dict[str, int]:
         "escalations": result.escalations,
         "notifications": result.notifications,
     }
-
-
-@shared_task(
-    name="sla.tasks.sla_notification_emails_task",
-    autoretry_for=(OSError,),
-    retry_backoff=True,
-    max_retries=5,
-)
-def sla_notification_emails_task(*, notification_ids: list[int]) -> int:
-    """E-mail SLA notifications to their recipients over one mail connection."""
-    base = settings.THRESHOLD_BASE_URL.rstrip("/")
-    messages = []
-    for notification in (
-        Notification.objects.filter(pk__in=notification_ids)
-        .select_related("recipient")
-        .order_by("pk")
-    ):
-        person = notification.recipient
-        if not (person.is_active and person.email):
-            continue
-        link = f"\n\n{base}{notification.url}" if notification.url else ""
-        messages.append(
-            EmailMessage(
-                subject=notification.message[:120],
-                body=notification.message + link,
-                to=[person.email],
-            )
-        )
-    if not messages:
-        return 0
-    with get_connection() as mail:
-        sent = mail.send_messages(messages) or 0
-    logger.info("SLA e-mails sent: %s of %s", sent, len(messages))
-    return sent

@@ -5,7 +5,15 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from crm.models import User
-from leads.models import Activity, Handoff, Lead, LeadTransition, Qualification, Source
+from leads.models import (
+    Activity,
+    Handoff,
+    Lead,
+    LeadTransition,
+    Qualification,
+    RejectionReason,
+    Source,
+)
 from leads.services import EDITABLE_FIELDS, QUALIFICATION_FIELDS
 
 
@@ -20,9 +28,11 @@ class UserRefSerializer(serializers.ModelSerializer):
 class LeadSerializer(serializers.ModelSerializer):
     owner = UserRefSerializer(read_only=True)
     ae = UserRefSerializer(read_only=True)
-    rejection_reason = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    rejection_reason: serializers.SlugRelatedField[RejectionReason] = serializers.SlugRelatedField(
+        slug_field="code", read_only=True
+    )
     # Checked with the other intake rules by the service, so all problems come back at once.
-    source = serializers.CharField(
+    source = serializers.CharField(  # type: ignore[assignment]  # the lead's source, not Field.source
         required=False, allow_blank=True, help_text=f"One of: {', '.join(Source.values)}."
     )
 

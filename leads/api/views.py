@@ -1,35 +1,41 @@
-"""The leads API. Reads are scoped by `Lead.objects.visible_to`; every state change is
-an explicit action that calls one service. Versions travel as ETag / If-Match."""
+"""The leads API. Reads are scoped by `Lead.objects.visible_to` (`leads.selectors`);
+every state change is an explicit action that fetches the lead through
+`leads.access.lead_for` and calls one service. Versions travel as ETag / If-Match.
+
+A lead's SLA clocks (`/api/v1/leads/{id}/sla/`) are served by the `sla` app's API."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-import django_filters
-from django.db.models import F, Q, QuerySet
-from django.utils import timezone
+import django_filters  # type: ignore[import-untyped]  # django-filter ships no type hints
+from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from crm.api.etags import IF_MATCH, expected_version, with_etag
-from leads import services
-from leads.api import serializers as s
-from leads.models import Activity, Lead, Qualification, Source
-from sla.api.serializers import SlaTimerSerializer
-from sla.models import SlaTimer
+from crm.api.pagination import KeysetPagination
+from crm.web.requests import AuthedRequest
+from leads import selectors, services
+from leads.access import LeadAction, lead_for
+from leads.api import serializers as lead_serializers
+from leads.models import Lead, Qualification, Source
+
+# A lifecycle action: (the lead, the validated input, the version the client saw).
+LeadStep = Callable[[Lead, dict[str, Any], int | None], object]
 
 
-class LeadCursorPagination(CursorPagination):
+class LeadKeysetPagination(KeysetPagination):
     """Keyset pagination: constant cost per page, no COUNT(*) over the table."""
 
+    ordering = ("-created_at", "-id")
     page_size = 50
     max_page_size = 200
     page_size_query_param = "page_size"
-    ordering = ("-created_at", "-id")
 
 
 class LeadFilter(django_filters.FilterSet):
@@ -46,12 +52,7 @@ class LeadFilter(django_filters.FilterSet):
         value = value.strip()
         if not value:
             return queryset
-        return queryset.filter(
-            Q(company_name__icontains=value)
-            | Q(last_name__icontains=value)
-            | Q(first_name__icontains=value)
-            | Q(email__icontains=value)
-        )
+        return queryset.filter(selectors.matching_text(value))
 
 
 class LeadViewSet(
@@ -61,33 +62,41 @@ class LeadViewSet(
     mixins.UpdateModelMixin,
     viewsets.GenericViewSet,
 ):
-    serializer_class = s.LeadSerializer
-    pagination_class = LeadCursorPagination
+    serializer_class = lead_serializers.LeadSerializer
+    pagination_class = LeadKeysetPagination
     filterset_class = LeadFilter
     http_method_names = ["get", "post", "patch", "head", "options"]
+    request: AuthedRequest
 
     def get_queryset(self) -> QuerySet[Lead]:
-        return Lead.objects.visible_to(self.request.user).select_related(
-            "owner", "ae", "rejection_reason"
-        )
+        return selectors.leads_for_api(self.request.user)
 
-    def get_serializer_class(self) -> type:
+    def get_serializer_class(self) -> type[serializers.BaseSerializer]:
         if self.action == "partial_update":
-            return s.LeadPatchSerializer
+            return lead_serializers.LeadPatchSerializer
         return super().get_serializer_class()
+
+    def get_object(self) -> Lead:
+        return self._lead()
+
+    def _lead(self, to: LeadAction = "view") -> Lead:
+        """The lead in the URL, if the user may do `to` with it (404 / 403 otherwise)."""
+        return lead_for(self.request.user, self.kwargs["pk"], to=to, queryset=self.get_queryset())
 
     def _lead_response(self, lead_id: int, code: int = status.HTTP_200_OK) -> Response:
         lead = self.get_queryset().get(pk=lead_id)
-        return with_etag(Response(s.LeadSerializer(lead).data, status=code), lead.version)
+        return with_etag(
+            Response(lead_serializers.LeadSerializer(lead).data, status=code), lead.version
+        )
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         lead = self.get_object()
-        return with_etag(Response(s.LeadSerializer(lead).data), lead.version)
+        return with_etag(Response(lead_serializers.LeadSerializer(lead).data), lead.version)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = request.user
+        user = self.request.user
         lead = services.lead_create(
             by=user,
             data=serializer.validated_data,
@@ -98,12 +107,14 @@ class LeadViewSet(
 
     @extend_schema(parameters=[IF_MATCH])
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        lead = self.get_object()
+        lead = self._lead(to="work")
         serializer = self.get_serializer(lead, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         version = expected_version(request, data.pop("version", None))
-        services.lead_update(lead_id=lead.pk, by=request.user, data=data, expected_version=version)
+        services.lead_update(
+            lead_id=lead.pk, by=self.request.user, data=data, expected_version=version
+        )
         return self._lead_response(lead.pk)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -111,8 +122,16 @@ class LeadViewSet(
 
     # --- lifecycle actions -----------------------------------------------------------------
 
-    def _run(self, request: Request, serializer_class: type, call: Any) -> Response:
-        lead = self.get_object()
+    def _lead_step(
+        self,
+        request: AuthedRequest,
+        serializer_class: type[serializers.Serializer],
+        call: LeadStep,
+        *,
+        to: LeadAction = "work",
+    ) -> Response:
+        """Validate the input, then run `call` on the lead if the user may do `to` with it."""
+        lead = self._lead(to=to)
         serializer = serializer_class(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
@@ -120,134 +139,163 @@ class LeadViewSet(
         call(lead, data, version)
         return self._lead_response(lead.pk)
 
-    @extend_schema(request=s.ReasonSerializer, responses=s.LeadSerializer, parameters=[IF_MATCH])
+    @extend_schema(
+        request=lead_serializers.ReasonSerializer,
+        responses=lead_serializers.LeadSerializer,
+        parameters=[IF_MATCH],
+    )
     @action(detail=True, methods=["post"])
-    def accept(self, request: Request, pk: str | None = None) -> Response:
-        return self._run(
+    def accept(self, request: AuthedRequest, pk: str | None = None) -> Response:
+        return self._lead_step(
             request,
-            s.ReasonSerializer,
-            lambda lead, d, v: services.lead_accept(
-                lead_id=lead.pk, by=request.user, reason=d["reason"], expected_version=v
-            ),
-        )
-
-    @extend_schema(request=s.RejectSerializer, responses=s.LeadSerializer, parameters=[IF_MATCH])
-    @action(detail=True, methods=["post"])
-    def reject(self, request: Request, pk: str | None = None) -> Response:
-        return self._run(
-            request,
-            s.RejectSerializer,
-            lambda lead, d, v: services.lead_reject(
-                lead_id=lead.pk,
-                by=request.user,
-                reason_code=d["reason"],
-                note=d["note"],
-                expected_version=v,
-            ),
-        )
-
-    @extend_schema(request=s.ReasonSerializer, responses=s.LeadSerializer, parameters=[IF_MATCH])
-    @action(detail=True, methods=["post"])
-    def qualify(self, request: Request, pk: str | None = None) -> Response:
-        return self._run(
-            request,
-            s.ReasonSerializer,
-            lambda lead, d, v: services.lead_qualify(
-                lead_id=lead.pk, by=request.user, reason=d["reason"], expected_version=v
+            lead_serializers.ReasonSerializer,
+            lambda lead, data, version: services.lead_accept(
+                lead_id=lead.pk, by=request.user, reason=data["reason"], expected_version=version
             ),
         )
 
     @extend_schema(
-        request=s.HandoffInputSerializer, responses=s.LeadSerializer, parameters=[IF_MATCH]
+        request=lead_serializers.RejectSerializer,
+        responses=lead_serializers.LeadSerializer,
+        parameters=[IF_MATCH],
     )
     @action(detail=True, methods=["post"])
-    def handoff(self, request: Request, pk: str | None = None) -> Response:
-        def call(lead: Lead, d: dict, v: int | None) -> None:
+    def reject(self, request: AuthedRequest, pk: str | None = None) -> Response:
+        return self._lead_step(
+            request,
+            lead_serializers.RejectSerializer,
+            lambda lead, data, version: services.lead_reject(
+                lead_id=lead.pk,
+                by=request.user,
+                reason_code=data["reason"],
+                note=data["note"],
+                expected_version=version,
+            ),
+        )
+
+    @extend_schema(
+        request=lead_serializers.ReasonSerializer,
+        responses=lead_serializers.LeadSerializer,
+        parameters=[IF_MATCH],
+    )
+    @action(detail=True, methods=["post"])
+    def qualify(self, request: AuthedRequest, pk: str | None = None) -> Response:
+        return self._lead_step(
+            request,
+            lead_serializers.ReasonSerializer,
+            lambda lead, data, version: services.lead_qualify(
+                lead_id=lead.pk, by=request.user, reason=data["reason"], expected_version=version
+            ),
+        )
+
+    @extend_schema(
+        request=lead_serializers.HandoffInputSerializer,
+        responses=lead_serializers.LeadSerializer,
+        parameters=[IF_MATCH],
+    )
+    @action(detail=True, methods=["post"])
+    def handoff(self, request: AuthedRequest, pk: str | None = None) -> Response:
+        def hand_off(lead: Lead, data: dict[str, Any], version: int | None) -> None:
             services.lead_hand_off(
                 lead_id=lead.pk,
                 by=request.user,
-                to_user=d.pop("to_user", None),
-                discovery_meeting_at=d.pop("discovery_meeting_at", None),
-                package=d,
-                expected_version=v,
+                to_user=data.pop("to_user", None),
+                discovery_meeting_at=data.pop("discovery_meeting_at", None),
+                package=data,
+                expected_version=version,
             )
 
-        return self._run(request, s.HandoffInputSerializer, call)
+        return self._lead_step(request, lead_serializers.HandoffInputSerializer, hand_off)
 
     @extend_schema(
-        request=s.RequiredReasonSerializer, responses=s.LeadSerializer, parameters=[IF_MATCH]
+        request=lead_serializers.RequiredReasonSerializer,
+        responses=lead_serializers.LeadSerializer,
+        parameters=[IF_MATCH],
     )
     @action(detail=True, methods=["post"])
-    def nurture(self, request: Request, pk: str | None = None) -> Response:
-        return self._run(
+    def nurture(self, request: AuthedRequest, pk: str | None = None) -> Response:
+        return self._lead_step(
             request,
-            s.RequiredReasonSerializer,
-            lambda lead, d, v: services.lead_nurture(
-                lead_id=lead.pk, by=request.user, reason=d["reason"], expected_version=v
-            ),
-        )
-
-    @extend_schema(
-        request=s.RequiredReasonSerializer, responses=s.LeadSerializer, parameters=[IF_MATCH]
-    )
-    @action(detail=True, methods=["post"])
-    def disqualify(self, request: Request, pk: str | None = None) -> Response:
-        return self._run(
-            request,
-            s.RequiredReasonSerializer,
-            lambda lead, d, v: services.lead_disqualify(
-                lead_id=lead.pk, by=request.user, reason=d["reason"], expected_version=v
+            lead_serializers.RequiredReasonSerializer,
+            lambda lead, data, version: services.lead_nurture(
+                lead_id=lead.pk, by=request.user, reason=data["reason"], expected_version=version
             ),
         )
 
     @extend_schema(
-        request=s.RequiredReasonSerializer, responses=s.LeadSerializer, parameters=[IF_MATCH]
+        request=lead_serializers.RequiredReasonSerializer,
+        responses=lead_serializers.LeadSerializer,
+        parameters=[IF_MATCH],
     )
     @action(detail=True, methods=["post"])
-    def reopen(self, request: Request, pk: str | None = None) -> Response:
-        return self._run(
+    def disqualify(self, request: AuthedRequest, pk: str | None = None) -> Response:
+        return self._lead_step(
             request,
-            s.RequiredReasonSerializer,
-            lambda lead, d, v: services.lead_reopen(
-                lead_id=lead.pk, by=request.user, reason=d["reason"], expected_version=v
+            lead_serializers.RequiredReasonSerializer,
+            lambda lead, data, version: services.lead_disqualify(
+                lead_id=lead.pk, by=request.user, reason=data["reason"], expected_version=version
             ),
         )
 
-    @extend_schema(request=s.AssignSerializer, responses=s.LeadSerializer)
+    @extend_schema(
+        request=lead_serializers.RequiredReasonSerializer,
+        responses=lead_serializers.LeadSerializer,
+        parameters=[IF_MATCH],
+    )
     @action(detail=True, methods=["post"])
-    def assign(self, request: Request, pk: str | None = None) -> Response:
-        return self._run(
+    def reopen(self, request: AuthedRequest, pk: str | None = None) -> Response:
+        return self._lead_step(
             request,
-            s.AssignSerializer,
-            lambda lead, d, v: services.lead_assign(
-                lead_id=lead.pk, by=request.user, owner=d["owner"], reason=d["reason"]
+            lead_serializers.RequiredReasonSerializer,
+            lambda lead, data, version: services.lead_reopen(
+                lead_id=lead.pk, by=request.user, reason=data["reason"], expected_version=version
             ),
+            to="reopen",
         )
 
-    @extend_schema(request=s.DiscoverySerializer, responses=s.LeadSerializer)
+    @extend_schema(
+        request=lead_serializers.AssignSerializer, responses=lead_serializers.LeadSerializer
+    )
     @action(detail=True, methods=["post"])
-    def discovery(self, request: Request, pk: str | None = None) -> Response:
-        return self._run(
+    def assign(self, request: AuthedRequest, pk: str | None = None) -> Response:
+        return self._lead_step(
             request,
-            s.DiscoverySerializer,
-            lambda lead, d, v: services.lead_record_discovery(
+            lead_serializers.AssignSerializer,
+            lambda lead, data, version: services.lead_assign(
+                lead_id=lead.pk, by=request.user, owner=data["owner"], reason=data["reason"]
+            ),
+            to="assign",
+        )
+
+    @extend_schema(
+        request=lead_serializers.DiscoverySerializer, responses=lead_serializers.LeadSerializer
+    )
+    @action(detail=True, methods=["post"])
+    def discovery(self, request: AuthedRequest, pk: str | None = None) -> Response:
+        return self._lead_step(
+            request,
+            lead_serializers.DiscoverySerializer,
+            lambda lead, data, version: services.lead_record_discovery(
                 lead_id=lead.pk,
                 by=request.user,
-                held_at=d.get("held_at"),
-                rating=d.get("rating"),
-                repeated_discovery=d.get("repeated_discovery"),
+                held_at=data.get("held_at"),
+                rating=data.get("rating"),
+                repeated_discovery=data.get("repeated_discovery"),
             ),
+            to="record_discovery",
         )
 
     # --- nested resources -------------------------------------------------------------------
 
-    @extend_schema(methods=["PATCH"], request=s.QualificationSerializer, parameters=[IF_MATCH])
-    @extend_schema(responses=s.QualificationSerializer)
+    @extend_schema(
+        methods=["PATCH"], request=lead_serializers.QualificationSerializer, parameters=[IF_MATCH]
+    )
+    @extend_schema(responses=lead_serializers.QualificationSerializer)
     @action(detail=True, methods=["get", "patch"])
-    def qualification(self, request: Request, pk: str | None = None) -> Response:
-        lead = self.get_object()
+    def qualification(self, request: AuthedRequest, pk: str | None = None) -> Response:
+        lead = self._lead(to="work" if request.method == "PATCH" else "view")
         if request.method == "PATCH":
-            serializer = s.QualificationSerializer(data=request.data, partial=True)
+            serializer = lead_serializers.QualificationSerializer(data=request.data, partial=True)
             serializer.is_valid(raise_exception=True)
             data = dict(serializer.validated_data)
             version = expected_version(request, data.pop("version", None))
@@ -255,40 +303,32 @@ class LeadViewSet(
                 lead_id=lead.pk, by=request.user, data=data, expected_version=version
             )
         # Leads made before intake created qualifications have none yet: show the blank one.
-        qualification = Qualification.objects.filter(lead=lead).first() or Qualification(lead=lead)
+        qualification = selectors.lead_qualification(lead) or Qualification(lead=lead)
         return with_etag(
-            Response(s.QualificationSerializer(qualification).data), qualification.version
+            Response(lead_serializers.QualificationSerializer(qualification).data),
+            qualification.version,
         )
 
-    @extend_schema(methods=["POST"], request=s.ActivitySerializer)
-    @extend_schema(responses=s.ActivitySerializer(many=True))
+    @extend_schema(methods=["POST"], request=lead_serializers.ActivitySerializer)
+    @extend_schema(responses=lead_serializers.ActivitySerializer(many=True))
     @action(detail=True, methods=["get", "post"])
-    def activities(self, request: Request, pk: str | None = None) -> Response:
-        lead = self.get_object()
+    def activities(self, request: AuthedRequest, pk: str | None = None) -> Response:
+        lead = self._lead(to="work" if request.method == "POST" else "view")
         if request.method == "POST":
-            serializer = s.ActivitySerializer(data=request.data)
+            serializer = lead_serializers.ActivitySerializer(data=request.data)
             serializer.is_valid(raise_exception=True)
             activity = services.activity_log(
                 lead_id=lead.pk, by=request.user, **serializer.validated_data
             )
-            return Response(s.ActivitySerializer(activity).data, status=status.HTTP_201_CREATED)
-        rows = Activity.objects.filter(lead=lead).order_by("-created_at")[:200]
-        return Response(s.ActivitySerializer(rows, many=True).data)
+            return Response(
+                lead_serializers.ActivitySerializer(activity).data, status=status.HTTP_201_CREATED
+            )
+        rows = selectors.lead_activities_for_api(lead)
+        return Response(lead_serializers.ActivitySerializer(rows, many=True).data)
 
-    @extend_schema(responses=SlaTimerSerializer(many=True))
+    @extend_schema(responses=lead_serializers.TransitionSerializer(many=True))
     @action(detail=True, methods=["get"])
-    def sla(self, request: Request, pk: str | None = None) -> Response:
-        """The lead's SLA clocks, running first, each with its stored due time and state."""
+    def transitions(self, request: AuthedRequest, pk: str | None = None) -> Response:
         lead = self.get_object()
-        timers = (
-            SlaTimer.objects.filter(lead=lead)
-            .select_related("policy")
-            .order_by(F("stopped_at").desc(nulls_first=True), "due_at")
-        )
-        return Response(SlaTimerSerializer(timers, many=True, context={"now": timezone.now()}).data)
-
-    @extend_schema(responses=s.TransitionSerializer(many=True))
-    @action(detail=True, methods=["get"])
-    def transitions(self, request: Request, pk: str | None = None) -> Response:
-        lead = self.get_object()
-        return Response(s.TransitionSerializer(lead.transitions.all(), many=True).data)
+        rows = selectors.lead_transitions(lead)
+        return Response(lead_serializers.TransitionSerializer(rows, many=True).data)

@@ -15,14 +15,15 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from reports import feedback as lead_feedback
+from crm.web.requests import AuthedRequest
+from reports.cohorts import ReportRequest
+from reports.feedback import feedback_by_source, last_week_request
 from reports.forms import ReportFilterForm
 from reports.pages import funnel_page, pipeline_page, quality_page, sla_page
-from reports.selectors import ReportRequest, conversion_by_source
+from reports.selectors import conversion_by_source
 from reports.selectors.conversion import OVERALL
 from reports.selectors.tally import Group
 from reports.tables import CONVERSION_DEFINITION, Table
@@ -48,7 +49,7 @@ def _by(choices: list[str]) -> OpenApiParameter:
     return OpenApiParameter("by", str, enum=choices, description="Breakdown.")
 
 
-def report_request(request: Request) -> ReportRequest:
+def report_request(request: AuthedRequest) -> ReportRequest:
     form = ReportFilterForm(request.query_params or None, user=request.user)
     if request.query_params and not form.is_valid():
         raise serializers.ValidationError(
@@ -99,7 +100,7 @@ def _conversion_row(group: Group) -> dict[str, Any]:
 
 class ConversionBySourceView(APIView):
     @extend_schema(parameters=FILTERS, responses=OpenApiTypes.OBJECT)
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthedRequest) -> Response:
         """Lead -> opportunity conversion per source and overall, against the benchmarks.
         Status: below | within | above the range (null without leads or a range)."""
         r = report_request(request)
@@ -120,7 +121,7 @@ class FunnelView(APIView):
     @extend_schema(
         parameters=[*FILTERS, _by(["source", "team", "owner"])], responses=OpenApiTypes.OBJECT
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthedRequest) -> Response:
         r = report_request(request)
         page = funnel_page(r, request.query_params.get("by") or "source")
         return Response({"filters": _period(r), **_tables(page.tables)})
@@ -128,7 +129,7 @@ class FunnelView(APIView):
 
 class QualityView(APIView):
     @extend_schema(parameters=[*FILTERS, _by(["sdr", "ae"])], responses=OpenApiTypes.OBJECT)
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthedRequest) -> Response:
         r = report_request(request)
         page = quality_page(r, request.query_params.get("by") or "sdr")
         return Response({"filters": _period(r), **_tables(page.tables)})
@@ -136,7 +137,7 @@ class QualityView(APIView):
 
 class PipelineView(APIView):
     @extend_schema(parameters=[*FILTERS, _by(["owner", "team"])], responses=OpenApiTypes.OBJECT)
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthedRequest) -> Response:
         r = report_request(request)
         page = pipeline_page(r, request.query_params.get("by") or "owner")
         return Response({"filters": _period(r), **_tables(page.tables)})
@@ -147,7 +148,7 @@ class SlaView(APIView):
         parameters=[*FILTERS, _by(["policy", "owner", "team", "source"])],
         responses=OpenApiTypes.OBJECT,
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthedRequest) -> Response:
         r = report_request(request)
         page = sla_page(r, request.query_params.get("by") or "policy")
         return Response({"filters": _period(r), **_tables(page.tables)})
@@ -155,12 +156,12 @@ class SlaView(APIView):
 
 class FeedbackView(APIView):
     @extend_schema(parameters=FILTERS, responses=OpenApiTypes.OBJECT)
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthedRequest) -> Response:
         """Lead quality by source for marketing; without dates, the last full week."""
         r = report_request(request)
         if not ({"start", "end", "period"} & set(request.query_params)):
-            r = lead_feedback.last_week_request(request.user, r.filters.tz, now=r.now)
-        summary = lead_feedback.summary(r)
+            r = last_week_request(request.user, r.filters.tz, now=r.now)
+        summary = feedback_by_source(r)
         return Response(
             {
                 "filters": _period(r),

@@ -12,10 +12,12 @@ from decimal import Decimal
 from django.utils.translation import gettext_lazy as _
 
 from leads.models import Source
-from reports import rollups
+from reports.cohorts import ReportRequest
+from reports.dimensions import dimension
 from reports.models import BenchmarkRange
-from reports.selectors.base import ReportRequest, dimension
-from reports.selectors.tally import Group, Tally, ratio, tally_from
+from reports.rollups.leads import LEADS_CREATED
+from reports.rollups.reading import cohort_figures
+from reports.selectors.tally import Group, Tally, percent_share, tally_from
 
 OVERALL = "overall"
 
@@ -28,6 +30,8 @@ READINGS = {
 
 @dataclass
 class ConversionReport:
+    """A row per source (every source, also those without leads) and the overall row."""
+
     rows: list[Group]
     overall: Group
 
@@ -44,11 +48,12 @@ def benchmark_status(converted: int, leads: int, benchmark: BenchmarkRange | Non
     return "within"
 
 
-def _finish(group: Group, benchmark: BenchmarkRange | None) -> Group:
+def _with_benchmark(group: Group, benchmark: BenchmarkRange | None) -> Group:
+    """`group` with its rate, the benchmark range and how the rate reads against it."""
     leads, converted = group["leads"], group["converted"]
     status = benchmark_status(converted, leads, benchmark)
     group.values.update(
-        rate=ratio(converted, leads),
+        rate=percent_share(converted, leads),
         benchmark_low=benchmark.low_percent if benchmark else None,
         benchmark_high=benchmark.high_percent if benchmark else None,
         status=status,
@@ -62,7 +67,7 @@ def conversion_by_source(r: ReportRequest, *, counts: Tally | None = None) -> Co
     the cohort already counted by source (the funnel's breakdown), to reuse."""
     if counts is None:
         dim = dimension("source", "leads")
-        grouped = rollups.counts(rollups.LEADS_CREATED, r, [dim.column], ["leads", "converted"])
+        grouped = cohort_figures(LEADS_CREATED, r, [dim.column], ["leads", "converted"])
         counts = tally_from(grouped, dim, ["leads", "converted"])
     benchmarks = {b.source: b for b in BenchmarkRange.objects.all()}
     found = {row.key: row for row in counts.rows}
@@ -75,7 +80,7 @@ def conversion_by_source(r: ReportRequest, *, counts: Tally | None = None) -> Co
         if found_row is not None:
             values = {"leads": found_row["leads"], "converted": found_row["converted"]}
         row = Group(source, str(labels.get(source, source)), source, values)
-        rows.append(_finish(row, benchmarks.get(source)))
+        rows.append(_with_benchmark(row, benchmarks.get(source)))
     total = {"leads": counts.total["leads"], "converted": counts.total["converted"]}
     overall = Group(OVERALL, str(_("All sources")), None, total)
-    return ConversionReport(rows=rows, overall=_finish(overall, benchmarks.get(OVERALL)))
+    return ConversionReport(rows=rows, overall=_with_benchmark(overall, benchmarks.get(OVERALL)))

@@ -8,11 +8,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reports import rollups
-from reports.selectors.base import ReportRequest
+from reports.cohorts import ReportRequest
+from reports.dimensions import dimension
+from reports.rollups.leads import LEADS_CREATED
+from reports.rollups.opportunities import CLOSED_FIGURES, OPPORTUNITIES_CLOSED
+from reports.rollups.reading import precompute_figures
 from reports.selectors.conversion import ConversionReport, conversion_by_source
-from reports.selectors.funnel import Funnel, funnel
-from reports.selectors.pipeline import PersonKpis, Pipeline, kpis_by, pipeline
+from reports.selectors.funnel import FUNNEL_FIGURES, Funnel, funnel
+from reports.selectors.people import PersonKpis, kpis_by
+from reports.selectors.pipeline import (
+    Pipeline,
+    StageTime,
+    open_by_stage,
+    pipeline,
+    precompute_open_deal_figures,
+    time_in_stage,
+)
 from reports.selectors.quality import handoff_quality, premature_conversion
 from reports.selectors.sla import compliance, response_times
 from reports.selectors.tally import Group, Tally
@@ -20,6 +31,8 @@ from reports.selectors.tally import Group, Tally
 
 @dataclass
 class Dashboard:
+    """What the dashboard shows, computed together."""
+
     request: ReportRequest
     conversion: ConversionReport
     funnel: Funnel
@@ -35,7 +48,7 @@ def dashboard(r: ReportRequest, *, people_by: str = "owner") -> Dashboard:
     """The overview: headline figures, conversion against benchmarks, the funnel, the
     pipeline, the team and SLAs. The details (quality by source, stage reach, velocity,
     breakdowns) are on the report pages; the medians load separately (`speed`)."""
-    _prime(r, people_by)
+    _precompute_shared_groupings(r, people_by)
     lead_funnel = funnel(r, by="source", medians=False)
     return Dashboard(
         request=r,
@@ -50,24 +63,20 @@ def dashboard(r: ReportRequest, *, people_by: str = "owner") -> Dashboard:
     )
 
 
-def _prime(r: ReportRequest, people_by: str) -> None:
+def _precompute_shared_groupings(r: ReportRequest, people_by: str) -> None:
     """Read each cohort once for the two groupings the page shows (by source and by
     person, by stage and by person, by currency and by person)."""
-    from reports.selectors.base import dimension
-    from reports.selectors.funnel import COUNTS
-    from reports.selectors.pipeline import prime_open
-
     person = dimension(people_by, "leads").column
-    rollups.prime(rollups.LEADS_CREATED, r, ["source", person], COUNTS, [["source"], [person]])
+    precompute_figures(LEADS_CREATED, r, ["source", person], FUNNEL_FIGURES, [["source"], [person]])
     deal_person = dimension(people_by, "opportunities").column
-    rollups.prime(
-        rollups.OPPORTUNITIES_CLOSED,
+    precompute_figures(
+        OPPORTUNITIES_CLOSED,
         r,
         [deal_person, "currency"],
-        ["won", "lost", "won_amount", "cycle_seconds"],
+        CLOSED_FIGURES,
         [["currency"], [deal_person, "currency"]],
     )
-    prime_open(
+    precompute_open_deal_figures(
         r,
         ["stage_id", deal_person, "currency"],
         [["stage_id", "currency"], [deal_person, "currency"]],
@@ -81,12 +90,10 @@ class Speed:
 
     funnel: Funnel
     response: Tally
-    times: list
+    times: list[StageTime]
 
 
 def speed(r: ReportRequest) -> Speed:
-    from reports.selectors.pipeline import open_by_stage, time_in_stage
-
     open_rows, _flows, _probability = open_by_stage(r)
     return Speed(
         funnel=funnel(r),

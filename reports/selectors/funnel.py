@@ -10,17 +10,20 @@ step of its latest pass. "Won" is the opportunity the lead was converted into, c
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Case, Expression, F, When
 from django.utils.translation import gettext_lazy as _
 
-from reports import rollups
-from reports.aggregates import SecondsBetween, grouped_aggregates, seconds_between
-from reports.selectors.base import ReportRequest, dimension, leads_created
-from reports.selectors.tally import Group, Tally, ratio, tally_from
+from reports.aggregates import Grouped, SecondsBetween, grouped_aggregates, seconds_between
+from reports.cohorts import ReportRequest, leads_created
+from reports.dimensions import StrOrPromise, dimension
+from reports.rollups.leads import LEADS_CREATED
+from reports.rollups.reading import cohort_figures
+from reports.selectors.tally import Group, Tally, percent_share, tally_from
 
 # (measure, label, median of the time from the previous step)
-STEPS: tuple[tuple[str, str, str | None], ...] = (
+STEPS: tuple[tuple[str, StrOrPromise, str | None], ...] = (
     ("mql", _("MQL"), None),
     ("sal", _("SAL"), "mql_to_sal"),
     ("sql", _("SQL"), "sal_to_sql"),
@@ -81,8 +84,8 @@ def funnel_steps(group: Group) -> list[FunnelStep]:
                 label=str(label),
                 hint=str(STEP_HINTS[measure]),
                 count=count,
-                step_rate=ratio(count, previous) if previous is not None else None,
-                cumulative_rate=ratio(count, first),
+                step_rate=percent_share(count, previous) if previous is not None else None,
+                cumulative_rate=percent_share(count, first),
                 median_seconds=group.get(median) if median else None,
             )
         )
@@ -90,7 +93,7 @@ def funnel_steps(group: Group) -> list[FunnelStep]:
     return steps
 
 
-COUNTS = ("leads", *(step[0] for step in STEPS), "lost_to_competitor", "score_sum")
+FUNNEL_FIGURES = ("leads", *(step[0] for step in STEPS), "lost_to_competitor", "score_sum")
 
 
 def funnel(r: ReportRequest, *, by: str | None = None, medians: bool = True) -> Funnel:
@@ -98,9 +101,9 @@ def funnel(r: ReportRequest, *, by: str | None = None, medians: bool = True) -> 
     with `medians`, the exact median times (source rows: one GROUP BY per level)."""
     dim = dimension(by, "leads") if by else None
     group_by = [dim.column] if dim else []
-    grouped = rollups.counts(rollups.LEADS_CREATED, r, group_by, COUNTS)
-    times: dict = {}
-    total_times: dict = {}
+    grouped = cohort_figures(LEADS_CREATED, r, group_by, FUNNEL_FIGURES)
+    times: Grouped = {}
+    total_times: dict[str, Any] = {}
     if medians:
         cohort = leads_created(r)
         if dim:
@@ -108,13 +111,13 @@ def funnel(r: ReportRequest, *, by: str | None = None, medians: bool = True) -> 
         total_times = grouped_aggregates(cohort, [], {}, medians=step_medians())[()]
     for key, values in grouped.items():
         values.update(times.get(key, dict.fromkeys(step_medians())))
-    result = tally_from(grouped, dim, COUNTS, order_by="leads")
+    result = tally_from(grouped, dim, FUNNEL_FIGURES, order_by="leads")
     result.total.values.update(total_times or dict.fromkeys(step_medians()))
     for row in [*result.rows, result.total]:
         row.values["average_score"] = row["score_sum"] / row["leads"] if row.get("leads") else None
     for row in result.rows:
-        _add_rates(row)
-    _add_rates(result.total)
+        _add_step_rates(row)
+    _add_step_rates(result.total)
     return Funnel(
         leads=result.total["leads"],
         steps=funnel_steps(result.total),
@@ -123,10 +126,11 @@ def funnel(r: ReportRequest, *, by: str | None = None, medians: bool = True) -> 
     )
 
 
-def _add_rates(group: Group) -> None:
+def _add_step_rates(group: Group) -> None:
+    """Each step's rate from the step before it, and lead -> opportunity overall."""
     previous = None
     for measure, _label, _median in STEPS:
         if previous is not None:
-            group.values[f"{measure}_rate"] = ratio(group[measure], group[previous])
+            group.values[f"{measure}_rate"] = percent_share(group[measure], group[previous])
         previous = measure
-    group.values["lead_to_opportunity_rate"] = ratio(group["converted"], group["leads"])
+    group.values["lead_to_opportunity_rate"] = percent_share(group["converted"], group["leads"])

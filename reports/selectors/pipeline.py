@@ -16,58 +16,36 @@ import datetime
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
 
-from django.db.models import (
-    Case,
-    Count,
-    DecimalField,
-    Exists,
-    ExpressionWrapper,
-    F,
-    IntegerField,
-    Max,
-    OuterRef,
-    Q,
-    QuerySet,
-    Subquery,
-    Sum,
-    Value,
-    When,
-)
-from django.db.models.functions import Coalesce, Greatest, TruncMonth
+from django.db.models import Count, F, Q, Sum, Value
+from django.db.models.functions import TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from opportunities.models import Stage, StageChange
-from reports import rollups
-from reports.aggregates import DurationSeconds, SecondsBetween, grouped_aggregates
-from reports.models import REACH_POSITIONS, OpenForecast, OpenPipeline
-from reports.selectors.base import (
+from opportunities.models import Stage
+from reports.aggregates import DurationSeconds, Grouped, SecondsBetween, grouped_aggregates
+from reports.cohorts import (
+    AGE_BUCKETS,
     ReportRequest,
-    dimension,
+    age_bucket_q,
     opportunities_open,
     opportunities_visible,
     opportunity_measures,
     scoped_opportunities,
     stage_changes,
+    weighted_amount,
+    with_furthest_stage,
 )
-from reports.selectors.tally import ratio
-
-MONEY = DecimalField(max_digits=20, decimal_places=2)
-
-# Days in the current stage: (key, label, from days, to days exclusive)
-AGE_BUCKETS: tuple[tuple[str, Any, int, int | None], ...] = (
-    ("age_0_7", _("0–7 days"), 0, 8),
-    ("age_8_30", _("8–30 days"), 8, 31),
-    ("age_31_60", _("31–60 days"), 31, 61),
-    ("age_61_90", _("61–90 days"), 61, 91),
-    ("age_91", _("Over 90 days"), 91, None),
+from reports.models import REACH_POSITIONS, OpenForecast, OpenPipeline
+from reports.rollups.opportunities import (
+    CLOSED_FIGURES,
+    OPPORTUNITIES_CLOSED,
+    OPPORTUNITIES_CREATED,
+    STAGE_MOVES,
+    reach_measures,
 )
-
-
-def _weighted() -> ExpressionWrapper:
-    return ExpressionWrapper(F("amount") * F("probability") / Value(100), output_field=MONEY)
+from reports.rollups.reading import cohort_figures, memoize_subtotals
+from reports.selectors.tally import percent_share
 
 
 @dataclass
@@ -161,7 +139,7 @@ class CurrencyFlow:
 
     @property
     def win_rate(self) -> float | None:
-        return ratio(self.won, self.won + self.lost)
+        return percent_share(self.won, self.won + self.lost)
 
     @property
     def average_won(self) -> Decimal | None:
@@ -180,9 +158,10 @@ class CurrencyFlow:
         """(open deals × average won deal × win rate) ÷ sales cycle in days."""
         if not (self.open_count and self.won and self.cycle_seconds):
             return None
+        average_won = self.won_amount / self.won
         rate = Decimal(self.won) / Decimal(self.won + self.lost)
         days = Decimal(str(self.cycle_seconds / 86400))
-        return (Decimal(self.open_count) * self.average_won * rate / days).quantize(Decimal("0.01"))
+        return (Decimal(self.open_count) * average_won * rate / days).quantize(Decimal("0.01"))
 
 
 @dataclass
@@ -213,7 +192,7 @@ class Pipeline:
 
     @property
     def win_rate(self) -> float | None:
-        return ratio(self.won, self.won + self.lost)
+        return percent_share(self.won, self.won + self.lost)
 
     def forecast_currencies(self) -> list[str]:
         seen: dict[str, int] = defaultdict(int)
@@ -222,16 +201,18 @@ class Pipeline:
         return sorted(seen, key=lambda c: (-seen[c], c))
 
 
+# The request memo's key for the open deals (the dated cohorts are keyed by rollup model).
+OPEN_DEALS = "open"
 OPEN_FIGURES = (
     "count", "amount_sum", "weighted", "age", "probability_sum", "stale", "stalled_early",
     *(key for key, _label, _low, _high in AGE_BUCKETS),
 )  # fmt: skip
 
 
-def open_grouped(r: ReportRequest, group_by: list[str]) -> dict[tuple, dict[str, Any]]:
+def open_deal_figures(r: ReportRequest, group_by: list[str]) -> Grouped:
     """Figures of the deals open now, per group: the rollup snapshot (ages moved on to
     `r.now`) when the request may use it, else the source rows."""
-    cached = r.memo.get(("open", tuple(group_by)))
+    cached = r.memo.get((OPEN_DEALS, tuple(group_by)))
     if cached is not None:
         return {key: dict(values) for key, values in cached[1].items()}
     if r.rollups_as_of is not None and "month" in group_by:
@@ -268,19 +249,17 @@ def open_grouped(r: ReportRequest, group_by: list[str]) -> dict[tuple, dict[str,
             values["age"] = (values["age"] or 0) + shift * (values["count"] or 0)
     else:
         measures = opportunity_measures(r)
-        buckets = {}
-        for key, _label, low, high in AGE_BUCKETS:
-            condition = Q(stage_entered_at__lte=r.now - datetime.timedelta(days=low))
-            if high is not None:
-                condition &= Q(stage_entered_at__gt=r.now - datetime.timedelta(days=high))
-            buckets[key] = Count("pk", filter=condition)
+        buckets = {
+            key: Count("pk", filter=age_bucket_q(r.now, low, high))
+            for key, _label, low, high in AGE_BUCKETS
+        }
         grouped = grouped_aggregates(
             opportunities_open(r).annotate(month=TruncMonth("expected_close_date")),
             group_by,
             {
                 "count": Count("pk"),
                 "amount_sum": Sum("amount"),
-                "weighted": Sum(_weighted()),
+                "weighted": Sum(weighted_amount()),
                 "age": Sum(SecondsBetween(Value(r.now), F("stage_entered_at"))),
                 "probability_sum": Sum("probability"),
                 "stale": Count("pk", filter=measures["stale"]),
@@ -294,15 +273,18 @@ def open_grouped(r: ReportRequest, group_by: list[str]) -> dict[tuple, dict[str,
     }
 
 
-def prime_open(r: ReportRequest, group_by: list[str], subsets: list[list[str]]) -> None:
-    """`open_grouped` once by all of `group_by`, remembered by each of `subsets`."""
-    grouped = open_grouped(r, group_by)
-    rollups.remember(r, "open", group_by, list(OPEN_FIGURES), grouped, subsets)
+def precompute_open_deal_figures(
+    r: ReportRequest, group_by: list[str], subsets: list[list[str]]
+) -> None:
+    """`open_deal_figures` once by all of `group_by`, kept on the request summed up to each
+    grouping in `subsets`."""
+    grouped = open_deal_figures(r, group_by)
+    memoize_subtotals(r, OPEN_DEALS, group_by, list(OPEN_FIGURES), grouped, subsets)
 
 
 def open_by_stage(r: ReportRequest) -> tuple[list[StageRow], dict[str, CurrencyFlow], int]:
     """One GROUP BY (stage, currency) over the open deals: value, weight, age, staleness."""
-    grouped = open_grouped(r, ["stage_id", "currency"])
+    grouped = open_deal_figures(r, ["stage_id", "currency"])
     keys = [key for key, _label, _low, _high in AGE_BUCKETS]
     rows = {s.pk: StageRow(stage=s, buckets=dict.fromkeys(keys, 0)) for s in r.stages}
     flows: dict[str, CurrencyFlow] = {}
@@ -332,7 +314,7 @@ def forecast(r: ReportRequest) -> tuple[list[ForecastRow], datetime.date]:
     today = timezone.localdate(r.now, r.filters.tz)
     this_month = today.replace(day=1)
     horizon = add_months(this_month, FORECAST_MONTHS)
-    grouped = open_grouped(r, ["month", "currency"])
+    grouped = open_deal_figures(r, ["month", "currency"])
     rows: dict[tuple[datetime.date | None, str], ForecastRow] = {}
     for (month, currency), values in grouped.items():
         if isinstance(month, datetime.datetime):
@@ -353,47 +335,26 @@ def forecast(r: ReportRequest) -> tuple[list[ForecastRow], datetime.date]:
     return ordered, this_month
 
 
-def with_furthest_stage(opportunities: QuerySet) -> QuerySet:
-    """Annotate `furthest` (position of the furthest non-lost stage the deal entered, from
-    its stage history and its current stage) and `reached_won`."""
-    history = StageChange.objects.filter(opportunity=OuterRef("pk"), to_stage__is_lost=False)
-    furthest_moved = Subquery(
-        history.order_by().values("opportunity").annotate(p=Max("to_stage__position")).values("p"),
-        output_field=IntegerField(),
-    )
-    current = Case(
-        When(stage__is_lost=False, then=F("stage__position")),
-        default=Value(-1),
-        output_field=IntegerField(),
-    )
-    return opportunities.annotate(
-        furthest=Greatest(
-            Coalesce(furthest_moved, Value(-1)), current, output_field=IntegerField()
-        ),
-        reached_won=Exists(history.filter(to_stage__is_won=True)),
-    )
-
-
 def stage_reach(r: ReportRequest) -> list[ReachRow]:
     """Of the deals created in the period: how many reached each open stage (or went
     further), and won. A deal's furthest stage is the furthest non-lost stage it entered."""
     open_stages = [s for s in r.stages if not s.is_closed and s.is_active]
-    rolled = all(s.position < REACH_POSITIONS for s in open_stages)
+    in_rollup = all(s.position < REACH_POSITIONS for s in open_stages)
     names = ["won_reach", *(f"reach_{s.position}" for s in open_stages)]
-    counts = rollups.counts(
-        rollups.OPPORTUNITIES_CREATED,
-        r.with_rollups(rolled),
+    reached = cohort_figures(
+        OPPORTUNITIES_CREATED,
+        r.with_rollups(in_rollup),
         [],
         names,
-        raw=lambda r: with_furthest_stage(opportunities_visible(r)),
-        measures=rollups.reach_measures()
+        source_rows=lambda r: with_furthest_stage(opportunities_visible(r)),
+        measures=reach_measures()
         | {f"reach_{s.position}": Count("pk", filter=Q(furthest__gte=s.position))
            for s in open_stages},
     )[()]  # fmt: skip
-    rows = [ReachRow(s, s.name, counts[f"reach_{s.position}"], None) for s in open_stages]
-    rows.append(ReachRow(None, str(_("Won")), counts["won_reach"], None))
+    rows = [ReachRow(s, s.name, reached[f"reach_{s.position}"], None) for s in open_stages]
+    rows.append(ReachRow(None, str(_("Won")), reached["won_reach"], None))
     for row, following in zip(rows, rows[1:], strict=False):
-        row.to_next = ratio(following.reached, row.reached)
+        row.to_next = percent_share(following.reached, row.reached)
     return rows
 
 
@@ -402,7 +363,7 @@ def time_in_stage(
 ) -> list[StageTime]:
     """How long deals sat in each stage before leaving it in the period (average, and with
     `medians` the exact median from the source rows), beside the deals sitting there now."""
-    grouped = rollups.counts(rollups.STAGE_MOVES, r, ["from_stage_id"], ["moves", "seconds"])
+    grouped = cohort_figures(STAGE_MOVES, r, ["from_stage_id"], ["moves", "seconds"])
     times = {}
     if medians:
         times = grouped_aggregates(
@@ -434,12 +395,7 @@ def time_in_stage(
 
 def closed_flows(r: ReportRequest, flows: dict[str, CurrencyFlow]) -> None:
     """Won / lost in the period and the sales cycle of the won deals, per currency."""
-    closed = rollups.counts(
-        rollups.OPPORTUNITIES_CLOSED,
-        r,
-        ["currency"],
-        ["won", "lost", "won_amount", "cycle_seconds"],
-    )
+    closed = cohort_figures(OPPORTUNITIES_CLOSED, r, ["currency"], CLOSED_FIGURES)
     for (currency,), values in closed.items():
         if not (values["won"] or values["lost"]):
             continue
@@ -464,8 +420,8 @@ def pipeline(
     if created is None:
         created = {
             currency: (values["opportunities"], values["amount_sum"])
-            for (currency,), values in rollups.counts(
-                rollups.OPPORTUNITIES_CREATED, r, ["currency"], ["opportunities", "amount_sum"]
+            for (currency,), values in cohort_figures(
+                OPPORTUNITIES_CREATED, r, ["currency"], ["opportunities", "amount_sum"]
             ).items()
             if values["opportunities"]
         }
@@ -486,77 +442,3 @@ def pipeline(
         stall_age_days=r.policy.stall_age_days,
         this_month=this_month,
     )
-
-
-# --- per owner / team --------------------------------------------------------------------
-
-
-@dataclass
-class PersonKpis:
-    key: Any
-    label: str
-    param: str
-    leads: int = 0
-    converted: int = 0
-    average_score: float | None = None
-    open_count: int = 0
-    open_amount: Money = field(default_factory=Money)
-    weighted: Money = field(default_factory=Money)
-    won: int = 0
-    lost: int = 0
-    won_amount: Money = field(default_factory=Money)
-    probability_sum: int = 0
-
-    @property
-    def conversion_rate(self) -> float | None:
-        return ratio(self.converted, self.leads)
-
-    @property
-    def win_rate(self) -> float | None:
-        return ratio(self.won, self.won + self.lost)
-
-    @property
-    def average_probability(self) -> float | None:
-        return self.probability_sum / self.open_count if self.open_count else None
-
-    def average_won(self) -> list[tuple[str, Decimal]]:
-        return [(c, a / self.won) for c, a in self.won_amount.items()] if self.won else []
-
-
-def kpis_by(r: ReportRequest, by: str = "owner") -> list[PersonKpis]:
-    """Lead count and quality, pipeline, deal size and close rate per owner or team:
-    three GROUP BYs (leads created, deals open now, deals closed in the period)."""
-    lead_dim = dimension(by, "leads")
-    deal_dim = dimension(by, "opportunities")
-    leads = rollups.counts(
-        rollups.LEADS_CREATED, r, [lead_dim.column], ["leads", "converted", "score_sum"]
-    )
-    open_deals = open_grouped(r, [deal_dim.column, "currency"])
-    closed = rollups.counts(
-        rollups.OPPORTUNITIES_CLOSED,
-        r,
-        [deal_dim.column, "currency"],
-        ["won", "lost", "won_amount"],
-    )
-    leads = {k: v for k, v in leads.items() if v["leads"]}
-    closed = {k: v for k, v in closed.items() if v["won"] or v["lost"]}
-    keys = {k for (k,) in leads} | {k for k, _c in open_deals} | {k for k, _c in closed}
-    labels = lead_dim.labels(keys)
-    people = {k: PersonKpis(k, labels.get(k, str(k)), lead_dim.param(k)) for k in keys}
-    for (key,), values in leads.items():
-        person = people[key]
-        person.leads, person.converted = values["leads"], values["converted"]
-        person.average_score = values["score_sum"] / values["leads"]
-    for (key, currency), values in open_deals.items():
-        person = people[key]
-        person.open_count += values["count"]
-        person.open_amount.add(currency, values["amount_sum"])
-        person.weighted.add(currency, values["weighted"])
-        person.probability_sum += values["probability_sum"]
-    for (key, currency), values in closed.items():
-        person = people[key]
-        person.won += values["won"]
-        person.lost += values["lost"]
-        if values["won_amount"]:
-            person.won_amount.add(currency, Decimal(values["won_amount"]))
-    return sorted(people.values(), key=lambda p: (p.key is None, -p.open_count, -p.leads, p.label))

@@ -19,15 +19,14 @@ from decimal import Decimal
 from django.db.models import Count, Q
 
 from opportunities.models import ConversionRequest
-from reports import rollups
+from reports.cohorts import ReportRequest, conversion_requests
+from reports.dimensions import dimension
 from reports.models import ReportPolicy
-from reports.selectors.base import (
-    ReportRequest,
-    conversion_requests,
-    dimension,
-)
+from reports.rollups.handoffs import HANDOFFS
+from reports.rollups.opportunities import OPPORTUNITIES_CLOSED, OPPORTUNITIES_CREATED
+from reports.rollups.reading import cohort_figures
 from reports.selectors.funnel import Funnel
-from reports.selectors.tally import Tally, ratio, tally_from
+from reports.selectors.tally import Tally, percent_share, tally_from
 
 PREMATURE_COUNTS = (
     "opportunities",
@@ -74,30 +73,32 @@ class Quality:
 
     @property
     def lost_to_competitor_rate(self) -> float | None:
-        return ratio(self.lost_to_competitor, self.leads)
+        return percent_share(self.lost_to_competitor, self.leads)
 
 
 def premature_conversion(r: ReportRequest, *, by: str | None = "source") -> Tally:
     dim = dimension(by, "opportunities") if by else None
     names = [n for n in PREMATURE_COUNTS if n != "premature"]
-    grouped = rollups.counts(rollups.OPPORTUNITIES_CREATED, r, [dim.column] if dim else [], names)
+    grouped = cohort_figures(OPPORTUNITIES_CREATED, r, [dim.column] if dim else [], names)
     result = tally_from(grouped, dim, names, order_by="opportunities")
     for group in [*result.rows, result.total]:
         # Died early (closed) and stalled early (open) never overlap.
         group.values["premature"] = group["lost_early"] + group["stalled_early"]
-        group.values["premature_rate"] = ratio(group["premature"], group["opportunities"])
-        group.values["override_rate"] = ratio(group["override"], group["opportunities"])
-        group.values["decision_maker_rate"] = ratio(group["decision_maker"], group["opportunities"])
+        group.values["premature_rate"] = percent_share(group["premature"], group["opportunities"])
+        group.values["override_rate"] = percent_share(group["override"], group["opportunities"])
+        group.values["decision_maker_rate"] = percent_share(
+            group["decision_maker"], group["opportunities"]
+        )
     return result
 
 
 def pipeline_to_won(r: ReportRequest) -> PipelineToWon:
     """Two GROUP BY currency: created in the period, and closed won in it."""
     policy = ReportPolicy.current()
-    created = rollups.counts(
-        rollups.OPPORTUNITIES_CREATED, r, ["currency"], ["opportunities", "amount_sum"]
+    created = cohort_figures(
+        OPPORTUNITIES_CREATED, r, ["currency"], ["opportunities", "amount_sum"]
     )
-    won = rollups.counts(rollups.OPPORTUNITIES_CLOSED, r, ["currency"], ["won", "won_amount"])
+    won = cohort_figures(OPPORTUNITIES_CLOSED, r, ["currency"], ["won", "won_amount"])
     rows = []
     for (currency,) in sorted(set(created) | set(won)):
         c = created.get((currency,), {})
@@ -145,14 +146,14 @@ HANDOFF_COUNTS = ("handoffs", "rated", "rating_sum", "low_rating", "answered", "
 
 def handoff_quality(r: ReportRequest, *, by: str | None = "sdr") -> Tally:
     dim = dimension(by, "handoffs") if by else None
-    grouped = rollups.counts(rollups.HANDOFFS, r, [dim.column] if dim else [], HANDOFF_COUNTS)
+    grouped = cohort_figures(HANDOFFS, r, [dim.column] if dim else [], HANDOFF_COUNTS)
     result = tally_from(grouped, dim, HANDOFF_COUNTS, order_by="handoffs")
     for group in [*result.rows, result.total]:
         group.values["average_rating"] = (
             group["rating_sum"] / group["rated"] if group["rated"] else None
         )
-        group.values["repeated_rate"] = ratio(group["repeated"], group["answered"])
-        group.values["rated_rate"] = ratio(group["rated"], group["handoffs"])
+        group.values["repeated_rate"] = percent_share(group["repeated"], group["answered"])
+        group.values["rated_rate"] = percent_share(group["rated"], group["handoffs"])
     return result
 
 

@@ -8,12 +8,17 @@ take, and reads the daily rollup when the page may.
 
 from __future__ import annotations
 
-from django.db.models import F
+from typing import Any
 
-from reports import rollups
-from reports.aggregates import SecondsBetween, grouped_aggregates
-from reports.selectors.base import ReportRequest, dimension, leads_assigned
-from reports.selectors.tally import Tally, ratio, tally_from
+from django.db.models import Expression, F
+
+from reports.aggregates import Grouped, SecondsBetween, grouped_aggregates
+from reports.cohorts import ReportRequest, leads_assigned
+from reports.dimensions import dimension
+from reports.rollups.leads import LEADS_ASSIGNED
+from reports.rollups.reading import cohort_figures
+from reports.rollups.timers import TIMERS
+from reports.selectors.tally import Tally, percent_share, tally_from
 
 TIMER_COUNTS = ("timers", "met", "breached", "overdue", "running", "cancelled")
 
@@ -26,8 +31,8 @@ def compliance(r: ReportRequest, *, by: str = "policy") -> Tally:
     overdue if it fell due before the current hour and on track if after it; the current
     hour comes from the source rows."""
     dim = dimension(by, "timers")
-    grouped = rollups.counts(
-        rollups.TIMERS,
+    grouped = cohort_figures(
+        TIMERS,
         r,
         [dim.column],
         TIMER_COUNTS,
@@ -38,7 +43,7 @@ def compliance(r: ReportRequest, *, by: str = "policy") -> Tally:
         decided = group["met"] + group["breached"] + group["overdue"]
         group.values["decided"] = decided
         group.values["missed"] = group["breached"] + group["overdue"]
-        group.values["rate"] = ratio(group["met"], decided)
+        group.values["rate"] = percent_share(group["met"], decided)
     return result
 
 
@@ -51,7 +56,7 @@ RESPONSE_COUNTS = (
 )
 
 
-def response_medians() -> dict:
+def response_medians() -> dict[str, Expression]:
     return {
         "first_contact_median": SecondsBetween(F("first_contacted_at"), F("assigned_at")),
         "acceptance_median": SecondsBetween(F("accepted_at"), F("assigned_at")),
@@ -63,9 +68,9 @@ def response_times(r: ReportRequest, *, by: str | None = None, medians: bool = T
     with `medians`, the exact medians (source rows)."""
     dim = dimension(by, "leads") if by else None
     group_by = [dim.column] if dim else []
-    grouped = rollups.counts(rollups.LEADS_ASSIGNED, r, group_by, RESPONSE_COUNTS)
-    times: dict = {}
-    total_times: dict = {}
+    grouped = cohort_figures(LEADS_ASSIGNED, r, group_by, RESPONSE_COUNTS)
+    times: Grouped = {}
+    total_times: dict[str, Any] = {}
     if medians:
         if dim:
             times = grouped_aggregates(leads_assigned(r), group_by, {}, medians=response_medians())

@@ -8,7 +8,8 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from reports.selectors.base import Dimension
+from reports.aggregates import Grouped
+from reports.dimensions import Dimension
 
 
 @dataclass
@@ -30,25 +31,27 @@ class Group:
 
 @dataclass
 class Tally:
+    """A cohort's figures broken down: one row per group, and the total row."""
+
     rows: list[Group]
     total: Group
 
 
 def tally_from(
-    grouped: dict[tuple, dict[str, Any]],
+    grouped: Grouped,
     dim: Dimension | None,
     names: Iterable[str],
     *,
     order_by: str | None = None,
 ) -> Tally:
-    """A Tally from grouped figures (`reports.rollups.counts`); the total adds up the
-    additive `names` over the groups (the caller adds medians and ratios)."""
+    """A Tally from grouped figures (`reports.rollups.reading.cohort_figures`); the total
+    adds up the additive `names` over the groups (the caller adds medians and ratios)."""
     rows: list[Group] = []
     if dim is not None:
         labels = dim.labels(key for (key,) in grouped)
         for (key,), values in grouped.items():
             rows.append(Group(key, labels.get(key, str(key)), dim.param(key), dict(values)))
-        rows.sort(key=lambda g: _order(g, order_by))
+        rows.sort(key=lambda g: _sort_key(g, order_by))
     names = list(names)
     if dim is None:
         totals = {n: grouped.get((), {}).get(n) or 0 for n in names}
@@ -57,14 +60,14 @@ def tally_from(
     return Tally(rows=rows, total=Group(None, _("Total"), None, totals))
 
 
-def _order(group: Group, order_by: str | None) -> tuple:
+def _sort_key(group: Group, order_by: str | None) -> tuple[Any, ...]:
     if order_by is None:
         return (group.key is None, group.label.lower())
     value = group.get(order_by) or 0
     return (-value, group.label.lower())
 
 
-def ratio(numerator: int | float | None, denominator: int | float | None) -> float | None:
+def percent_share(numerator: int | float | None, denominator: int | float | None) -> float | None:
     """A share in percent, None when there is nothing to divide by."""
     if not denominator or numerator is None:
         return None

@@ -123,7 +123,7 @@ def _cell(index: int, row: Any, column: Any, cell: Any, text: str, drill_title: 
         lines = "".join(f"<div>{escape(line)}</div>" for line in money_lines(cell.value)) or "—"
         return f'<td class="num">{lines}</td>'
     css = "num" if column.numeric else "cell-text"
-    content = escape(text)
+    content: str = escape(text)
     if cell.link and cell.value is not None:
         content = f'<a class="drill" href="{escape(cell.link)}" title="{drill_title}">{content}</a>'
     sub = f'<div class="cell-note">{note}</div>' if note and column.numeric else ""

@@ -140,7 +140,7 @@ class SlaPolicySerializer(serializers.ModelSerializer):
             "replan_running_timers",
         ]
         read_only_fields = ["id", "updated_at", "updated_by"]
-        extra_kwargs = {"key": {"validators": []}}
+        extra_kwargs: dict[str, dict[str, Any]] = {"key": {"validators": []}}
 
     def get_fields(self) -> dict[str, Any]:
         fields = super().get_fields()
@@ -197,7 +197,7 @@ class BusinessCalendarSerializer(serializers.ModelSerializer):
             "holidays",
         ]
         read_only_fields = ["id"]
-        extra_kwargs = {"name": {"validators": []}}
+        extra_kwargs: dict[str, dict[str, Any]] = {"name": {"validators": []}}
 
     def to_service(self) -> tuple[dict[str, Any], list[tuple[datetime.date, str]] | None]:
         """(calendar settings, the custom holidays to set or None to leave them)."""

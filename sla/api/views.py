@@ -1,129 +1,160 @@
-"""SLA policies and business calendars over the API: everyone signed in reads, RevOps
-writes. Writes call `sla.configuration`, which validates and audits."""
+"""SLA over the API: policies and business calendars (everyone signed in reads, RevOps
+writes; writes call `sla.configuration`, which validates and audits), and a lead's clocks.
+
+Who may do what is `sla.rules` (through `sla.access`) and, for a lead's clocks,
+`leads.access.lead_for`: the same rules as the pages and the services.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.generics import GenericAPIView
+from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from sla import configuration
+from crm.models import User
+from crm.web.requests import AuthedRequest
+from leads.access import lead_for
+from leads.models import Lead
+from sla import configuration, selectors
+from sla.access import may
 from sla.api import serializers as s
-from sla.models import BusinessCalendar, SlaPolicy
+from sla.models import BusinessCalendar, SlaPolicy, SlaTimer
 
 
-class IsRevOpsOrReadOnly(BasePermission):
-    """Reads for anyone signed in; writes for RevOps and admins only."""
+class SlaSettingsPermission(BasePermission):
+    """Reads for anyone signed in; writes for RevOps and admins only (`sla.rules`)."""
 
     message = "Only RevOps may change SLA policies and calendars."
 
     def has_permission(self, request: Request, view: Any) -> bool:
         user = request.user
-        if not (user and user.is_authenticated):
+        if not isinstance(user, User):  # anonymous: DRF answers "not authenticated"
             return False
-        return request.method in SAFE_METHODS or user.is_revops
+        return may(user, "read" if request.method in SAFE_METHODS else "edit")
 
 
-class _ConfigViewSet(
+class _SettingsViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
     mixins.UpdateModelMixin,
     viewsets.GenericViewSet,
 ):
-    permission_classes = [IsRevOpsOrReadOnly]
+    permission_classes = [SlaSettingsPermission]
     http_method_names = ["get", "post", "patch", "head", "options"]
-
-    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        kwargs["partial"] = True
-        return super().update(request, *args, **kwargs)
+    request: AuthedRequest  # signed in: SlaSettingsPermission refuses anyone else
 
 
-class SlaPolicyViewSet(_ConfigViewSet):
+class SlaPolicyViewSet(_SettingsViewSet):
     serializer_class = s.SlaPolicySerializer
 
     def get_queryset(self) -> QuerySet[SlaPolicy]:
-        return (
-            SlaPolicy.objects.select_related("calendar", "updated_by")
-            .prefetch_related("applies_to_teams")
-            .order_by("key")
-        )
+        return selectors.policies_for_settings().order_by("key")
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        serializer = self.get_serializer(data=request.data)
+        serializer = s.SlaPolicySerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data, _replan = serializer.to_service()
-        policy = configuration.policy_create(by=request.user, data=data)
-        return Response(self._fresh(policy.pk), status=status.HTTP_201_CREATED)
+        policy = configuration.policy_create(by=self.request.user, data=data)
+        return Response(self._saved_state(policy.pk), status=status.HTTP_201_CREATED)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         policy = self.get_object()
-        serializer = self.get_serializer(policy, data=request.data, partial=True)
+        serializer = s.SlaPolicySerializer(policy, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         data, replan = serializer.to_service()
         configuration.policy_update(
-            policy_id=policy.pk, by=request.user, data=data, replan_running=replan
+            policy_id=policy.pk, by=self.request.user, data=data, replan_running=replan
         )
-        return Response(self._fresh(policy.pk))
+        return Response(self._saved_state(policy.pk))
 
-    def _fresh(self, pk: int) -> dict[str, Any]:
+    def _saved_state(self, pk: int) -> dict[str, Any]:
+        """The policy as the service saved it, for the response."""
         return s.SlaPolicySerializer(self.get_queryset().get(pk=pk)).data
 
     @extend_schema(responses=s.PolicyChangeSerializer(many=True))
     @action(detail=True, methods=["get"])
-    def changes(self, request: Request, pk: str | None = None) -> Response:
+    def changes(self, request: AuthedRequest, pk: str | None = None) -> Response:
         """The policy's audit trail, newest first."""
         policy = self.get_object()
-        changes = policy.changes.select_related("actor")[:200]
+        changes = selectors.policy_history(policy, limit=200)
         return Response(s.PolicyChangeSerializer(changes, many=True).data)
 
 
-class BusinessCalendarViewSet(_ConfigViewSet):
+class BusinessCalendarViewSet(_SettingsViewSet):
     serializer_class = s.BusinessCalendarSerializer
 
     def get_queryset(self) -> QuerySet[BusinessCalendar]:
-        return BusinessCalendar.objects.prefetch_related("holidays").order_by("name")
+        return selectors.calendars_for_settings()
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        serializer = self.get_serializer(data=request.data)
+        serializer = s.BusinessCalendarSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data, holidays = serializer.to_service()
         with transaction.atomic():
-            calendar = configuration.calendar_create(by=request.user, data=data)
+            calendar = configuration.calendar_create(by=self.request.user, data=data)
             if holidays:
                 configuration.calendar_holidays_replace(
-                    calendar_id=calendar.pk, by=request.user, holidays=holidays
+                    calendar_id=calendar.pk, by=self.request.user, holidays=holidays
                 )
-        return Response(self._fresh(calendar.pk), status=status.HTTP_201_CREATED)
+        return Response(self._saved_state(calendar.pk), status=status.HTTP_201_CREATED)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         calendar = self.get_object()
-        serializer = self.get_serializer(calendar, data=request.data, partial=True)
+        serializer = s.BusinessCalendarSerializer(calendar, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         data, holidays = serializer.to_service()
         with transaction.atomic():
             if data:
-                configuration.calendar_update(calendar_id=calendar.pk, by=request.user, data=data)
+                configuration.calendar_update(
+                    calendar_id=calendar.pk, by=self.request.user, data=data
+                )
             if holidays is not None:
                 configuration.calendar_holidays_replace(
-                    calendar_id=calendar.pk, by=request.user, holidays=holidays
+                    calendar_id=calendar.pk, by=self.request.user, holidays=holidays
                 )
-        return Response(self._fresh(calendar.pk))
+        return Response(self._saved_state(calendar.pk))
 
-    def _fresh(self, pk: int) -> dict[str, Any]:
+    def _saved_state(self, pk: int) -> dict[str, Any]:
+        """The calendar as the service saved it, for the response."""
         return s.BusinessCalendarSerializer(self.get_queryset().get(pk=pk)).data
 
     @extend_schema(responses=s.CalendarChangeSerializer(many=True))
     @action(detail=True, methods=["get"])
-    def changes(self, request: Request, pk: str | None = None) -> Response:
+    def changes(self, request: AuthedRequest, pk: str | None = None) -> Response:
         """The calendar's audit trail, newest first."""
         calendar = self.get_object()
-        changes = calendar.changes.select_related("actor")[:200]
+        changes = selectors.calendar_history(calendar, limit=200)
         return Response(s.CalendarChangeSerializer(changes, many=True).data)
+
+
+class LeadTimersView(GenericAPIView):
+    """GET /api/v1/leads/{id}/sla/: a lead's SLA clocks, for whoever may view the lead."""
+
+    permission_classes = [IsAuthenticated]
+    serializer_class = s.SlaTimerSerializer
+    # Names the path's {id} as a lead's in the schema; the lead is read by `lead_for`.
+    queryset = Lead.objects.none()
+    request: AuthedRequest  # signed in: IsAuthenticated refuses anyone else
+
+    @extend_schema(operation_id="v1_leads_sla_list", responses=s.SlaTimerSerializer(many=True))
+    def get(self, request: Request, pk: int) -> Response:
+        """The lead's SLA clocks, running first, each with its stored due time and state."""
+        lead = lead_for(self.request.user, pk, to="view")
+        timers = (
+            SlaTimer.objects.filter(lead=lead)
+            .select_related("policy")
+            .order_by(F("stopped_at").desc(nulls_first=True), "due_at")
+        )
+        return Response(
+            s.SlaTimerSerializer(timers, many=True, context={"now": timezone.now()}).data
+        )

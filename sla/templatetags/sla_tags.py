@@ -20,6 +20,7 @@ from typing import Any
 
 from django import template
 from django.core.exceptions import FieldDoesNotExist
+from django.db.models import Field
 from django.templatetags.static import static
 from django.utils import dateformat, timezone
 from django.utils.html import format_html, json_script
@@ -28,7 +29,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import ngettext, pgettext
 
-from sla.models import SlaPolicy, SlaTimer
+from leads.models import Segment, Source
+from sla.models import BusinessCalendar, SlaPolicy, SlaTimer
 
 register = template.Library()
 
@@ -75,7 +77,7 @@ def badge_label(timer: SlaTimer, state: str, now: datetime.datetime) -> str:
         return _("Overdue %(late)s") % {"late": duration_text(now - timer.due_at)}
     if state == State.MET:
         return pgettext("SLA clock", "Met")
-    if state == State.MISSED:
+    if state == State.MISSED and timer.stopped_at is not None:
         return _("Late by %(late)s") % {"late": duration_text(timer.stopped_at - timer.due_at)}
     return pgettext("SLA clock", "Stopped")
 
@@ -203,7 +205,8 @@ def sla_chain(chain: Any) -> list[dict[str, str]]:
     for step in chain or []:
         if not isinstance(step, dict):
             continue
-        to = {"manager": _("Manager"), "revops": _("RevOps")}.get(step.get("to"), step.get("to"))
+        target = str(step.get("to") or "")
+        to = {"manager": _("Manager"), "revops": _("RevOps")}.get(target, target)
         minutes = int(step.get("after_minutes") or 0)
         steps.append({"to": str(to), "after": duration_text(datetime.timedelta(minutes=minutes))})
     return steps
@@ -232,8 +235,6 @@ def sla_weekdays(days: Any) -> str:
 @register.filter
 def sla_labels(values: Any, kind: str) -> list[str]:
     """Stored codes of sources or segments as their display labels."""
-    from leads.models import Segment, Source
-
     choices = dict((Source if kind == "source" else Segment).choices)
     return [str(choices.get(v, v)) for v in values or []]
 
@@ -250,15 +251,15 @@ _AUDIT_LABELS = {
 @register.filter
 def sla_field_label(name: str) -> str:
     """An audited setting's name as people say it."""
-    from sla.models import BusinessCalendar
-
     if name in _AUDIT_LABELS:
         return str(_AUDIT_LABELS[name])
     for model in (SlaPolicy, BusinessCalendar):
         try:
-            return str(model._meta.get_field(name).verbose_name)
+            field = model._meta.get_field(name)
         except FieldDoesNotExist:
             continue
+        if isinstance(field, Field):
+            return str(field.verbose_name)
     return name.replace("_", " ")
 
 

@@ -6,16 +6,19 @@ from __future__ import annotations
 import datetime
 import importlib
 import re
+import zoneinfo
 
 import pytest
 from django.apps import apps as django_apps
-from django.utils import timezone
+from django.utils import timezone, translation
 from playwright.sync_api import Page, expect
 
-from crm import demo
 from crm.models import User
-from leads.models import Lead
-from reports import rollups
+from demo.seed import seed_demo
+from leads.models import Lead, Source
+from opportunities.models import Opportunity
+from reports import formatting
+from reports.rollups.refresh import refresh
 from sla.models import SlaPolicy, SlaTimer
 
 pytestmark = pytest.mark.e2e
@@ -38,9 +41,9 @@ def demo_data(transactional_db, pipeline_stages) -> None:
         "sla.migrations.0002_default_policies",
     ):
         importlib.import_module(module).create(django_apps, None)
-    demo.seed_demo(leads=900, seed=7, force=True)
+    seed_demo(leads=900, seed=7, force=True)
     _first_contact_clocks()
-    rollups.refresh(full=True)  # the dashboard reads them, as in production
+    refresh(full=True)  # the dashboard reads them, as in production
 
 
 def _first_contact_clocks() -> None:
@@ -75,6 +78,18 @@ def _first_contact_clocks() -> None:
     SlaTimer.objects.bulk_create(timers)
 
 
+def _default_period(user: User) -> tuple[datetime.datetime, datetime.datetime]:
+    """The dashboard's default period, the last 90 days in the reader's zone: [start, end)."""
+    tz = zoneinfo.ZoneInfo(user.time_zone)
+    today = timezone.localdate(timezone.now(), tz)
+    start = datetime.datetime.combine(today - datetime.timedelta(days=89), datetime.time(), tz)
+    return start, datetime.datetime.combine(today + datetime.timedelta(days=1), datetime.time(), tz)
+
+
+def _number(text: str) -> int:
+    return int(text.strip().replace(",", ""))
+
+
 def _open_dashboard(page: Page, live_server, login, user: User, query: str = "") -> None:
     page.emulate_media(reduced_motion="reduce")
     login(page, live_server, user, password="threshold-demo")
@@ -105,6 +120,45 @@ def test_manager_dashboard_draws_every_chart(page: Page, live_server, login, scr
     for table in ("conversion", "funnel", "stages", "forecast", "time_in_stage", "sla_by_policy"):
         expect(page.locator(f"#table-{table}")).to_be_attached()
     expect(page.get_by_test_id("report-scope")).to_have_text(re.compile("Your teams"))
+
+
+def test_manager_dashboard_shows_the_figures_of_their_records(
+    page: Page, live_server, login, demo_data
+):
+    """The numbers on the page (read from the rollups) are counts of the manager's own
+    records, counted here straight from the rows the demo wrote."""
+    manager = User.objects.get(username="manager")
+    start, end = _default_period(manager)
+    created = Lead.objects.visible_to(manager).filter(created_at__gte=start, created_at__lt=end)
+    converted = created.filter(converted_at__isnull=False)
+    # Every source has a row, also one without leads.
+    expected = {
+        str(label): (created.filter(source=source).count(), converted.filter(source=source).count())
+        for source, label in Source.choices
+    }
+    total = (created.count(), converted.count())
+    expected["All sources"] = total
+    open_deals = Opportunity.objects.visible_to(manager).open().count()
+    assert total[0] > 50 and total[1] > 0 and open_deals > 0  # the demo gave them figures
+
+    _open_dashboard(page, live_server, login, manager)
+
+    shown = {}
+    for row in page.get_by_test_id("table-conversion").locator("tbody tr").all():
+        cells = row.locator("td")
+        source = row.locator("th").inner_text().strip()
+        shown[source] = (_number(cells.nth(0).inner_text()), _number(cells.nth(1).inner_text()))
+    assert shown == expected
+    leads_tile = page.get_by_test_id("kpi-leads").locator(".kpi-value")
+    expect(leads_tile).to_have_text(f"{total[0]:,}")
+    with translation.override("en"):
+        rate = formatting.percent(100 * total[1] / total[0])
+    expect(page.get_by_test_id("kpi-conversion").locator(".kpi-value")).to_have_text(rate)
+    expect(page.get_by_test_id("kpi-pipeline").locator(".kpi-value")).to_have_text(
+        f"{open_deals:,} deals"
+    )
+    stages_total = page.get_by_test_id("table-stages").locator("tbody tr.is-total td").first
+    expect(stages_total).to_have_text(f"{open_deals:,}")
 
 
 def test_filters_and_drill_down(page: Page, live_server, login, screenshot, demo_data):

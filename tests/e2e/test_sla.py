@@ -16,7 +16,7 @@ from crm.models import User
 from leads import services as lead_services
 from leads.models import Lead
 from sla.models import SlaPolicyChange, SlaTimer
-from sla.services import timers_sweep
+from sla.sweep import timers_sweep
 from tests.factories import TeamFactory, UserFactory
 
 pytestmark = pytest.mark.e2e

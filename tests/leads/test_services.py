@@ -7,7 +7,13 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from crm.exceptions import InvalidTransition, NotAllowed, StaleVersion, ValidationFailed
+from crm.exceptions import (
+    InvalidTransition,
+    NotAllowed,
+    NotFound,
+    StaleVersion,
+    ValidationFailed,
+)
 from crm.models import Notification
 from leads import services
 from leads.models import (
@@ -137,9 +143,17 @@ def test_intake_names_every_problem_at_once():
 
 
 def test_a_contact_needs_an_email_or_a_phone():
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(ValidationFailed) as caught:
         services.lead_create(by=None, data={**VALID, "email": ""})
-    assert services.lead_create(by=None, data={**VALID, "email": "", "phone": "+62 31 555 0101"})
+    assert [(p.code, p.field) for p in caught.value.problems] == [("contact_unreachable", "email")]
+    assert not Lead.objects.exists()
+
+    lead = services.lead_create(by=None, data={**VALID, "email": "", "phone": "+62 31 555 0101"})
+
+    stored = Lead.objects.get()
+    assert stored == lead
+    assert (stored.email, stored.phone) == ("", "+62 31 555 0101")
+    assert stored.status == S.MQL
 
 
 # --- the lifecycle ----------------------------------------------------------------------------
@@ -358,16 +372,31 @@ def test_every_legal_move_is_recorded_with_who_and_why(revops, start, target):
 # --- permissions --------------------------------------------------------------------------
 
 
-def test_another_sdr_may_not_work_the_lead(sdr):
+def _work_calls(lead: Lead, by) -> list:
+    return [
+        lambda: services.lead_accept(lead_id=lead.pk, by=by),
+        lambda: services.lead_nurture(lead_id=lead.pk, by=by, reason="x"),
+        lambda: services.lead_update(lead_id=lead.pk, by=by, data={"score": 90}),
+        lambda: services.qualification_update(lead_id=lead.pk, by=by, data={"notes": "x"}),
+        lambda: services.activity_log(lead_id=lead.pk, by=by, kind="call", subject="Hi"),
+    ]
+
+
+def test_another_sdr_may_not_work_the_lead_nor_learn_it_exists(sdr):
     other = UserFactory(sdr=True)
     lead = _lead(owner=sdr)
-    for call in (
-        lambda: services.lead_accept(lead_id=lead.pk, by=other),
-        lambda: services.lead_nurture(lead_id=lead.pk, by=other, reason="x"),
-        lambda: services.lead_update(lead_id=lead.pk, by=other, data={"score": 90}),
-        lambda: services.qualification_update(lead_id=lead.pk, by=other, data={"notes": "x"}),
-        lambda: services.activity_log(lead_id=lead.pk, by=other, kind="call", subject="Hi"),
-    ):
+    for call in _work_calls(lead, other):
+        with pytest.raises(NotFound):
+            call()
+    lead.refresh_from_db()
+    assert lead.status == S.MQL and lead.score == 50
+
+
+def test_a_teammate_who_may_read_the_lead_may_not_work_it(sdr):
+    team = TeamFactory(sdrs_see_team_leads=True)
+    reader = UserFactory(sdr=True, team=team)
+    lead = _lead(owner=sdr, team=team)
+    for call in _work_calls(lead, reader):
         with pytest.raises(NotAllowed):
             call()
     lead.refresh_from_db()
@@ -538,9 +567,19 @@ def test_invalid_qualification_values_are_field_errors(sdr):
 
 
 def test_wrong_role_hears_403_before_any_field_error(sdr):
+    team = TeamFactory(sdrs_see_team_leads=True)
+    reader = UserFactory(sdr=True, team=team)
+    lead = _lead(owner=sdr, team=team)
+    with pytest.raises(NotAllowed):
+        services.lead_reject(lead_id=lead.pk, by=reader, reason_code="", note="")
+    with pytest.raises(NotAllowed):
+        services.activity_log(lead_id=lead.pk, by=reader, kind="bogus", subject="")
+
+
+def test_an_intruder_hears_404_before_any_field_error(sdr):
     lead = _lead(owner=sdr)
     intruder = UserFactory(sdr=True)
-    with pytest.raises(NotAllowed):
+    with pytest.raises(NotFound):
         services.lead_reject(lead_id=lead.pk, by=intruder, reason_code="", note="")
-    with pytest.raises(NotAllowed):
+    with pytest.raises(NotFound):
         services.activity_log(lead_id=lead.pk, by=intruder, kind="bogus", subject="")

@@ -892,3 +892,40 @@ def test_the_queue_page_costs_the_same_queries_for_5_or_40_leads(
         if "COUNT(" in q["sql"] and "leads_lead" in q["sql"]
     ]
     assert lead_counts == []
+
+
+def test_the_lead_page_costs_the_same_queries_for_few_or_many_rows(
+    owner_client, sdr, django_assert_num_queries
+):
+    now = timezone.now()
+    lead = _lead(sdr, status=S.SAL)
+    _timer(lead, now + datetime.timedelta(hours=4))
+
+    def add(count: int) -> None:
+        """Activities, history entries and finished clocks, each by a different person."""
+        for n in range(count):
+            someone = UserFactory(sdr=True)
+            ActivityFactory(lead=lead, owner=someone, subject=f"Call {n}")
+            LeadEvent.objects.create(
+                lead=lead,
+                kind=LeadEvent.Kind.EDITED,
+                actor=someone,
+                created_at=now,
+                changes={"industry": ["Retail", "Logistics"]},
+            )
+            LeadTransition.objects.create(
+                lead=lead, from_status=S.MQL, to_status=S.SAL, actor=someone, created_at=now
+            )
+            finished = _timer(lead, now - datetime.timedelta(days=n + 1), key="accept-reject")
+            SlaTimer.objects.filter(pk=finished.pk).update(stopped_at=now, met=n % 2 == 0)
+
+    add(2)
+    with CaptureQueriesContext(connection) as few:
+        owner_client.get(_url("detail", lead))
+    add(20)
+
+    with django_assert_num_queries(len(few)):
+        response = owner_client.get(_url("detail", lead))
+
+    assert response.context["activity_count"] == 22
+    assert len(response.context["stopped_timers"]) == 22

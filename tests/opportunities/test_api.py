@@ -6,7 +6,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from crm.models import IdempotencyRecord
-from opportunities.models import Opportunity, Stage
+from opportunities.models import Opportunity, OpportunityContactRole, Stage
 from tests.factories import ConvertibleLeadFactory, OpportunityFactory, UserFactory
 from tests.opportunities.test_conversion import wizard_input
 
@@ -149,7 +149,9 @@ def test_keys_are_scoped_to_the_user():
         format="json",
         HTTP_IDEMPOTENCY_KEY="shared",
     )
-    assert response.status_code == 409  # converted by RevOps first; not a replay of theirs
+    # converted by RevOps first; not a replay of theirs (nor a request still running)
+    assert response.status_code == 409
+    assert response.json()["errors"][0]["code"] == "already_converted"
 
 
 def test_wrong_roles_are_refused(sdr):
@@ -212,3 +214,46 @@ def test_post_opportunities_converts_the_named_lead():
     )
     assert response.status_code == 201
     assert response.json()["lead"] == lead.pk
+
+
+def _deals_with_roles(owner, n: int) -> None:
+    for opp in OpportunityFactory.create_batch(n, owner=owner):
+        OpportunityContactRole.objects.create(
+            opportunity=opp, contact=opp.primary_contact, role="champion"
+        )
+
+
+def test_the_list_costs_the_same_few_queries_for_any_page_length(django_assert_num_queries):
+    # given an AE with deals that each carry a contact role
+    ae = UserFactory(ae=True)
+    client = client_for(ae)
+    _deals_with_roles(ae, 2)
+
+    # then a page costs three queries (deals, their roles, the roles' contacts)...
+    with django_assert_num_queries(3):
+        few = client.get("/api/v1/opportunities/")
+    _deals_with_roles(ae, 30)
+    # ...whether it holds two deals or thirty-two
+    with django_assert_num_queries(3):
+        many = client.get("/api/v1/opportunities/")
+
+    assert len(few.json()["results"]) == 2
+    assert len(many.json()["results"]) == 32
+    assert all(row["contact_roles"] for row in many.json()["results"])
+
+
+def test_the_list_pages_newest_first_by_keyset():
+    ae = UserFactory(ae=True)
+    deals = OpportunityFactory.create_batch(5, owner=ae)
+    client = client_for(ae)
+
+    first = client.get("/api/v1/opportunities/?page_size=2").json()
+    second = client.get(first["next"]).json()
+    third = client.get(second["next"]).json()
+    back = client.get(third["previous"]).json()
+
+    newest_first = [d.pk for d in sorted(deals, key=lambda d: (d.created_at, d.pk), reverse=True)]
+    pages = [[row["id"] for row in page["results"]] for page in (first, second, third)]
+    assert pages == [newest_first[:2], newest_first[2:4], newest_first[4:]]
+    assert first["previous"] is None and third["next"] is None
+    assert [row["id"] for row in back["results"]] == newest_first[2:4]

@@ -8,7 +8,7 @@ from unittest import mock
 import pytest
 from django.utils import timezone
 
-from crm.exceptions import NotAllowed
+from crm.exceptions import NotAllowed, NotFound
 from crm.models import Account, Contact, Notification
 from leads.models import Lead
 from opportunities import services
@@ -17,9 +17,11 @@ from opportunities.models import (
     ConversionRequest,
     ConversionSnapshot,
     Opportunity,
+    OpportunityEvent,
     Stage,
     StageChange,
 )
+from opportunities.services import convert as convert_service
 from sla.models import SlaTimer
 from tests.factories import (
     AccountFactory,
@@ -209,7 +211,9 @@ def test_close_date_outside_the_window_needs_a_reason(days):
         )
     assert [p.code for p in caught.value.problems] == ["close_date_outside_window"]
     raw = wizard_input(lead, expected_close_date=date, close_date_reason="Renewal date is fixed")
-    assert services.lead_convert(lead_id=lead.pk, by=lead.ae, raw=raw).close_date_reason
+    opp = services.lead_convert(lead_id=lead.pk, by=lead.ae, raw=raw)
+    assert opp.expected_close_date.isoformat() == date
+    assert opp.close_date_reason == "Renewal date is fixed"
 
 
 def test_the_window_and_required_fields_are_revops_settings():
@@ -220,14 +224,30 @@ def test_the_window_and_required_fields_are_revops_settings():
     lead = ConvertibleLeadFactory()
     date = (timezone.localdate() + datetime.timedelta(days=30)).isoformat()
     raw = wizard_input(lead, expected_close_date=date, risks="", competitive_landscape="")
-    assert services.lead_convert(lead_id=lead.pk, by=lead.ae, raw=raw)
+    opp = services.lead_convert(lead_id=lead.pk, by=lead.ae, raw=raw)
+    # 30 days out is inside RevOps' 10-40 window (no reason asked), and only the product
+    # line is required: the blank risks and competitors were accepted as blank.
+    opp.refresh_from_db()
+    assert opp.lead == lead and opp.expected_close_date.isoformat() == date
+    assert opp.close_date_reason == ""
+    assert (opp.product_line, opp.risks, opp.competitive_landscape) == ("CRM", "", "")
+    lead.refresh_from_db()
+    assert lead.status == Lead.Status.CONVERTED
+    other = ConvertibleLeadFactory()
+    with pytest.raises(services.NotReady) as caught:
+        services.lead_convert(
+            lead_id=other.pk,
+            by=other.ae,
+            raw=wizard_input(other, expected_close_date=date, product_line=""),
+        )
+    assert [(p.code, p.field) for p in caught.value.problems] == [("required", "product_line")]
 
 
 def test_a_failure_midway_leaves_nothing_behind():
     lead = ConvertibleLeadFactory()
     before = _counts()
     with (
-        mock.patch.object(services, "_snapshot", side_effect=RuntimeError("disk full")),
+        mock.patch.object(convert_service, "_snapshot", side_effect=RuntimeError("disk full")),
         pytest.raises(RuntimeError),
     ):
         services.lead_convert(lead_id=lead.pk, by=lead.ae, raw=wizard_input(lead))
@@ -327,8 +347,9 @@ def test_attaching_to_another_companys_deal_is_refused():
 
 def test_wrong_roles_may_not_convert(sdr):
     lead = ConvertibleLeadFactory(owner=sdr)
-    for intruder in (sdr, UserFactory(ae=True)):
-        with pytest.raises(NotAllowed):
+    # the SDR sees the lead but does not convert it; another AE does not even see it
+    for intruder, refusal in ((sdr, NotAllowed), (UserFactory(ae=True), NotFound)):
+        with pytest.raises(refusal):
             services.lead_convert(lead_id=lead.pk, by=intruder, raw=wizard_input(lead))
     assert not Opportunity.objects.exists()
 
@@ -360,10 +381,13 @@ def test_approval_before_the_forecast_when_revops_requires_it():
     )
     assert opp.approval == Opportunity.Approval.PENDING
     with pytest.raises(NotAllowed):
-        services.opportunity_approve(opportunity_id=opp.pk, by=lead.ae, approve=True)
-    assert (
-        services.opportunity_approve(opportunity_id=opp.pk, by=boss, approve=True).approval
-        == "approved"
+        services.opportunity_approve(opportunity_id=opp.pk, by=lead.ae)
+    assert services.opportunity_approve(opportunity_id=opp.pk, by=boss).approval == "approved"
+    event = OpportunityEvent.objects.get(opportunity=opp)
+    assert (event.kind, event.actor, event.changes) == (
+        "approved",
+        boss,
+        {"approval": ["pending", "approved"]},
     )
 
 
@@ -384,10 +408,12 @@ def test_override_waits_for_a_manager_and_is_flagged():
     lead.refresh_from_db()
     assert lead.status == Lead.Status.SQL  # waits
     with pytest.raises(NotAllowed):
-        services.conversion_request_decide(request_id=request.pk, by=lead.ae, approve=True)
-    services.conversion_request_decide(request_id=request.pk, by=boss, approve=True)
+        services.conversion_request_approve(request_id=request.pk, by=lead.ae)
+    services.conversion_request_approve(request_id=request.pk, by=boss, note="Board says go")
     request.refresh_from_db()
     assert request.state == ConversionRequest.State.APPROVED
+    assert (request.decided_by, request.decision_note) == (boss, "Board says go")
+    assert request.decided_at is not None
     opp = request.opportunity
     assert opp.is_override
     assert ConversionSnapshot.objects.get(lead=lead).unmet_overridden == ["timeline_unconfirmed"]
@@ -447,7 +473,7 @@ def test_closing_lost_asks_why_and_to_whom():
 
 def test_another_ae_may_not_move_the_deal():
     opp = OpportunityFactory(decision_criteria="Price")
-    with pytest.raises(NotAllowed):
+    with pytest.raises(NotFound):  # another AE may not even see it
         services.opportunity_move_stage(
             opportunity_id=opp.pk,
             by=UserFactory(ae=True),
@@ -524,12 +550,21 @@ def test_only_the_owners_manager_approves_a_large_deal():
     opp = services.lead_convert(
         lead_id=lead.pk, by=lead.ae, raw=wizard_input(lead, amount="250000")
     )
-    with pytest.raises(NotAllowed):
-        services.opportunity_approve(opportunity_id=opp.pk, by=other_boss, approve=True)
-    assert (
-        services.opportunity_approve(opportunity_id=opp.pk, by=boss, approve=False).approval
-        == "rejected"
+    with pytest.raises(NotFound):  # not their people's deal: they may not even see it
+        services.opportunity_approve(opportunity_id=opp.pk, by=other_boss)
+    sent_back = services.opportunity_send_back(
+        opportunity_id=opp.pk, by=boss, reason="Re-check the budget first"
     )
+    assert sent_back.approval == "rejected"
+    event = OpportunityEvent.objects.get(opportunity=opp)
+    assert (event.kind, event.actor, event.reason) == (
+        "sent_back",
+        boss,
+        "Re-check the budget first",
+    )
+    assert event.changes == {"approval": ["pending", "rejected"]}
+    with pytest.raises(services.AlreadyDecided):
+        services.opportunity_approve(opportunity_id=opp.pk, by=boss)
 
 
 def test_only_the_requesters_manager_decides_an_override():
@@ -545,10 +580,16 @@ def test_only_the_requesters_manager_decides_an_override():
         services.conversion_request_create(
             lead_id=lead.pk, by=lead.ae, raw=wizard_input(lead), rationale="Again"
         )
-    with pytest.raises(NotAllowed):
-        services.conversion_request_decide(request_id=request.pk, by=other_boss, approve=True)
-    declined = services.conversion_request_decide(request_id=request.pk, by=boss, approve=False)
+    with pytest.raises(NotFound):  # not their people's request: they may not even see it
+        services.conversion_request_approve(request_id=request.pk, by=other_boss)
+    declined = services.conversion_request_decline(
+        request_id=request.pk, by=boss, note="Wait for the board"
+    )
     assert declined.state == ConversionRequest.State.DECLINED
+    declined.refresh_from_db()
+    assert (declined.decided_by, declined.decision_note) == (boss, "Wait for the board")
+    with pytest.raises(services.AlreadyDecided):
+        services.conversion_request_approve(request_id=request.pk, by=boss)
 
 
 def test_moving_back_needs_no_exit_fields():

@@ -13,8 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from crm.models import Account, Contact
-from leads.models import Lead
-from opportunities import services, views
+from leads.models import Activity, Lead
+from opportunities import services
 from opportunities.models import (
     ConversionRequest,
     ConversionSnapshot,
@@ -23,6 +23,8 @@ from opportunities.models import (
     Stage,
     StageChange,
 )
+from opportunities.views import board as board_views
+from opportunities.views import deals as deal_views
 from tests.factories import (
     AccountFactory,
     ContactFactory,
@@ -569,8 +571,8 @@ def test_list_pages_by_keyset_in_a_constant_number_of_queries(client, ae):
     second = client.get(url + first.context["next_url"])
 
     assert few == many
-    assert len(first.context["opportunities"]) == views.PAGE_SIZE
-    assert len(second.context["opportunities"]) == 40 - views.PAGE_SIZE
+    assert len(first.context["opportunities"]) == deal_views.PAGE_SIZE
+    assert len(second.context["opportunities"]) == 40 - deal_views.PAGE_SIZE
     assert second.context["next_url"] == ""
     seen = {o.pk for o in first.context["opportunities"]} | {
         o.pk for o in second.context["opportunities"]
@@ -852,7 +854,7 @@ def test_board_runs_a_constant_number_of_queries_and_caps_columns(client, ae, mo
     OpportunityFactory.create_batch(35, owner=ae)
     OpportunityFactory.create_batch(3, owner=ae, stage=_stage("Proposal"))
     many = _queries(client, url)
-    monkeypatch.setattr(views, "BOARD_CARDS_PER_COLUMN", 10)
+    monkeypatch.setattr(board_views, "BOARD_CARDS_PER_COLUMN", 10)
 
     capped = client.get(url)
 
@@ -891,19 +893,140 @@ def test_navigation_lists_opportunities_pipeline_and_approvals_by_role(client, a
 
 
 def test_the_lead_page_card_shows_readiness_and_a_waiting_override(rf, ae, unready_lead):
-    from django.template import Context, Template
+    from leads.panels import render_panels
 
-    card = Template("{% load conversion %}{% conversion_readiness lead %}")
     request = rf.get("/")
     request.user = ae
 
-    before = card.render(Context({"request": request, "lead": unready_lead}))
+    (before,) = render_panels(request, ae, unready_lead)
     services.conversion_request_create(
         lead_id=unready_lead.pk, by=ae, raw=services_raw(unready_lead, ae), rationale="Now."
     )
-    after = card.render(Context({"request": request, "lead": unready_lead}))
+    (after,) = render_panels(request, ae, unready_lead)
 
     assert "Not ready — 1 unmet" in before
     assert "Define the forcing event and target date, with evidence." in before
     assert _convert_url(unready_lead) in before
     assert "Override waiting for a manager" in after
+
+
+def _waiting_requests(ae, n: int) -> list[ConversionRequest]:
+    """`n` override requests by `ae`, each for its own lead with the timeline unmet."""
+    requests = []
+    for _ in range(n):
+        lead = LeadFactory(status="sql", ae=ae)
+        requests.append(
+            ConversionRequest.objects.create(
+                lead=lead,
+                requested_by=ae,
+                data=services_raw(lead, ae),
+                unmet=[{"code": "timeline_unconfirmed", "field": "timeline_status"}],
+                rationale="Board deadline",
+            )
+        )
+    return requests
+
+
+def test_the_override_list_costs_the_same_queries_for_any_number_of_requests(
+    client, ae, manager, django_assert_num_queries
+):
+    # given a manager whose AE asked for one override, and one decided earlier
+    ae.manager = manager
+    ae.save()
+    first, decided = _waiting_requests(ae, 2)
+    services.conversion_request_decline(request_id=decided.pk, by=manager, note="Not yet")
+    client.force_login(manager)
+    url = reverse("opportunities:overrides")
+    with CaptureQueriesContext(connection) as baseline:
+        client.get(url)
+
+    # when many more wait
+    _waiting_requests(ae, 12)
+
+    # then the page still costs exactly as many queries, and lists them all with buttons
+    with django_assert_num_queries(len(baseline.captured_queries)):
+        response = client.get(url)
+    assert len(response.context["pending"]) == 13
+    assert [row["request"] for row in response.context["decided"]] == [decided]
+    assert all(row["can_decide"] for row in response.context["pending"])
+    assert response.content.decode().count('data-testid="approve-override"') == 13
+
+
+def test_the_deal_page_shows_edits_and_the_approval_with_who_when_and_why(client, ae, manager):
+    ae.manager = manager
+    ae.save()
+    opportunity = OpportunityFactory(
+        owner=ae, amount=Decimal("50000"), approval=Opportunity.Approval.PENDING
+    )
+    services.opportunity_update(
+        opportunity_id=opportunity.pk, by=ae, data={"amount": Decimal("75000")}
+    )
+    client.force_login(manager)
+
+    client.post(
+        reverse("opportunities:approval", args=[opportunity.pk]),
+        {"decision": "approve", "note": "Budget signed off by the CFO"},
+    )
+    page = client.get(reverse("opportunities:detail", args=[opportunity.pk]))
+
+    events = page.context["events"]
+    assert [(row.event.kind, row.event.actor) for row in events] == [
+        ("approved", manager),
+        ("edited", ae),
+    ]
+    assert events[1].changes == [("Estimated deal size", "50000.00", "75000")]
+    html = page.content.decode()
+    assert 'data-testid="deal-events"' in html
+    assert "Budget signed off by the CFO" in html and "Approved" in html
+
+
+def test_the_deals_next_step_leads_its_activities_whatever_is_due_first(client, ae):
+    # given a deal whose next step is due after another open task
+    opportunity = OpportunityFactory(owner=ae, next_step="Security review")
+    now = timezone.now()
+    earlier = Activity.objects.create(
+        kind="task",
+        opportunity=opportunity,
+        owner=ae,
+        subject="Start the account plan",
+        due_at=now + datetime.timedelta(days=1),
+    )
+    undated = Activity.objects.create(
+        kind="note", opportunity=opportunity, owner=ae, subject="Met at the fair"
+    )
+    next_step = Activity.objects.create(
+        kind="task",
+        opportunity=opportunity,
+        owner=opportunity.next_step_owner,
+        subject="Security review",
+        due_at=now + datetime.timedelta(days=5),
+    )
+    client.force_login(ae)
+
+    response = client.get(reverse("opportunities:detail", args=[opportunity.pk]))
+
+    # then the next step comes first, the rest by due date, undated last
+    assert response.context["activities"] == [next_step, earlier, undated]
+
+
+def test_a_lead_converted_meanwhile_sends_the_wizard_on_to_its_deal(client, sdr, ae, monkeypatch):
+    # given the AE submits the wizard while someone else converts the lead
+    lead = _convertible_lead(sdr, ae)
+    client.force_login(ae)
+
+    convert = services.lead_convert
+
+    def convert_first(**kwargs: Any) -> Opportunity:
+        convert(lead_id=lead.pk, by=ae, raw=services_raw(lead, ae))
+        return convert(**kwargs)
+
+    monkeypatch.setattr(services, "lead_convert", convert_first)
+    response = client.post(_convert_url(lead), _wizard_post(lead, ae), follow=True)
+
+    # then nothing is converted twice, and the user lands on the deal, told why
+    opportunity = Opportunity.objects.get()
+    assert response.redirect_chain == [
+        (_convert_url(lead), 302),
+        (reverse("opportunities:detail", args=[opportunity.pk]), 302),
+    ]
+    assert "This lead is already converted." in response.content.decode()

@@ -15,8 +15,8 @@ import pytest
 from crm.models import Team, User
 from leads.models import Lead
 from opportunities.models import Opportunity, Stage, StageChange
+from reports.cohorts import ReportRequest
 from reports.filters import ReportFilters
-from reports.selectors import ReportRequest
 from tests.factories import LeadFactory, OpportunityFactory, TeamFactory, UserFactory
 
 UTC = datetime.UTC

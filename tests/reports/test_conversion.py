@@ -98,7 +98,7 @@ def test_period_is_read_in_the_readers_time_zone(revops):
     assert rows(in_jakarta)["event"]["leads"] == 1
     assert in_utc.overall["leads"] == in_jakarta.overall["leads"] == 1
     # ... but not the same lead: the UTC one is the 31 March lead.
-    from reports.selectors.base import leads_created
+    from reports.cohorts import leads_created
 
     utc_ids = set(leads_created(request_for(revops)).values_list("pk", flat=True))
     jkt_ids = set(leads_created(request_for(revops, tz=jakarta)).values_list("pk", flat=True))

@@ -12,15 +12,18 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
+from crm.celery import app
 from leads.models import Lead
 from opportunities.models import Opportunity, Stage, StageChange
-from reports import rollups
+from reports.cohorts import ReportRequest
 from reports.filters import ReportFilters
 from reports.models import LeadCreatedDay, OpenPipeline, RollupState
+from reports.rollups.reading import fresh_rollup_state, rollup_max_age
+from reports.rollups.refresh import refresh
 from reports.selectors import (
-    ReportRequest,
     compliance,
     conversion_by_source,
     funnel,
@@ -29,13 +32,16 @@ from reports.selectors import (
     response_times,
 )
 from reports.selectors.quality import handoff_quality, pipeline_to_won, premature_conversion
-from sla.models import SlaTimer
-from tests.factories import LeadFactory
+from reports.tasks import refresh_rollups_task
+from sla.models import SlaPolicy, SlaTimer
+from tests.factories import LeadFactory, UserFactory
 from tests.reports import world
 
 pytestmark = pytest.mark.django_db
 
 ZONES = ["UTC", "Asia/Jakarta", "America/New_York", "Asia/Kolkata"]
+UTC = datetime.UTC
+D = datetime.timedelta(days=1)
 
 
 def figures(r: ReportRequest) -> dict[str, Any]:
@@ -110,7 +116,7 @@ def built():
     Lead.objects.update(updated_at=long_ago)
     Opportunity.objects.update(updated_at=long_ago)
     now = timezone.now()
-    report = rollups.refresh(now=now)
+    report = refresh(now=now)
     assert report.full
     assert LeadCreatedDay.objects.exists() and OpenPipeline.objects.exists()
     return w, now
@@ -167,7 +173,7 @@ def test_incremental_refresh_follows_changes(built, revops):
     timer.lead.save()  # services save the lead with its clocks
 
     # when the incremental refresh runs
-    report = rollups.refresh(now=later)
+    report = refresh(now=later)
 
     # then only touched days were rebuilt, and every figure equals the raw one again
     assert not report.full
@@ -181,26 +187,26 @@ def test_incremental_refresh_follows_changes(built, revops):
 def test_deletions_trigger_a_rebuild(built, revops):
     w, now = built
     Lead.objects.filter(pk=LeadFactory(owner=w.sdr).pk).delete()
-    rollups.refresh(now=now)
+    refresh(now=now)
     victim = Lead.objects.filter(opportunity__isnull=True, handoffs__isnull=True).first()
     SlaTimer.objects.filter(lead=victim).delete()
     victim.delete()
-    report = rollups.refresh(now=now + datetime.timedelta(minutes=1))
+    report = refresh(now=now + datetime.timedelta(minutes=1))
     assert report.full
     compare(revops, now + datetime.timedelta(minutes=1))
 
 
 def test_pages_use_rollups_only_while_fresh(client, built, revops):
     w, now = built
-    assert rollups.usable(now) is not None
-    assert rollups.usable(now + datetime.timedelta(hours=1)) is None
+    assert fresh_rollup_state(now) is not None
+    assert fresh_rollup_state(now + datetime.timedelta(hours=1)) is None
     RollupState.objects.update(refreshed_at=None)
-    assert rollups.usable(now) is None
+    assert fresh_rollup_state(now) is None
 
 
 def test_dashboard_reads_rollups_with_fewer_source_scans(client, built, revops):
     w, now = built
-    rollups.refresh()  # fresh for the real clock
+    refresh()  # fresh for the real clock
     client.force_login(revops)
     response = client.get("/dashboard/")
     assert response.status_code == 200
@@ -208,47 +214,81 @@ def test_dashboard_reads_rollups_with_fewer_source_scans(client, built, revops):
 
 
 def test_refresh_task_and_command(built):
-    from django.core.management import call_command
-
-    from reports.tasks import refresh_rollups_task
-
     refresh_rollups_task()
     refresh_rollups_task(full=True)
     call_command("refresh_report_rollups", "--full", verbosity=0)
     assert RollupState.objects.get().rebuilt_at is not None
 
 
-def test_beat_refreshes_within_a_minute():
-    from django.conf import settings
+def test_what_beat_runs_keeps_the_rollups_fresh(built, settings):
+    w, now = built
+    incremental = settings.CELERY_BEAT_SCHEDULE["report-rollups"]
+    nightly = settings.CELERY_BEAT_SCHEDULE["report-rollups-rebuild"]
+    LeadFactory(owner=w.sdr, team=w.team, source="event")  # a lead the rollups lack
+    before = LeadCreatedDay.objects.filter(source="event").count()
 
-    entry = settings.CELERY_BEAT_SCHEDULE["report-rollups"]
-    assert entry["task"] == "reports.tasks.refresh_rollups_task"
-    assert entry["schedule"] <= 60
+    # Beat sends the name; the worker runs whatever is registered under it.
+    app.tasks[incremental["task"]].delay(**incremental.get("kwargs", {})).get()
+
+    state = RollupState.objects.get()
+    assert state.rebuilt_at == now  # incremental: the last rebuild is the fixture's
+    assert LeadCreatedDay.objects.filter(source="event").count() > before
+    assert fresh_rollup_state(timezone.now()) is not None
+    # Pages read the rollups only while younger than the max age: beat refreshes well
+    # within it, so a running beat keeps the dashboard on the rollups.
+    assert incremental["schedule"] * 2 <= rollup_max_age().total_seconds()
+
+    app.tasks[nightly["task"]].delay(**nightly.get("kwargs", {})).get()
+
+    assert RollupState.objects.get().rebuilt_at > now
 
 
 def test_clocks_around_the_current_hour(built, revops):
     """Running clocks due before the current hour are overdue, after it on track; the
     current hour itself is read from the source rows."""
     w, now = built
-    from sla.models import SlaPolicy
-
     policy = SlaPolicy.objects.get(key="first-contact")
+    responsible = UserFactory(sdr=True, team=w.team, manager=w.manager)
     hour = now.replace(minute=0, second=0, microsecond=0)
-    for offset in (
-        -datetime.timedelta(hours=3),  # before the current hour: overdue
-        datetime.timedelta(minutes=1),  # in the current hour, due after `now`? maybe
-        now - hour - datetime.timedelta(seconds=1),  # in the current hour, just past due
-        datetime.timedelta(hours=2),  # after the current hour: on track
-    ):
-        due = hour + offset
-        lead = LeadFactory(owner=w.sdr, team=w.team)
-        SlaTimer.objects.create(
-            policy=policy, lead=lead, responsible=w.sdr,
+    next_hour = hour + datetime.timedelta(hours=1)
+    due_times = {
+        "overdue_before_this_hour": hour - datetime.timedelta(hours=3),
+        "overdue_just_now": now - datetime.timedelta(seconds=1),
+        "on_track_later_this_hour": now + (next_hour - now) / 2,
+        "on_track_after_this_hour": hour + datetime.timedelta(hours=2),
+    }
+    timers = {}
+    for name, due in due_times.items():
+        lead = LeadFactory(owner=responsible, team=w.team)
+        timers[name] = SlaTimer.objects.create(
+            policy=policy, lead=lead, responsible=responsible,
             started_at=due - datetime.timedelta(days=1),
             warn_at=due - datetime.timedelta(hours=1), due_at=due, target_value=24,
             target_unit="hours",
         )  # fmt: skip
-    rollups.refresh(now=now, full=True)
+    refresh(now=now, full=True)
     today = timezone.localdate(now, datetime.UTC)
+    filters = ReportFilters(start=today - datetime.timedelta(days=89), end=today + D, tz=UTC)
+
+    def clocks_of_responsible(rollups_as_of: datetime.datetime | None) -> dict[str, Any]:
+        r = ReportRequest(user=revops, filters=filters, now=now, rollups_as_of=rollups_as_of)
+        by_owner = {group.key: group for group in compliance(r, by="owner").rows}
+        group = by_owner[responsible.pk]
+        return {name: group[name] for name in ("timers", "overdue", "running", "met")}
+
+    # Two overdue (one before the current hour, one in it), two on track (one later in the
+    # current hour, one after it): from the rollups as from the source rows.
+    expected = {"timers": 4, "overdue": 2, "running": 2, "met": 0}
+    assert clocks_of_responsible(rollups_as_of=now) == expected
+    assert clocks_of_responsible(rollups_as_of=None) == expected
     for zone in ZONES:
-        compare(revops, now, zone=zone, end=today + datetime.timedelta(days=1))
+        compare(revops, now, zone=zone, end=today + D)
+
+    # A clock of the current hour stopped after the refresh counts at once on the rolled
+    # page too: that hour comes from the source rows, not from the rollup.
+    SlaTimer.objects.filter(pk=timers["on_track_later_this_hour"].pk).update(
+        stopped_at=now, met=True
+    )
+    expected = {"timers": 4, "overdue": 2, "running": 1, "met": 1}
+    assert clocks_of_responsible(rollups_as_of=now) == expected
+    assert clocks_of_responsible(rollups_as_of=None) == expected

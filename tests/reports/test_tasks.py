@@ -1,17 +1,16 @@
-"""The weekly lead-quality e-mail to marketing and its beat entry."""
+"""The weekly lead-quality e-mail to marketing, and what beat runs to send it."""
 
 from __future__ import annotations
 
 import datetime
 
 import pytest
-from celery.schedules import crontab
-from django.conf import settings
 from django.core import mail
 from django.core.cache import cache
 
+from crm.celery import app
 from leads.models import Lead, RejectionReason
-from reports.tasks import send_weekly_lead_feedback, weekly_lead_feedback_task
+from reports.tasks import send_weekly_lead_feedback
 from tests.reports.conftest import lead
 
 pytestmark = pytest.mark.django_db
@@ -29,12 +28,26 @@ def _clear_cache():
     cache.clear()
 
 
-def test_beat_runs_it_on_monday_0700_utc():
+def test_beat_sends_last_weeks_feedback_on_monday_morning(settings, time_machine):
+    settings.THRESHOLD_MARKETING_EMAIL = "marketing@example.com"
     entry = settings.CELERY_BEAT_SCHEDULE["weekly-lead-feedback"]
-    assert entry["task"] == "reports.tasks.weekly_lead_feedback_task"
-    assert entry["schedule"] == crontab(minute=0, hour=7, day_of_week="mon")
-    assert settings.CELERY_TIMEZONE == "UTC"
-    assert weekly_lead_feedback_task.name == entry["task"]
+    lead(in_week(8), source="referral")
+    lead(datetime.datetime(2026, 4, 13, 6, tzinfo=datetime.UTC), source="referral")  # this week
+
+    # given beat last ran in the middle of the week, it next fires on Monday 07:00 UTC
+    last_run, until_next, _now = entry["schedule"].remaining_delta(in_week(8))
+    assert last_run + until_next == MONDAY
+
+    # when it fires, the worker runs whatever is registered under the name beat sends
+    time_machine.move_to(MONDAY, tick=False)
+    app.tasks[entry["task"]].delay().get()
+
+    # then marketing gets the week that just ended (Monday to Sunday), and only it
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.to == ["marketing@example.com"]
+    assert "6 Apr" in message.subject and "12 Apr 2026" in message.subject
+    assert "New leads: 1" in message.body
 
 
 def test_summary_by_source_sent_once_to_marketing(settings):

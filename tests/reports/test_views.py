@@ -12,8 +12,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from reports import rollups
-from reports.models import BenchmarkRange
+from reports.models import BenchmarkChange, BenchmarkRange, ReportPolicy
+from reports.rollups.refresh import refresh
 from tests.factories import LeadFactory, UserFactory
 from tests.reports import world
 
@@ -69,14 +69,14 @@ def test_query_count_does_not_grow_with_the_data(
 ):
     world.build(w, scale=1)
     if rolled:
-        rollups.refresh()
+        refresh()
     client.force_login(revops)
     client.get(page)  # warm caches (content types, sessions)
     with CaptureQueriesContext(connection) as small:
         assert client.get(page).status_code == 200
     world.build(w, scale=6)
     if rolled:
-        rollups.refresh()
+        refresh()
     with django_assert_max_num_queries(len(small.captured_queries)):
         assert client.get(page).status_code == 200
     assert len(small.captured_queries) <= 40
@@ -87,7 +87,7 @@ def test_query_count_does_not_grow_with_the_data(
 def test_every_drill_link_lists_exactly_the_rows_counted(client, w, revops, who, rolled):
     world.build(w, scale=2)
     if rolled:
-        rollups.refresh()
+        refresh()
     user = revops if who == "revops" else w.manager
     client.force_login(user)
     html = client.get("/dashboard/").content.decode()
@@ -200,29 +200,43 @@ def test_bad_filters_fall_back_to_the_default_with_a_message(client, revops):
     assert "The end date is before the start date." in html
 
 
-def test_revops_edits_benchmarks_others_may_not(client, revops, manager):
-    client.force_login(manager)
-    assert client.get("/reports/benchmarks/").status_code == 403
-    client.force_login(revops)
-    page = client.get("/reports/benchmarks/")
-    assert page.status_code == 200
+def _benchmark_post(**thresholds: str) -> dict[str, str]:
+    """The benchmarks form as the page sends it: every range and threshold as it is (or
+    as `thresholds` says), and a blank new row."""
     ranges = list(BenchmarkRange.objects.order_by("source"))
+    policy = ReportPolicy.current()
     data = {
         "form-TOTAL_FORMS": str(len(ranges) + 1),
         "form-INITIAL_FORMS": str(len(ranges)),
         "form-MIN_NUM_FORMS": "0",
         "form-MAX_NUM_FORMS": "1000",
-        "pipeline_to_won_low": "2.5",
-        "pipeline_to_won_high": "4",
+        "pipeline_to_won_low": str(policy.pipeline_to_won_low),
+        "pipeline_to_won_high": str(policy.pipeline_to_won_high),
+        **thresholds,
     }
     for i, item in enumerate(ranges):
         data |= {
             f"form-{i}-id": str(item.pk),
             f"form-{i}-source": item.source,
             f"form-{i}-low_percent": str(item.low_percent),
-            f"form-{i}-high_percent": "30" if item.source == "inbound" else str(item.high_percent),
+            f"form-{i}-high_percent": str(item.high_percent),
         }
-    n = len(ranges)
+    return data
+
+
+def test_revops_edits_benchmarks_others_may_not(client, revops, manager):
+    client.force_login(UserFactory(sdr=True))
+    assert client.get("/reports/benchmarks/").status_code == 403
+    client.force_login(manager)
+    assert client.post("/reports/benchmarks/", _benchmark_post()).status_code == 403
+    client.force_login(revops)
+    page = client.get("/reports/benchmarks/")
+    assert page.status_code == 200
+    assert 'data-testid="benchmarks-save"' in page.content.decode()
+    data = _benchmark_post(pipeline_to_won_low="2.5", pipeline_to_won_high="4")
+    inbound = next(k for k, v in data.items() if v == "inbound").replace("-source", "")
+    data[f"{inbound}-high_percent"] = "30"
+    n = int(data["form-INITIAL_FORMS"])
     data |= {
         f"form-{n}-source": "partner",
         f"form-{n}-low_percent": "10",
@@ -236,6 +250,48 @@ def test_revops_edits_benchmarks_others_may_not(client, revops, manager):
     data[f"form-{n}-source"] = ""
     data["form-0-low_percent"], data["form-0-high_percent"] = "50", "10"
     assert client.post("/reports/benchmarks/", data).status_code == 400
+
+
+def test_benchmark_edits_are_audited_and_shown(client, revops, manager):
+    # given RevOps raises inbound's upper end, adds a range, deletes one, moves the ratio
+    client.force_login(revops)
+    data = _benchmark_post(pipeline_to_won_low="2.5")
+    rows = {v: k.removesuffix("-source") for k, v in data.items() if k.endswith("-source")}
+    old_high = data[f"{rows['inbound']}-high_percent"]
+    data[f"{rows['inbound']}-high_percent"] = "30"
+    data[f"{rows['outbound']}-DELETE"] = "on"
+    n = int(data["form-INITIAL_FORMS"])
+    data |= {f"form-{n}-source": "partner", f"form-{n}-low_percent": "10"}
+    data[f"form-{n}-high_percent"] = "20"
+    old_low = f"{ReportPolicy.current().pipeline_to_won_low:.2f}"
+
+    # when it is saved
+    assert client.post("/reports/benchmarks/", data).status_code == 302
+
+    # then one audit row per changed range and one for the thresholds: who, old -> new
+    changes = {c.source: c for c in BenchmarkChange.objects.all()}
+    assert set(changes) == {"inbound", "outbound", "partner", ""}
+    assert all(c.actor == revops for c in changes.values())
+    assert changes["inbound"].old == {"high_percent": f"{float(old_high):.2f}"}
+    assert changes["inbound"].new == {"high_percent": "30.00"}
+    assert changes["outbound"].new == {} and changes["outbound"].benchmark is None
+    assert changes["partner"].old == {}
+    assert changes["partner"].new == {
+        "source": "partner", "low_percent": "10.00", "high_percent": "20.00",
+    }  # fmt: skip
+    assert changes[""].old == {"pipeline_to_won_low": old_low}
+    assert changes[""].new == {"pipeline_to_won_low": "2.50"}
+    # saving again unchanged records nothing
+    assert client.post("/reports/benchmarks/", _benchmark_post()).status_code == 302
+    assert BenchmarkChange.objects.count() == 4
+
+    # and a manager reads the ranges and their history, without a way to change them
+    client.force_login(manager)
+    html = client.get("/reports/benchmarks/").content.decode()
+    assert html.count('data-testid="benchmark-change"') == 4
+    assert str(revops) in html and "30.00" in html
+    assert 'data-testid="benchmarks-read-only"' in html
+    assert 'data-testid="benchmarks-save"' not in html
 
 
 def test_dashboard_nav_item_for_every_role(client, revops):

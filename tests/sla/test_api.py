@@ -249,3 +249,31 @@ def test_the_schema_documents_the_sla_endpoints(client):
     response = client.get("/api/schema/", {"format": "json"})
     paths = response.json()["paths"]
     assert "/api/v1/sla/policies/" in paths and "/api/v1/sla/calendars/{id}/" in paths
+
+
+def test_a_leads_clocks_are_served_by_sla_to_whoever_may_view_the_lead(api, owner, boss, make_lead):
+    lead = make_lead()
+    url = f"/api/v1/leads/{lead.pk}/sla/"
+
+    rows = api(boss).get(url).json()
+
+    assert [(r["policy"]["key"], r["state"]) for r in rows] == [
+        ("first-contact", "running"),
+        ("accept-reject", "running"),
+        ("route-mql", "met"),
+    ]
+    assert api(owner).get(url).json() == rows
+    stranger = api(UserFactory(sdr=True)).get(url)
+    assert stranger.status_code == 404
+    assert stranger.json()["errors"][0]["code"] == "not_found"
+    assert api(owner).get("/api/v1/leads/987654/sla/").status_code == 404
+    assert APIClient().get(url).status_code in (401, 403)
+
+
+def test_the_schema_documents_a_leads_clocks(api, owner):
+    schema = api(owner).get("/api/schema/?format=json").json()
+
+    operation = schema["paths"]["/api/v1/leads/{id}/sla/"]["get"]
+    assert operation["operationId"] == "v1_leads_sla_list"
+    items = operation["responses"]["200"]["content"]["application/json"]["schema"]["items"]
+    assert items == {"$ref": "#/components/schemas/SlaTimer"}

@@ -8,10 +8,10 @@ import datetime
 import pytest
 
 from crm.exceptions import NotAllowed, ValidationFailed
-from sla import configuration
+from sla import configuration, selectors
 from sla.business_time import CalendarSpec, add_business_time
 from sla.models import BusinessCalendar, CalendarChange, SlaPolicy, SlaPolicyChange, SlaTimer
-from sla.services import timers_sweep
+from sla.sweep import timers_sweep
 from tests.factories import TeamFactory
 from tests.sla.conftest import timer_of
 
@@ -334,7 +334,7 @@ def test_upcoming_public_holidays_come_from_the_holidays_package():
     calendar = BusinessCalendar.objects.create(
         name="Jakarta", time_zone="Asia/Jakarta", holiday_country="ID"
     )
-    days = configuration.upcoming_public_holidays(calendar, today=datetime.date(2030, 1, 1))
+    days = selectors.upcoming_public_holidays(calendar, today=datetime.date(2030, 1, 1))
     assert days and days[0][0] == datetime.date(2030, 1, 1)  # New Year's Day
     assert all(d >= datetime.date(2030, 1, 1) for d, _name in days)
 

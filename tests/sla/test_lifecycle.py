@@ -13,7 +13,8 @@ from leads import services as lead_services
 from leads.models import Lead, RoutingRule
 from sla.business_time import CalendarSpec, add_business_time
 from sla.models import SlaPolicy, SlaTimer
-from sla.services import timers_sweep
+from sla.sweep import timers_sweep
+from sla.timers import timers_stop
 from tests.factories import QualificationFactory, TeamFactory, UserFactory
 from tests.sla.conftest import LEAD_DATA, timer_of
 
@@ -195,10 +196,19 @@ def test_convert_after_discovery_runs_3_days_until_conversion(owner, make_lead):
 def test_leaving_the_flow_cancels_every_clock(owner, make_lead, ramp):
     lead = make_lead()
 
+    assert _running_keys(lead) == {"first-contact", "accept-reject"}
+
     getattr(lead_services, ramp)(lead_id=lead.pk, by=owner, reason="Budget frozen")
 
+    lead.refresh_from_db()
+    stopped_at = lead.nurtured_at or lead.disqualified_at
     timers = SlaTimer.objects.filter(lead=lead, policy__key__in=["first-contact", "accept-reject"])
-    assert all(t.stopped_at and t.met is None for t in timers)
+    # Cancelled, neither met nor missed, at the moment the lead left the flow.
+    assert sorted((t.policy.key, t.stopped_at, t.met) for t in timers) == [
+        ("accept-reject", stopped_at, None),
+        ("first-contact", stopped_at, None),
+    ]
+    assert _running_keys(lead) == set()
 
 
 def test_a_reassigned_lead_hands_its_running_clocks_to_the_new_owner(owner, boss, make_lead):
@@ -235,7 +245,6 @@ def test_stopping_exactly_at_the_due_time_is_late_like_the_overdue_predicate(own
     at = timer.due_at
 
     assert SlaTimer.objects.overdue(at).filter(pk=timer.pk).exists()
-    from sla.services import timers_stop
 
     timers_stop(lead=lead, event="first_contact", at=at)
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 from crm.models import Notification
 from leads import services as lead_services
 from sla.models import SlaEvent, SlaTimer
-from sla.services import timers_sweep
+from sla.sweep import timers_sweep
 from tests.factories import TeamFactory, UserFactory
 from tests.sla.conftest import reports_to, timer_of
 

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from crm.models import Notification
 from sla.models import BusinessCalendar, CalendarChange, SlaPolicy, SlaPolicyChange, SlaTimer
-from sla.services import timers_sweep
+from sla.sweep import timers_sweep
 from tests.factories import TeamFactory, UserFactory
 from tests.sla.conftest import reports_to, timer_of
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from reports import rollups
+from reports.rollups.refresh import refresh
 
 
 class Command(BaseCommand):
@@ -14,6 +14,6 @@ class Command(BaseCommand):
         parser.add_argument("--full", action="store_true", help="Rebuild every rollup.")
 
     def handle(self, *args: object, **options: object) -> None:
-        report = rollups.refresh(full=bool(options["full"]))
+        report = refresh(full=bool(options["full"]))
         kind = "rebuilt" if report.full else "refreshed"
         self.stdout.write(f"Rollups {kind} in {report.seconds:.2f} s: {report.rows}")

@@ -1,0 +1,65 @@
+"""Submitting a Django form to a service: field problems go on the form, the rest rises.
+
+    if form.is_valid() and (lead := submit(form, lambda: services.lead_update(...))):
+        messages.success(request, _("Lead saved."))
+        return redirect(lead)
+    return render(request, "leads/form.html", {"form": form}, status=400)
+
+`NotAllowed`, `InvalidTransition` and `StaleVersion` are not the form's business: they
+rise to `crm.web.errors.DomainErrorMiddleware` (a view that offers a merge on a stale
+edit passes `on_stale`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.forms import BaseForm
+
+from crm.exceptions import DomainError, InvalidTransition, NotAllowed, Problem, StaleVersion
+
+T = TypeVar("T")
+
+_NOT_FORM_ERRORS = (NotAllowed, InvalidTransition, StaleVersion)
+
+
+def put_on_form(form: BaseForm, problems: list[Problem]) -> None:
+    """Each problem on its form field when the form has one, else above the form.
+
+    A form that shows some problems elsewhere (beside a group of rows, say) defines
+    `add_problems(problems)` and is given them instead.
+    """
+    own = getattr(form, "add_problems", None)
+    if callable(own):
+        own(problems)
+        return
+    for problem in problems:
+        field = problem.field if problem.field in form.fields else None
+        form.add_error(field, str(problem.message))
+
+
+def submit(
+    form: BaseForm,
+    call: Callable[[], T],
+    *,
+    on_stale: Callable[[StaleVersion], None] | None = None,
+) -> T | None:
+    """Run `call`; on a field-level domain error put the problems on `form`, return None."""
+    try:
+        return call()
+    except StaleVersion as error:
+        if on_stale is None:
+            raise
+        on_stale(error)
+        return None
+    except _NOT_FORM_ERRORS:
+        raise
+    except DomainError as error:
+        put_on_form(form, error.problems)
+        return None
+    except DjangoValidationError as error:
+        # A model's full_clean inside a service speaks Django, not Problems.
+        form.add_error(None, error)
+        return None

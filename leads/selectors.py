@@ -1,0 +1,307 @@
+"""Reads of the leads app: the SDR's queue, the lead page, the API's querysets.
+
+Views and API views only call these. Anything about SLA clocks comes through the
+`leads.clocks` hook (the `sla` app implements it), so `leads` never imports `sla`.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import FieldDoesNotExist
+from django.db.models import F, Q, QuerySet, prefetch_related_objects
+from django.utils import timezone
+from django.utils.text import capfirst
+
+from crm.models import User
+from crm.web.pagination import KeysetPage, keyset_page
+from leads.clocks import clocks
+from leads.models import (
+    Activity,
+    Handoff,
+    Lead,
+    LeadEvent,
+    LeadStatus,
+    LeadTransition,
+    Qualification,
+)
+
+Status = Lead.Status
+
+# --- the queue -------------------------------------------------------------------------------
+
+# Most urgent first: the running clock due soonest (none last), then the newest lead.
+QUEUE_ORDER = ("next_due", "-created_at", "-pk")
+QUEUE_NULLS_LAST = (True, False, False)
+
+# Filter values beyond a Lead.Status, a Source or an owner's id.
+OPEN_STATUSES = "open"
+ALL_STATUSES = "all"
+UNASSIGNED = "none"
+OVERDUE = "overdue"
+DUE_TODAY = "today"
+SEARCH_TERMS = 5
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """What the queue is narrowed to; empty strings mean "any"."""
+
+    status: str = OPEN_STATUSES  # OPEN_STATUSES, ALL_STATUSES or a Lead.Status
+    source: str = ""
+    owner: str = ""  # UNASSIGNED or a user id
+    due: str = ""  # OVERDUE or DUE_TODAY
+    search: str = ""
+
+
+def matching_text(term: str) -> Q:
+    """Leads whose company, contact name or e-mail contains `term`."""
+    return (
+        Q(company_name__icontains=term)
+        | Q(first_name__icontains=term)
+        | Q(last_name__icontains=term)
+        | Q(email__icontains=term)
+    )
+
+
+def _day_bounds(now: datetime.datetime) -> tuple[datetime.datetime, datetime.datetime]:
+    """Start and end of `now`'s day in the active (the user's) time zone."""
+    today = timezone.localdate(now)
+    start = timezone.make_aware(datetime.datetime.combine(today, datetime.time.min))
+    end = timezone.make_aware(
+        datetime.datetime.combine(today + datetime.timedelta(days=1), datetime.time.min)
+    )
+    return start, end
+
+
+def lead_queue(user: User, filters: QueueFilter, *, now: datetime.datetime) -> QuerySet[Lead]:
+    """The leads `user` may see, narrowed by `filters`, most urgent first (QUEUE_ORDER)."""
+    hook = clocks()
+    leads = (
+        Lead.objects.visible_to(user)
+        .annotate(next_due=hook.next_due())
+        .select_related("owner", "ae")
+        .order_by(F("next_due").asc(nulls_last=True), "-created_at", "-pk")
+    )
+    if filters.status == OPEN_STATUSES:
+        leads = leads.filter(status__in=Lead.OPEN_STATUSES)
+    elif filters.status != ALL_STATUSES:
+        leads = leads.filter(status=filters.status)
+    if filters.source:
+        leads = leads.filter(source=filters.source)
+    if filters.owner == UNASSIGNED:
+        leads = leads.filter(owner__isnull=True)
+    elif filters.owner:
+        leads = leads.filter(owner_id=int(filters.owner))
+    if filters.due == OVERDUE:
+        leads = leads.filter(hook.is_overdue(now))
+    elif filters.due == DUE_TODAY:
+        leads = leads.filter(hook.is_due_between(*_day_bounds(now)))
+    for term in filters.search.split()[:SEARCH_TERMS]:
+        leads = leads.filter(matching_text(term))
+    return leads
+
+
+def lead_queue_page(
+    user: User,
+    filters: QueueFilter,
+    *,
+    now: datetime.datetime,
+    cursor: str | None,
+    size: int,
+) -> KeysetPage:
+    """One page of the queue after `cursor`, each lead with its `running_timers`.
+
+    Keyset pagination (no COUNT over the table), and one query for the clocks of the
+    whole page whatever its length.
+    """
+    page = keyset_page(
+        lead_queue(user, filters, now=now),
+        fields=QUEUE_ORDER,
+        cursor=cursor,
+        size=size,
+        nulls_last=QUEUE_NULLS_LAST,
+    )
+    running = clocks().running_prefetch("running_timers")
+    if running is not None:
+        prefetch_related_objects(page.rows, running)
+    return page
+
+
+# --- the API ---------------------------------------------------------------------------------
+
+
+def leads_for_api(user: User) -> QuerySet[Lead]:
+    """The leads `user` may read, with what the serializer and the permission rules touch."""
+    return Lead.objects.visible_to(user).select_related("owner", "ae", "team", "rejection_reason")
+
+
+def lead_activities_for_api(lead: Lead, *, limit: int = 200) -> QuerySet[Activity]:
+    return Activity.objects.filter(lead=lead).order_by("-created_at")[:limit]
+
+
+def lead_transitions(lead: Lead) -> QuerySet[LeadTransition]:
+    return LeadTransition.objects.filter(lead=lead).order_by("created_at", "pk")
+
+
+# --- the lead page ---------------------------------------------------------------------------
+
+
+def lead_qualification(lead: Lead) -> Qualification | None:
+    """The lead's five criteria; leads made before intake created them have none."""
+    return Qualification.objects.filter(lead=lead).first()
+
+
+def lead_latest_handoff(lead: Lead) -> Handoff | None:
+    return lead.handoffs.select_related("from_user", "to_user").first()
+
+
+def lead_activities(lead: Lead) -> list[Activity]:
+    """Every activity of the lead, newest first."""
+    return list(lead.activities.select_related("owner").order_by("-created_at", "-pk"))
+
+
+def lead_recent_activities(lead: Lead, *, limit: int = 10) -> list[Activity]:
+    return list(lead.activities.select_related("owner").order_by("-created_at")[:limit])
+
+
+def field_label(name: str) -> str:
+    """A lead, qualification or hand-off field as people name it."""
+    for model in (Lead, Qualification, Handoff):
+        try:
+            field = model._meta.get_field(name)
+        except FieldDoesNotExist:
+            continue
+        verbose = getattr(field, "verbose_name", None)
+        if verbose:
+            return str(capfirst(verbose))
+    return str(capfirst(name.replace("_", " ")))
+
+
+def display_value(name: str, value: Any) -> Any:
+    """A stored change value as people read it: choice labels instead of codes."""
+    for model in (Lead, Qualification):
+        try:
+            field = model._meta.get_field(name)
+        except FieldDoesNotExist:
+            continue
+        choices = getattr(field, "flatchoices", None)
+        if choices:
+            return dict(choices).get(value, value)
+    return value
+
+
+def lead_timeline(lead: Lead, *, since: datetime.datetime | None = None) -> list[dict[str, Any]]:
+    """Status moves and other events of `lead` as one list, newest first.
+
+    A service stamps all it writes with one instant; within it, "created" comes before
+    the status move and the other events (assignment, ...) after it."""
+    transitions = LeadTransition.objects.filter(lead=lead).select_related("actor")
+    events = LeadEvent.objects.filter(lead=lead).select_related("actor")
+    if since is not None:
+        transitions = transitions.filter(created_at__gt=since)
+        events = events.filter(created_at__gt=since)
+    entries: list[dict[str, Any]] = [
+        {
+            "type": "transition",
+            "at": t.created_at,
+            "sort": (t.created_at, 1, t.pk),
+            "actor": t.actor,
+            "from_status": t.from_status,
+            "from_label": t.get_from_status_display(),
+            "to_status": t.to_status,
+            "to_label": t.get_to_status_display(),
+            "reason": t.reason,
+        }
+        for t in transitions
+    ]
+    entries += [
+        {
+            "type": "event",
+            "kind": e.kind,
+            "title": e.get_kind_display(),
+            "at": e.created_at,
+            "sort": (e.created_at, 0 if e.kind == LeadEvent.Kind.CREATED else 2, e.pk),
+            "actor": e.actor,
+            "note": e.note,
+            "raw_changes": e.changes or {},
+            "changes": [
+                {
+                    "label": field_label(field),
+                    "old": display_value(field, old),
+                    "new": display_value(field, new),
+                }
+                for field, (old, new) in (e.changes or {}).items()
+            ],
+        }
+        for e in events
+    ]
+    entries.sort(key=lambda entry: entry["sort"], reverse=True)
+    return entries
+
+
+def lead_lifecycle_steps(lead: Lead) -> list[dict[str, Any]]:
+    """The main path NEW → CONVERTED, each step done, current or still to do."""
+    path: list[tuple[LeadStatus, datetime.datetime | None]] = [
+        (Status.NEW, lead.created_at),
+        (Status.MQL, lead.mql_at),
+        (Status.SAL, lead.accepted_at),
+        (Status.SQL, lead.qualified_at),
+        (Status.CONVERTED, lead.converted_at),
+    ]
+    statuses = [str(status) for status, _at in path]
+    current = statuses.index(lead.status) if lead.status in statuses else -1
+    steps = []
+    for index, (status, at) in enumerate(path):
+        if index == current:
+            state = "current"
+        elif (current >= 0 and index < current) or (current < 0 and at is not None):
+            state = "done"
+        else:
+            state = "todo"
+        steps.append({"status": status, "label": status.label, "state": state, "at": at})
+    return steps
+
+
+_MILESTONES = (
+    "mql_at",
+    "assigned_at",
+    "first_contacted_at",
+    "accepted_at",
+    "qualified_at",
+    "handed_off_at",
+    "converted_at",
+)
+_OFF_RAMPS = ("rejected_at", "nurtured_at", "disqualified_at")
+
+
+def lead_milestones(lead: Lead) -> list[tuple[str, datetime.datetime | None]]:
+    """The main path's dates (empty ones too), then any off-ramp the lead took."""
+    rows = [(field_label(name), getattr(lead, name)) for name in _MILESTONES]
+    rows += [(field_label(name), getattr(lead, name)) for name in _OFF_RAMPS if getattr(lead, name)]
+    return rows
+
+
+def lead_clock_rows(
+    lead: Lead, now: datetime.datetime
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The lead page's SLA panel: (running clocks, finished clocks), from the clocks hook.
+
+    `clocks().page_rows(lead, now)` returns one dict per clock, running ones first (soonest
+    due first), then finished ones (most recently stopped first), with exactly these keys:
+
+    - ``"timer"``: the clock row; the templates read ``timer.policy.name``,
+      ``timer.due_at``, ``timer.stopped_at`` and ``timer.met`` (True met, False missed,
+      None cancelled);
+    - ``"running"``: bool, True while the clock runs;
+    - ``"state"``: for a running clock how the page styles it, ``"overdue"`` (past due),
+      ``"warning"`` (past its warning time) or ``"ok"``; for a finished one ``"met"``,
+      ``"missed"`` or ``"cancelled"``.
+
+    The queue's `running_prefetch` rows are read as ``timer.due_at``, ``timer.warn_at`` and
+    ``timer.policy.name`` (templates/leads/list.html).
+    """
+    rows = clocks().page_rows(lead, now)
+    return [row for row in rows if row["running"]], [row for row in rows if not row["running"]]

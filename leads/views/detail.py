@@ -1,0 +1,193 @@
+"""The lead page: everything about one lead at a glance, and the forms of every step.
+
+The steps themselves post to their own views (actions, qualification, hand-off,
+activities); when one is refused on a field, that view renders this page again with
+its bound form open (`render_lead_page`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.forms import Form
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+
+from crm.exceptions import Problem
+from crm.web.requests import AuthedHttpRequest
+from leads import selectors, services
+from leads.access import lead_actions, lead_for
+from leads.forms import (
+    ActionForm,
+    ActivityForm,
+    AssignForm,
+    DiscoveryForm,
+    QualificationForm,
+    ReasonForm,
+    RejectForm,
+    StyledForm,
+)
+from leads.gate import sql_problems
+from leads.models import CriterionStatus, Lead, Qualification
+from leads.panels import render_panels
+
+# Forms on the lead page, by action name. `auto_id` keeps ids unique on one page.
+DETAIL_FORMS: dict[str, type[StyledForm]] = {
+    "accept": ActionForm,
+    "qualify": ActionForm,
+    "reject": RejectForm,
+    "nurture": ReasonForm,
+    "disqualify": ReasonForm,
+    "reopen": ReasonForm,
+    "discovery": DiscoveryForm,
+    "activity": ActivityForm,
+    "qualification": QualificationForm,
+}
+
+
+def lead_url(lead: Lead) -> str:
+    return reverse("leads:detail", args=[lead.pk])
+
+
+def detail_form(name: str, data: Any = None, **kwargs: Any) -> StyledForm:
+    return DETAIL_FORMS[name](data, auto_id=f"{name}-%s", **kwargs)
+
+
+def qualification_form(data: Any = None, **kwargs: Any) -> QualificationForm:
+    return QualificationForm(data, auto_id="qualification-%s", **kwargs)
+
+
+def activity_form(data: Any = None) -> ActivityForm:
+    return ActivityForm(data, auto_id="activity-%s")
+
+
+def assign_form(data: Any = None) -> AssignForm:
+    return AssignForm(data, owners=services.owner_choices(), auto_id="assign-%s")
+
+
+def _criteria_panel(
+    qualification: Qualification,
+    form: QualificationForm,
+    *,
+    missing_for_sql: set[str],
+    problems: list[Problem],
+) -> list[dict[str, Any]]:
+    """The five criteria as the panel shows them: the form's fields plus each one's state."""
+    problem_by_criterion = {(p.field or "").removesuffix("_status"): p.message for p in problems}
+    criteria = []
+    for criterion in form.criteria():
+        key = criterion["key"]
+        state = qualification.criterion_status(key)
+        confirmed = qualification.is_confirmed(key)
+        criterion |= {
+            "state": state,
+            "state_label": CriterionStatus(state).label,
+            "confirmed": confirmed,
+            "needs_evidence": state == CriterionStatus.CONFIRMED and not confirmed,
+            "evidence_text": getattr(qualification, f"{key}_evidence"),
+            "problem": problem_by_criterion.get(key, ""),
+            "missing_for_sql": key in missing_for_sql,
+        }
+        criteria.append(criterion)
+    return criteria
+
+
+def lead_page_context(
+    request: AuthedHttpRequest,
+    lead: Lead,
+    *,
+    bound: dict[str, Form] | None = None,
+    open_action: str = "",
+    qualify_problems: list[Problem] | None = None,
+    stale_changes: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Everything the lead page shows. `bound` replaces a step's blank form with the
+    submitted one (errors and all); `open_action` unfolds that step's panel."""
+    now = timezone.now()
+    qualification = selectors.lead_qualification(lead)
+    handoff = selectors.lead_latest_handoff(lead)
+    actions = lead_actions(request.user, lead, handoff=handoff)
+    bound = bound or {}
+
+    versioned = {"version": lead.version, "loaded_at": now}
+    forms: dict[str, Form | None] = {
+        name: detail_form(name, initial=versioned)
+        for name in ("accept", "qualify", "nurture", "disqualify", "reopen")
+    }
+    forms["reject"] = detail_form("reject", initial=versioned) if actions["reject"] else None
+    forms["assign"] = assign_form() if actions["assign"] else None
+    forms["discovery"] = detail_form("discovery") if actions["discovery"] else None
+    forms["activity"] = activity_form()
+    criteria_form: QualificationForm | None = None
+    if qualification is not None:
+        submitted = bound.get("qualification")
+        criteria_form = (
+            submitted
+            if isinstance(submitted, QualificationForm)
+            else qualification_form(
+                initial={f: getattr(qualification, f) for f in services.QUALIFICATION_FIELDS}
+                | {"version": qualification.version, "loaded_at": now}
+            )
+        )
+    forms |= bound
+    forms["qualification"] = criteria_form
+
+    # The gate is the one definition of "ready for SQL"; the panel only displays it.
+    gate_problems = sql_problems(lead, qualification) if qualification else []
+    missing_for_sql = {p.field.removesuffix("_status") for p in gate_problems if p.field}
+    missing_for_sql -= {"status"}
+    criteria = (
+        _criteria_panel(
+            qualification,
+            criteria_form,
+            missing_for_sql=missing_for_sql,
+            problems=qualify_problems or [],
+        )
+        if qualification is not None and criteria_form is not None
+        else []
+    )
+
+    activities = selectors.lead_activities(lead)
+    running_timers, stopped_timers = selectors.lead_clock_rows(lead, now)
+    return {
+        "lead": lead,
+        "now": now,
+        "qualification": qualification,
+        "criteria": criteria,
+        "confirmed_count": qualification.confirmed_count if qualification else 0,
+        "sql_ready": qualification is not None and not missing_for_sql,
+        "qualify_problems": qualify_problems or [],
+        "handoff": handoff,
+        "actions": actions,
+        "forms": forms,
+        "open_action": open_action,
+        "pending_activities": sorted(
+            (a for a in activities if a.due_at and not a.completed_at),
+            key=lambda a: a.due_at or now,
+        ),
+        "logged_activities": [a for a in activities if not (a.due_at and not a.completed_at)],
+        "activity_count": len(activities),
+        "running_timers": running_timers,
+        "stopped_timers": stopped_timers,
+        "milestones": selectors.lead_milestones(lead),
+        "steps": selectors.lead_lifecycle_steps(lead),
+        "timeline": selectors.lead_timeline(lead),
+        "stale_changes": stale_changes,
+        "panels": render_panels(request, request.user, lead),
+    }
+
+
+def render_lead_page(
+    request: AuthedHttpRequest, lead: Lead, *, status: int = 200, **kwargs: Any
+) -> HttpResponse:
+    return render(
+        request, "leads/detail.html", lead_page_context(request, lead, **kwargs), status=status
+    )
+
+
+@login_required
+def lead_detail(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    return render_lead_page(request, lead_for(request.user, pk))

@@ -1,0 +1,163 @@
+"""Writing rollup rows: hour rows grouped from the source rows, then the day and month rows
+summed up from them, and the `LeadScope` rows the rollups of deals, hand-offs and clocks
+point at (what scoping and filters need of the lead behind a row)."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.db import models
+from django.db.models import F, Q, QuerySet, Sum
+from django.db.models.functions import TruncHour, TruncMonth
+from django.utils import timezone
+
+from reports.models import DAY as DAY_GRAIN
+from reports.models import HOUR as HOUR_GRAIN
+from reports.models import MONTH, LeadScope
+from reports.rollups.periods import DAY, UTC
+
+SCOPE_FIELDS = ("team_id", "owner_id", "ae_id", "source")
+# What each rollup keeps of the lead behind a row: only what its scoping and filters read
+# (the fewer, the fewer rollup rows). Opportunities: an SDR sees the deals of their leads.
+# Clocks: a manager sees their team's (`lead__team`), filtered by the lead's source.
+OPPORTUNITY_SCOPE = ("owner_id",)
+TIMER_SCOPE = ("team_id", "source")
+HANDOFF_SCOPE = SCOPE_FIELDS
+
+
+def _scope_key(combo: tuple[Any, ...]) -> str:
+    return "|".join("" if part is None else str(part) for part in combo)
+
+
+def grouped_with_scope(
+    qs: QuerySet[Any],
+    prefix: str,
+    dims: list[str],
+    measures: dict[str, Any],
+    fields: tuple[str, ...],
+) -> list[tuple[dict[str, Any], int]]:
+    """The grouped rows of `qs` by `dims` and the lead's `fields` (reached through
+    `prefix`), each with the id of its LeadScope (created when new; fields not kept are
+    empty)."""
+    columns = [f"{prefix}{name}" for name in fields]
+    grouped = list(qs.values(*dims, *columns).annotate(**measures).order_by())
+    combos: dict[str, tuple[Any, ...]] = {}
+    for row in grouped:
+        values = dict(zip(fields, (row[c] for c in columns), strict=True))
+        combo = tuple(values.get(name) for name in SCOPE_FIELDS)
+        combo = (*combo[:3], combo[3] or "")
+        row["_combo"] = combo
+        combos[_scope_key(combo)] = combo
+    if combos:
+        LeadScope.objects.bulk_create(
+            [
+                LeadScope(key=key, team_id=c[0], owner_id=c[1], ae_id=c[2], source=c[3])
+                for key, c in combos.items()
+            ],
+            ignore_conflicts=True,
+            batch_size=2000,
+        )
+    ids = dict(LeadScope.objects.filter(key__in=list(combos)).values_list("key", "pk"))
+    return [(row, ids[_scope_key(row["_combo"])]) for row in grouped]
+
+
+def hour_bucket(field: str) -> TruncHour:
+    """The UTC hour a row falls in (named `day` in the grouped rows; see `hour_row_fields`)."""
+    return TruncHour(field, tzinfo=UTC)
+
+
+def hour_row_fields(bucket: datetime.datetime) -> dict[str, Any]:
+    """The `day`, `hour` and `grain` of the hour row for a `hour_bucket` value."""
+    bucket = bucket.astimezone(UTC) if timezone.is_aware(bucket) else bucket
+    return {"day": bucket.date(), "hour": bucket.hour, "grain": HOUR_GRAIN}
+
+
+def falls_on_days(field: str, days: set[datetime.date] | None) -> Q:
+    """Rows whose `field` falls on one of `days` (UTC), as ranges the index can use; None:
+    every row."""
+    if days is None:
+        return Q()
+    condition = Q(pk__in=[])
+    for low, high in _consecutive_ranges(days):
+        condition |= Q(
+            **{
+                f"{field}__gte": datetime.datetime.combine(low, datetime.time.min, tzinfo=UTC),
+                f"{field}__lt": datetime.datetime.combine(high, datetime.time.min, tzinfo=UTC)
+                + DAY,
+            }
+        )
+    return condition
+
+
+def _consecutive_ranges(days: set[datetime.date]) -> list[tuple[datetime.date, datetime.date]]:
+    """`days` as runs of consecutive days: ``[(first, last), ...]``."""
+    ordered = sorted(days)
+    ranges: list[list[datetime.date]] = []
+    for day in ordered:
+        if ranges and day - ranges[-1][1] == DAY:
+            ranges[-1][1] = day
+        else:
+            ranges.append([day, day])
+    return [(a, b) for a, b in ranges]
+
+
+def replace_rows(
+    model: type[models.Model], days: set[datetime.date] | None, rows: list[Any]
+) -> int:
+    """Replace the hour rows of `days` (None: all) with `rows`, then the day rows of those
+    days and the month rows of their months, summed up from them."""
+    manager = model._default_manager
+    hours_and_days = manager.filter(grain__in=[HOUR_GRAIN, DAY_GRAIN])
+    # Derived rows with no relations pointing at them: Django deletes them in one query.
+    (hours_and_days if days is None else hours_and_days.filter(day__in=days)).delete()
+    # In time order: a period's rows then sit on neighbouring pages.
+    rows.sort(key=lambda row: (row.day, row.hour))
+    manager.bulk_create(rows, batch_size=5000)
+    hours = manager.filter(grain=HOUR_GRAIN)
+    _insert_sums(model, hours if days is None else hours.filter(day__in=days), F("day"), DAY_GRAIN)
+    months = None if days is None else {day.replace(day=1) for day in days}
+    daily = manager.filter(grain=DAY_GRAIN)
+    month_rows = manager.filter(grain=MONTH)
+    if months is not None:
+        condition = Q(pk__in=[])
+        for month in months:
+            following = (month + datetime.timedelta(days=32)).replace(day=1)
+            condition |= Q(day__gte=month, day__lt=following)
+        daily = daily.filter(condition)
+        month_rows = month_rows.filter(day__in=months)
+    month_rows.delete()
+    _insert_sums(model, daily, TruncMonth("day"), MONTH)
+    return len(rows)
+
+
+def _insert_sums(model: type[models.Model], rows: QuerySet[Any], period: Any, grain: str) -> None:
+    """Insert `grain` rows summing `rows` per `period` (a day or a month) and dimensions."""
+    dims: list[str] = []
+    measures: list[str] = []
+    for f in model._meta.concrete_fields:
+        if f.name in ("id", "day", "hour", "grain"):
+            continue
+        (dims if f.is_relation or isinstance(f, models.CharField) else measures).append(f.attname)
+    grouped = (
+        rows.annotate(period=period)
+        .values("period", *dims)
+        .annotate(**{f"m_{m}": Sum(m) for m in measures})
+        .order_by("period")
+    )
+    model._default_manager.bulk_create(
+        [
+            model(
+                grain=grain,
+                day=_as_date(row["period"]),
+                **{d: row[d] for d in dims},
+                **{m: row[f"m_{m}"] or 0 for m in measures},
+            )
+            for row in grouped
+        ],
+        batch_size=5000,
+    )
+
+
+def _as_date(value: datetime.date | datetime.datetime) -> datetime.date:
+    return value.date() if isinstance(value, datetime.datetime) else value

@@ -1,0 +1,40 @@
+"""The sidebar's sections for every app, registered with `crm.navigation` at start-up.
+
+They live here, on the top floor, because the sidebar shows every app at once (like My
+work); an app may later register its own sections from its own `ready()` instead."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.utils.translation import gettext_lazy as _
+
+from crm.models import User
+from crm.navigation import Section, register_section
+
+
+def _may(permission: str) -> Callable[[User], bool]:
+    """Show a section to whoever the page itself admits: the same `rules` predicate."""
+    return lambda user: user.has_perm(permission)
+
+
+SECTIONS = (
+    Section(_("My work"), "home", "bi-house"),
+    Section(_("Leads"), "leads:list", "bi-inbox"),
+    Section(_("Opportunities"), "opportunities:list", "bi-briefcase"),
+    Section(_("Pipeline"), "opportunities:board", "bi-kanban"),
+    # Everyone: managers and RevOps see their scope, reps their own figures.
+    Section(_("Dashboard"), "reports:dashboard", "bi-speedometer2"),
+    Section(
+        _("Approvals"),
+        "opportunities:overrides",
+        "bi-check2-square",
+        _may("opportunities.decide_overrides"),
+    ),
+    Section(_("SLA"), "sla:dashboard", "bi-stopwatch", _may("sla.view_area")),
+)
+
+
+def register_sections() -> None:
+    for section in SECTIONS:
+        register_section(section)
