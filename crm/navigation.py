@@ -16,6 +16,11 @@ def everyone(user: User) -> bool:
     return True
 
 
+def with_perm(permission: str) -> Callable[[User], bool]:
+    """Show an entry to whoever its page admits: the page's own `rules` permission."""
+    return lambda user: user.has_perm(permission)
+
+
 @dataclass(frozen=True)
 class Section:
     label: str | Promise
@@ -35,3 +40,29 @@ def register_section(section: Section) -> None:
 
 def sections_for(user: User) -> list[Section]:
     return [section for section in _sections.values() if section.shown_to(user)]
+
+
+@dataclass(frozen=True)
+class SettingsPage:
+    """A page where the rules of the game are edited (stages, routing, SLA targets, …).
+
+    `shown_to` is the page's own read permission: RevOps edit, managers read, reps never
+    see settings. Apps register their pages at start-up; the Settings hub lists them.
+    """
+
+    label: str | Promise
+    url_name: str  # reversed with no arguments
+    icon: str
+    description: str | Promise
+    shown_to: Callable[[User], bool]
+
+
+_settings_pages: dict[str, SettingsPage] = {}
+
+
+def register_settings_page(page: SettingsPage) -> None:
+    _settings_pages[page.url_name] = page
+
+
+def settings_pages_for(user: User) -> list[SettingsPage]:
+    return [page for page in _settings_pages.values() if page.shown_to(user)]

@@ -3,3 +3,19 @@ from django.apps import AppConfig
 
 class ReportsConfig(AppConfig):
     name = "reports"
+
+    def ready(self) -> None:
+        """List the benchmark ranges among the settings RevOps edits."""
+        from django.utils.translation import gettext_lazy as _
+
+        from crm.navigation import SettingsPage, register_settings_page, with_perm
+
+        register_settings_page(
+            SettingsPage(
+                _("Benchmarks"),
+                "reports:benchmarks",
+                "bi-bullseye",
+                _("Typical conversion-rate ranges per source that reports compare against."),
+                with_perm("reports.view_benchmarks"),
+            )
+        )

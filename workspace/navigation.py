@@ -5,18 +5,9 @@ work); an app may later register its own sections from its own `ready()` instead
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from django.utils.translation import gettext_lazy as _
 
-from crm.models import User
-from crm.navigation import Section, register_section
-
-
-def _may(permission: str) -> Callable[[User], bool]:
-    """Show a section to whoever the page itself admits: the same `rules` predicate."""
-    return lambda user: user.has_perm(permission)
-
+from crm.navigation import Section, register_section, settings_pages_for, with_perm
 
 SECTIONS = (
     Section(_("My work"), "home", "bi-house"),
@@ -29,9 +20,10 @@ SECTIONS = (
         _("Approvals"),
         "opportunities:overrides",
         "bi-check2-square",
-        _may("opportunities.decide_overrides"),
+        with_perm("opportunities.decide_overrides"),
     ),
-    Section(_("SLA"), "sla:dashboard", "bi-stopwatch", _may("sla.view_area")),
+    Section(_("SLA"), "sla:dashboard", "bi-stopwatch", with_perm("sla.view_area")),
+    Section(_("Settings"), "settings", "bi-sliders", lambda user: bool(settings_pages_for(user))),
 )
 
 

@@ -6,4 +6,5 @@ from workspace import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("settings/", views.settings_hub, name="settings"),
 ]

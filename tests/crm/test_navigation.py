@@ -47,7 +47,16 @@ def test_a_section_is_shown_only_to_whom_it_says() -> None:
         (
             "manager",
             False,
-            ["My work", "Leads", "Opportunities", "Pipeline", "Dashboard", "Approvals", "SLA"],
+            [
+                "My work",
+                "Leads",
+                "Opportunities",
+                "Pipeline",
+                "Dashboard",
+                "Approvals",
+                "SLA",
+                "Settings",
+            ],
         ),
         (
             "revops",
@@ -60,6 +69,7 @@ def test_a_section_is_shown_only_to_whom_it_says() -> None:
                 "Dashboard",
                 "Approvals",
                 "SLA",
+                "Settings",
                 "Administration",
             ],
         ),
