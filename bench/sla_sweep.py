@@ -49,7 +49,7 @@ def main(timers: int = TIMERS, due: int = DUE) -> dict[str, Any]:
 
     with timed("reset bench rows"), connection.cursor() as cursor:
         cursor.execute(
-            "TRUNCATE sla_slaevent, sla_slatimer, crm_notification, leads_lead "
+            "TRUNCATE sla_slaevent, sla_slatimer, crm_outboxmessage, crm_notification, leads_lead "
             "RESTART IDENTITY CASCADE"
         )
     people = _people()

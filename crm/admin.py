@@ -82,3 +82,7 @@ class NotificationAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Notification | None = None) -> bool:
         return False
+
+
+# The outbox's admin lives with its code; imported here so the admin site registers it.
+from crm.outbox import admin as outbox_admin  # noqa: E402, F401

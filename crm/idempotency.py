@@ -3,6 +3,11 @@
 The first request with a key reserves it (a committed row); retries with the same key and
 body get the stored answer, a retry while the first is still running gets 409, and the same
 key with a different body gets 422. Keys are per user and kept at least 24 hours.
+
+The answer is stored in the same transaction as the change it reports (`_run_once`): a
+request whose change committed keeps its record, whatever happens after the commit, so a
+replay returns the first answer; a request whose change did not commit loses its
+reservation, so a replay runs it again.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
+import logging
 from collections.abc import Callable
 
 from django.db import IntegrityError, transaction
@@ -19,6 +25,8 @@ from rest_framework.response import Response
 from crm.exceptions import DomainError
 from crm.models import IdempotencyRecord
 from crm.web.requests import AuthedRequest
+
+logger = logging.getLogger(__name__)
 
 KEEP_FOR = datetime.timedelta(hours=48)
 # A reservation this old belongs to a request that died mid-way: its transaction rolled
@@ -74,21 +82,60 @@ def idempotent(request: AuthedRequest, *, scope: str, run: Callable[[], Response
         replay = Response(existing.response_body, status=existing.response_status)
         replay["Idempotent-Replayed"] = "true"
         return replay
+    return _run_once(record, run)
+
+
+def _run_once(record: IdempotencyRecord, run: Callable[[], Response]) -> Response:
+    """Run the request and store its answer in ONE transaction with the change it makes,
+    so a committed change always has its answer stored and a change that did not commit
+    never has. The reservation is deleted only when nothing was committed: then a retry
+    with the same key runs again.
+
+    What runs after the commit (`on_commit` callbacks: handing outbox rows to the broker)
+    cannot undo it; should one raise, the stored answer is returned all the same."""
+    committed = False
+    answer: list[Response] = []  # what `run` answered, once it has
+
+    def mark_committed() -> None:
+        nonlocal committed
+        committed = True
+
+    def run_and_store() -> Response:
+        with transaction.atomic():
+            transaction.on_commit(mark_committed)  # the first callback: runs right after COMMIT
+            response = run()
+            answer.append(response)
+            if response.status_code >= 500:
+                transaction.set_rollback(True)  # a server error is not a result to replay
+            else:
+                _store(record, response)
+        return response
+
     try:
-        response = run()
-    except DomainError as exc:
-        response = Response({"errors": exc.as_list()}, status=exc.http_status)
-    except Exception:
-        record.delete()  # nothing was done: let a retry run it
+        response = run_and_store()
+    except Exception as exc:
+        if committed and answer:
+            logger.exception(
+                "An after-commit step of %s failed; the change is committed and its answer stored",
+                record.scope,
+            )
+            return answer[0]
+        if isinstance(exc, DomainError):  # rolled back: the refusal is the result
+            refusal = Response({"errors": exc.as_list()}, status=exc.http_status)
+            _store(record, refusal)
+            return refusal
+        record.delete()  # nothing was committed: let a retry run it
         raise
     if response.status_code >= 500:
         record.delete()
-        return response
+    return response
+
+
+def _store(record: IdempotencyRecord, response: Response) -> None:
     record.state = IdempotencyRecord.State.DONE
     record.response_status = response.status_code
     record.response_body = response.data
     record.save(update_fields=["state", "response_status", "response_body"])
-    return response
 
 
 def purge_expired(*, now: datetime.datetime | None = None) -> int:

@@ -324,3 +324,8 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}:{self.key}"
+
+
+# The outbox's table lives with its code in `crm.outbox`; imported here so Django registers
+# it with the app (and `from crm.models import OutboxMessage` works like the others).
+from crm.outbox.models import OutboxMessage as OutboxMessage  # noqa: E402

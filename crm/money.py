@@ -3,17 +3,38 @@ never summed across currencies. Every app formats money through these."""
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterable
 from decimal import Decimal
 
 from babel import Locale, UnknownLocaleError
+from babel.core import get_global
 from babel.numbers import (
     format_compact_decimal,
     format_currency,
     format_decimal,
     get_currency_symbol,
+    get_territory_currencies,
+    list_currencies,
 )
 from django.utils.translation import get_language, to_locale
+
+
+def currencies_in_use() -> frozenset[str]:
+    """ISO 4217 codes that are legal tender somewhere today: no "XXX" (no currency),
+    "XTS" (testing), funds, precious metals or currencies long withdrawn. Amounts are kept
+    in one of these; reading the list once per process is enough (it changes by decree)."""
+    global _IN_USE
+    if _IN_USE is None:
+        today = datetime.date.today()  # noqa: DTZ011 - a calendar date, not an instant
+        codes: set[str] = set()
+        for territory in get_global("territory_currencies"):
+            codes.update(get_territory_currencies(territory, today, tender=True))
+        _IN_USE = frozenset(codes) & frozenset(list_currencies())
+    return _IN_USE
+
+
+_IN_USE: frozenset[str] | None = None
 
 
 def _locale() -> Locale:

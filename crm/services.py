@@ -1,9 +1,9 @@
-"""Shared write paths: in-app notifications and account/contact find-or-create."""
+"""Shared write paths: in-app notifications (and their e-mail, through the outbox) and
+account/contact find-or-create."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from functools import partial
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -28,27 +28,36 @@ def notify(
     email: bool = False,
 ) -> list[Notification]:
     """Bell notifications for `recipients`, written in the caller's transaction. E-mail,
-    when asked for, is queued only after the commit."""
+    when asked for, is an outbox row per recipient in the same transaction, sent after
+    the commit (see `notifications_email`)."""
     people = {r.pk: r for r in recipients if r is not None and r.is_active}
     rows = Notification.objects.bulk_create(
         Notification(recipient=r, kind=kind, message=message[:300], url=url)
         for r in people.values()
     )
     if email:
-        from crm.tasks import send_notification_email_task
-
-        for person in people.values():
-            if person.email:
-                transaction.on_commit(
-                    partial(
-                        send_notification_email_task.delay,
-                        to=person.email,
-                        subject=message[:120],
-                        body=message,
-                        url=url,
-                    )
-                )
+        notifications_email(n for n in rows if people[n.recipient_id].email)
     return rows
+
+
+def notifications_email(notifications: Iterable[Notification]) -> None:
+    """E-mail these just-written notifications to their recipients: one outbox row each,
+    in the caller's transaction, keyed by the notification so each is sent once."""
+    from crm.outbox.services import Effect, outbox_put_many
+    from crm.tasks import notification_email_task
+
+    effects = []
+    for n in notifications:
+        if n.pk is None:  # bulk_create returns ids on PostgreSQL and SQLite, the two we run on
+            raise ValueError("Only saved notifications can be e-mailed")
+        effects.append(
+            Effect(
+                notification_email_task,
+                key=f"notification-email:{n.pk}",
+                payload={"notification_id": n.pk},
+            )
+        )
+    outbox_put_many(effects)
 
 
 def notifications_mark_read(*, user: User, ids: Iterable[int] | None = None) -> int:

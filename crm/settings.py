@@ -8,6 +8,7 @@ Production (`DEBUG=0`) refuses to start without a real `SECRET_KEY`.
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -38,6 +39,9 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served by us: /api/docs/ needs no CDN
+    "axes",
+    "csp",
     "django_htmx",
     "rules.apps.AutodiscoverRulesConfig",
     "crm",
@@ -52,7 +56,12 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "crm.security.headers.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Under /api/: a body over DATA_UPLOAD_MAX_MEMORY_SIZE is a 413, and any error page
+    # (a 404 no route matched, a 500) is the API's JSON error body instead.
+    "crm.web.api_guard.ApiGuardMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -63,6 +72,8 @@ MIDDLEWARE = [
     "crm.web.errors.DomainErrorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a refused sign-in into the lockout answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "crm.urls"
@@ -119,12 +130,33 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out account + address before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
     "rules.permissions.ObjectPermissionBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# --- Sign-in protection (django-axes) ---------------------------------------------------
+# One account from one address is locked after the policy's number of failures within its
+# window (RevOps sets both on /settings/sign-in-protection/; default 10 in 15 minutes) and
+# stays locked until the window has passed since the last failure. Other accounts and other
+# addresses are not affected. Failures are counted in the database (axes.AccessAttempt);
+# each one is logged (axes.AccessFailureLog, `locked_out` set when the lockout refused it).
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_FAILURE_LIMIT = "crm.security.policy.failure_limit"
+AXES_COOLOFF_TIME = "crm.security.policy.cool_off"
+AXES_LOCKOUT_CALLABLE = "crm.security.lockout.response"
+# The client's address by the same rule as the API throttles (NUM_PROXIES below).
+AXES_CLIENT_IP_CALLABLE = "crm.api.throttling.client_ip"
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+# Unlocking goes through the RevOps page (audited), not axes' admin screens.
+AXES_ENABLE_ADMIN = False
+AXES_VERBOSE = False
 
 # --- Internationalisation ---------------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -149,10 +181,21 @@ STORAGES = {
 }
 
 # --- Cache ------------------------------------------------------------------------------
-# Shared between web and workers (the health check reads the worker's heartbeat from it).
+# Shared between web and workers: throttle histories, the worker's heartbeat. Nothing lives
+# only here, so while Redis is unreachable the cache fails open (crm/cache_guard.py): reads
+# miss, writes are dropped, one warning per outage. Short socket timeouts keep a blackholed
+# Redis from stalling requests; `fail_open_retry_after` is how long a process then skips it.
 _redis_url = env.str("REDIS_URL", default="")
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _redis_url}
+    "default": {
+        "BACKEND": "crm.cache_guard.FailOpenRedisCache",
+        "LOCATION": _redis_url,
+        "OPTIONS": {
+            "socket_connect_timeout": env.float("REDIS_CONNECT_TIMEOUT", default=0.5),
+            "socket_timeout": env.float("REDIS_SOCKET_TIMEOUT", default=0.5),
+            "fail_open_retry_after": env.float("REDIS_FAIL_OPEN_RETRY_AFTER", default=5.0),
+        },
+    }
     if _redis_url
     else {
         "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
@@ -183,6 +226,22 @@ if CELERY_BROKER_URL == "filesystem://":
         "processed_folder": str(_broker_dir / "processed"),
         "store_processed": False,
     }
+elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # Without socket timeouts a publish to a blackholed Redis waits forever, holding the
+    # request that queued it (kombu's own advice). BRPOP replies within 1 s, well inside.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "socket_connect_timeout": env.float("BROKER_CONNECT_TIMEOUT", default=1.0),
+        "socket_timeout": env.float("BROKER_SOCKET_TIMEOUT", default=2.0),
+    }
+# A publish the broker refuses is retried once, then fails fast (crm/enqueue.py logs it
+# instead of failing the committed request; side effects are outbox rows, which beat's
+# outbox sweep delivers when the hand-off after the commit could not be published).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
 CELERY_RESULT_BACKEND = None  # tasks record their outcome in domain rows, not results
 CELERY_TASK_IGNORE_RESULT = True
 # At-least-once delivery: a task is acknowledged only after it ran, and a task whose worker
@@ -204,6 +263,15 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "options": {"expires": 60.0},
     },
     "idempotency-purge": {"task": "crm.tasks.purge_idempotency_keys_task", "schedule": 3600.0},
+    # Side effects (e-mail) the after-commit hand-off did not deliver: broker down or lost
+    # the message, or a retry whose backoff has passed (crm/outbox). Expires like the SLA
+    # sweep: a later sweep covers a dropped one.
+    "outbox-sweep": {
+        "task": "crm.tasks.outbox_sweep_task",
+        "schedule": 15.0,
+        "options": {"expires": 60.0},
+    },
+    "outbox-purge": {"task": "crm.tasks.outbox_purge_task", "schedule": 3600.0},
 }
 from celery.schedules import crontab  # noqa: E402 - kept beside the entry that needs it
 
@@ -228,6 +296,11 @@ CELERY_BEAT_SCHEDULE["report-rollups-rebuild"] = {
 THRESHOLD_ROLLUP_MAX_AGE = env.int("THRESHOLD_ROLLUP_MAX_AGE", default=600)
 
 # --- REST API ---------------------------------------------------------------------------
+# The largest request body read (bytes; forms' file parts aside): a bigger API body is a
+# 413. And how deeply a JSON body may nest arrays and objects (deeper: 400 `too_deep`).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)
+API_JSON_MAX_DEPTH = env.int("API_JSON_MAX_DEPTH", default=32)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
@@ -237,6 +310,12 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "crm.api.exceptions.exception_handler",
+    # JSON bodies bounded in size and nesting (crm.api.parsers); forms as DRF reads them.
+    "DEFAULT_PARSER_CLASSES": [
+        "crm.api.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
         "rest_framework.throttling.UserRateThrottle",
@@ -244,33 +323,76 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("API_THROTTLE_ANON", default="60/min"),
         "user": env.str("API_THROTTLE_USER", default="6000/min"),
+        # POST /api/v1/auth/token/, per client address (crm.api.throttling).
+        "auth-token": env.str("API_THROTTLE_AUTH_TOKEN", default="20/min"),
     },
+    # How many proxies of our own stand in front and append to X-Forwarded-For. 0: the
+    # header is ignored and REMOTE_ADDR is the client (a client cannot forge its address).
+    # The same rule identifies clients for the sign-in lockout (AXES_CLIENT_IP_CALLABLE).
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Threshold API",
     "DESCRIPTION": "Leads, qualification, conversion, pipeline and SLA for revenue teams.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # /api/docs/ loads Swagger UI from drf-spectacular-sidecar's files, never a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # No validator badge: it would send the schema's URL to validator.swagger.io.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    # Every operation documents the errors it can answer (401, 403, 404, 409, 412, 413,
+    # 415, 429…) in the one JSON error shape: crm.api.schema.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "crm.api.schema.document_errors",
+    ],
     # One schema name per choice set that several fields share.
     "ENUM_NAME_OVERRIDES": {
         "CriterionStatusEnum": "leads.models.CriterionStatus",
         "LeadStatusEnum": "leads.models.LeadStatus",
         "UserRoleEnum": "crm.models.User.Role",
         "ContactRoleEnum": "opportunities.models.OpportunityContactRole.Role",
+        "OverrideRequestStateEnum": "opportunities.models.ConversionRequest.State",
     },
 }
 
 # --- Security (production) --------------------------------------------------------------
+# Production runs behind a TLS-terminating proxy that sets X-Forwarded-Proto (and removes
+# any a client sent). Plain-HTTP requests are redirected to HTTPS, except the container
+# health check, which probes the web process directly.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^health/$"]
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp): only our own scripts, styles, fonts and requests.
+# No inline script or style attribute is allowed; a template that needs an inline script
+# gives it `nonce="{{ request.csp_nonce }}"` (the nonce is added only to such pages).
+# Alpine.js is its CSP build (no eval); htmx runs with allowEval off (base.html).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "frame-ancestors": [NONE],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+    }
+}
+# /api/schema/ and /api/docs/ need a signed-in user (or a token) unless this is set.
+API_SCHEMA_PUBLIC = env.bool("API_SCHEMA_PUBLIC", default=False)
 SILENCED_SYSTEM_CHECKS = env.list("SILENCED_SYSTEM_CHECKS", default=[])
 
 LOGGING = {
@@ -278,7 +400,11 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # django-axes: failures and lockouts (WARNING) without a line per successful sign-in.
+        "axes": {"level": "WARNING"},
+    },
 }
 
 # --- Threshold ------------------------------------------------------------------------
@@ -287,3 +413,12 @@ THRESHOLD_DEMO_PASSWORD = env.str("THRESHOLD_DEMO_PASSWORD", default="threshold-
 THRESHOLD_BASE_URL = env.str("THRESHOLD_BASE_URL", default="http://127.0.0.1:8000")
 # Closed-loop feedback to marketing: rejections, conversions, weekly lead quality.
 THRESHOLD_MARKETING_EMAIL = env.str("THRESHOLD_MARKETING_EMAIL", default="marketing@localhost")
+# /health/ (crm/health.py): the socket/statement timeout of each dependency check, and where
+# the worker's heartbeat is also written so it stays readable while the cache is down (web
+# and worker must share this path; in containers, a shared volume).
+THRESHOLD_HEALTH_TIMEOUT = env.float("THRESHOLD_HEALTH_TIMEOUT", default=0.5)
+THRESHOLD_HEARTBEAT_FILE = env.str(
+    "THRESHOLD_HEARTBEAT_FILE", default=str(VAR_DIR / "worker-heartbeat")
+)
+# /health/ is 503 when the oldest undelivered side effect (crm/outbox) is older than this.
+THRESHOLD_OUTBOX_MAX_AGE = env.int("THRESHOLD_OUTBOX_MAX_AGE", default=600)

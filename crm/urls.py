@@ -4,9 +4,9 @@ path (strings, not imports, so `crm` still imports nothing above it)."""
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from crm import views
+from crm.security import api as security_api
 
 urlpatterns = [
     path("", include("workspace.urls")),
@@ -20,10 +20,11 @@ urlpatterns = [
     path("leads/", include("leads.urls")),
     path("sla/", include("sla.urls")),
     path("notifications/", include("crm.notification_views")),
+    path("settings/sign-in-protection/", include("crm.security.urls")),
     path("", include("opportunities.urls")),
     path("", include("reports.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("crm.api.urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/schema/", security_api.schema_view, name="api-schema"),
+    path("api/docs/", security_api.docs_view, name="api-docs"),
 ]

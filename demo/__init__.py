@@ -20,8 +20,9 @@ Why it is built this way:
   rows without a round trip; the sequences are moved past them afterwards.
 - The lead services are not used: they write row by row and would take hours for a
   million leads. The invariants they keep (milestone order, a transition row per move,
-  the five criteria before conversion) are kept by construction instead and checked by
-  tests/demo/test_seed_demo.py.
+  the five criteria before conversion, SLA clocks started and stopped by the lifecycle
+  and swept on time) are kept by construction instead and checked by tests/demo/. The
+  handful of settings rows (routing rules) do go through their service, for the audit.
 - Every random choice comes from one seeded `random.Random` and every time is an offset
   from `now`, so the same seed, `now` and lead count give the same data.
 
@@ -31,11 +32,17 @@ The modules, bottom up:
     vocabulary    the fixed word lists names and notes are drawn from
     people        companies and people: names, domains, e-mail addresses
     staff         the demo logins and their teams
+    routing       the routing rules (made through the settings service) and their matching
     rows          dict rows to tuples, grouped per table in write order
-    references    ids of existing rows the generated rows point at
+    references    ids of existing rows the generated rows point at; routing rules, SLA policies
+    working_time  due times on a business calendar, laid out once for the whole year
     world         the state every story draws from (Random, ids, companies, contacts)
     lead_story    one lead's rows, from arrival to `now`
+    qualification the five criteria as far as the lead got, with evidence a rep would write
     deal_story    the opportunity a converted lead became
+    clock_story   the lead's SLA clocks, with the sweep's warnings, breaches, escalations, bell
+    desk          every rep's work for today: clocks on track, at risk and overdue right now
+    targets       marketing's MQL targets per month and source, against what was delivered
     generator     DemoGenerator: accounts, then leads a chunk at a time
     bulk_load     writing the rows fast (COPY, deferred keys and indexes)
     seed          seed_demo, delete_demo_data and the guards around them

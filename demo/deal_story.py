@@ -11,7 +11,6 @@ from demo.lead_story import LeadStory
 from demo.references import StageRef
 from demo.vocabulary import (
     CLOSE_DATE_REASON,
-    COMPETITORS,
     DECISION_CRITERIA,
     DISCOUNT_NOTES,
     LOST_REASONS,
@@ -19,7 +18,6 @@ from demo.vocabulary import (
     PRODUCT_LINES,
     RISKS,
     STAGE_ACTIVITIES,
-    USE_CASES,
 )
 from demo.world import hours
 from leads.models import Activity
@@ -55,12 +53,12 @@ class DealStory:
         closed_at = next((when for s, when in moves if s in (pipeline.won, pipeline.lost)), None)
         lost = stage == pipeline.lost
         lost_reason, to_competitor = rng.choice(LOST_REASONS) if lost else ("", False)
-        rivals = rng.sample(COMPETITORS, 2)
+        rivals = lead.rivals
         company = lead.company
         currency, amount = self._currency_and_amount()
         approval = Approval.APPROVED if lead.is_override else Approval.NOT_NEEDED
         product = rng.choice(PRODUCT_LINES)
-        use_case = rng.choice(USE_CASES)
+        use_case = lead.use_case
         # Expected close 90-180 days out (DOMAIN.md); a few outside it, with a reason.
         window = rng.randint(90, 180) if rng.random() < 0.94 else rng.choice((45, 60, 240, 270))
         if closed_at:

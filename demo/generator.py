@@ -4,14 +4,16 @@ the deal it became, if it converted."""
 from __future__ import annotations
 
 import itertools
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.db import models
 
 from crm.models import Account, normalize_company_name, normalize_domain
+from demo.clock_story import ClockStory
 from demo.deal_story import DealStory
+from demo.desk import DeskStory, desk_plans
 from demo.funnel import CONVERSION_TARGETS, CONVERTED, SOURCE_MIX, Outcome, outcome_shares
 from demo.lead_story import LeadStory
 from demo.people import (
@@ -21,12 +23,15 @@ from demo.people import (
     segment_for,
     unique_company_names,
 )
+from demo.qualification import add_qualification
 from demo.randomness import allocate_by_quota
 from demo.references import ReferenceIds, TakenKeys
 from demo.rows import Batch
+from demo.targets import month_of, mql_targets
 from demo.vocabulary import COUNTRIES, LEGAL_SUFFIX, TLD
 from demo.world import DemoWorld
 from leads.models import Segment
+from reports.models import MqlTarget
 
 CHUNK_SIZE = 20_000
 LEADS_PER_ACCOUNT = 5
@@ -57,6 +62,8 @@ class DemoGenerator:
         self._outcome_shares = {
             source: outcome_shares(rate) for source, rate in CONVERSION_TARGETS.items()
         }
+        # MQLs delivered: by the month the lead came in, and its source.
+        self.delivered: Counter[tuple[date, str]] = Counter()
 
     def account_batch(self) -> Batch:
         """The companies leads come from, about one per five leads, so accounts collect
@@ -127,11 +134,17 @@ class DemoGenerator:
         """The leads and everything hanging off them, `chunk_size` leads per batch."""
         if not self.world.companies:
             raise RuntimeError("Call account_batch() before lead_batches().")
-        remaining = self.leads
+        desk = desk_plans(self.world, self.leads)
+        remaining = self.leads - len(desk)
         while remaining > 0:
             size = min(self.chunk_size, remaining)
             yield self._lead_chunk(size)
             remaining -= size
+        if desk:
+            batch = Batch()
+            for plan in desk:
+                self._write_story(DeskStory(self.world, batch, plan))
+            yield batch
 
     def _lead_chunk(self, size: int) -> Batch:
         """`size` leads whose outcomes meet each source's quotas (see allocate_by_quota)."""
@@ -147,14 +160,22 @@ class DemoGenerator:
                 outcomes[i] = outcome
         batch = Batch()
         for source, outcome in zip(sources, outcomes, strict=True):
-            self._write_lead(batch, source, outcome)
+            self._write_story(LeadStory(self.world, batch, source, outcome))
         return batch
 
-    def _write_lead(self, batch: Batch, source: str, outcome: Outcome) -> None:
-        """A lead and, if it converted, its deal. The deal story starts first: it makes the
-        contacts the converted lead points at."""
-        lead = LeadStory(self.world, batch, source, outcome)
+    def _write_story(self, lead: LeadStory) -> None:
+        """A lead, its clocks and, if it converted, its deal. The deal story starts first:
+        it makes the contacts the converted lead points at."""
         deal = DealStory(lead) if lead.is_converted else None
         lead.write(contact_id=deal.contact_id if deal else None)
+        add_qualification(lead)
         if deal:
             deal.write()
+        ClockStory(lead).write()
+        if "mql_at" in lead.happened_at:
+            self.delivered[(month_of(lead.created), lead.source)] += 1
+
+    def mql_targets(self) -> list[MqlTarget]:
+        """Marketing's targets against what the leads delivered (after `lead_batches`)."""
+        world = self.world
+        return mql_targets(self.delivered, start=world.start, now=world.now, rng=world.rng)

@@ -15,12 +15,13 @@ from demo.funnel import (
     SCORE_MEANS,
     Outcome,
 )
+from demo.people import Company
 from demo.rows import Batch
 from demo.vocabulary import (
     BUYER_TITLES,
     CAMPAIGNS,
     COMPETITORS,
-    DECISION_CRITERIA,
+    DISQUALIFY_REASON_CODES,
     DISQUALIFY_REASONS,
     FOLLOW_UPS,
     FORCING_EVENTS,
@@ -32,12 +33,10 @@ from demo.vocabulary import (
 from demo.world import DemoWorld, hours
 from leads.models import (
     Activity,
-    CriterionStatus,
     Handoff,
     Lead,
     LeadStatus,
     LeadTransition,
-    Qualification,
 )
 
 # One step of a lead's story: (milestone field or "discovery", status it moves to, when).
@@ -55,9 +54,9 @@ class LeadStory:
         self.world, self.batch, self.source, self.outcome = world, batch, source, outcome
         self.rng = rng = world.rng
         self.lead_id = world.next_id(Lead)
-        self.company = world.pick_company()
+        self.company = self._pick_company()
         self.person = world.person_at(self.company)
-        self.created = world.arrival_time()
+        self.created = self._arrival()
         self.planned_steps = self._plan_steps()
         self.past_steps = [step for step in self.planned_steps if step[2] <= world.now]
         self.happened_at = {name: when for name, _status, when in self.past_steps}
@@ -65,10 +64,19 @@ class LeadStory:
         for _name, status, _when in self.past_steps:
             if status:
                 self.status = status
-        team = world.references.team_by_source[source]
+        company = self.company
+        self.campaign: str = rng.choice(CAMPAIGNS[source])
+        self.territory = TERRITORY[company.country]
+        team = world.routes.team_for(
+            source=source,
+            segment=company.segment,
+            territory=self.territory,
+            country=company.country,
+            campaign=self.campaign,
+        )
         self.team_id = team if "assigned_at" in self.happened_at else None
-        self.sdr = rng.choice(world.references.sdrs_by_team[team]) if self.team_id else None
-        self.ae = self.company.owner_id if "handed_off_at" in self.happened_at else None
+        self.sdr = self._pick_sdr(team) if self.team_id else None
+        self.ae = company.owner_id if "handed_off_at" in self.happened_at else None
         self.framework: str = FRAMEWORKS.pick(rng)
         self.deal_usd = self._deal_size_usd()
         # The person who signs: our contact if they can, else someone above them.
@@ -76,12 +84,28 @@ class LeadStory:
             self.person.job_title if self.person.is_decision_maker else rng.choice(BUYER_TITLES)
         )
         self.is_override = self.status == LeadStatus.CONVERTED and rng.random() < 0.03
+        # What the qualification calls turned up (the criteria's evidence and the deal).
+        self.forcing_event: str = rng.choice(FORCING_EVENTS)
+        self.use_case: str = rng.choice(USE_CASES)
+        self.rivals: tuple[str, ...] = tuple(rng.sample(COMPETITORS, 2))
+        self.target_days = rng.randint(90, 180)
+        self.company_name = company.name
+        if rng.random() < 0.1:  # what people type into forms; the account keys absorb it
+            self.company_name = company.name.removeprefix("PT ").split(" Pte")[0].split(" Sdn")[0]
         self.exit_reason = ""
         self.score = 0
-        self.campaign = ""
         self.criteria: dict[str, tuple[str, str]] = {}
 
     # The plan ----------------------------------------------------------------------------
+
+    def _pick_company(self) -> Company:
+        return self.world.pick_company()
+
+    def _arrival(self) -> datetime:
+        return self.world.arrival_time()
+
+    def _pick_sdr(self, team: int) -> int:
+        return self.rng.choice(self.world.references.sdrs_by_team[team])
 
     def _plan_steps(self) -> list[Step]:
         """Every step the outcome implies, with delays shaped by DOMAIN.md's SLAs: most are
@@ -98,34 +122,45 @@ class LeadStory:
             steps.append((name, status, t))
 
         def leave() -> None:
-            if outcome.exit:
-                step(EXIT_MILESTONE[outcome.exit], outcome.exit, hours(rng.uniform(4, 480)))
+            if not outcome.exit:
+                return
+            delay = rng.uniform(4, 480)
+            if steps and steps[-1][0] == "discovery" and rng.random() < 0.7:
+                delay = rng.uniform(4, 70)  # the AE closes it out soon after discovery
+            step(EXIT_MILESTONE[outcome.exit], outcome.exit, hours(delay))
 
         if reached == LeadStatus.NEW:
             leave()
             return steps
         step("mql_at", LeadStatus.MQL, hours(rng.expovariate(1 / 6)))
-        # Route within 5 minutes; one in twenty is late.
+        # Routed within seconds; one in twenty waits past the 5 minutes (no rule matched,
+        # or the team was short-staffed) until someone assigns it.
         late_route = rng.random() < 0.05
         step(
             "assigned_at",
             None,
-            hours(rng.uniform(0.2, 4) if late_route else rng.uniform(0.005, 0.08)),
+            hours(rng.uniform(0.2, 4) if late_route else rng.uniform(0.0005, 0.01)),
         )
         ignored = reached == LeadStatus.MQL and (
             (outcome.exit is None and rng.random() < 0.5)
             or (outcome.exit == LeadStatus.REJECTED and rng.random() < 0.3)
         )
         if not ignored:
-            # First contact within 24 hours; about one in eight is late.
-            late = rng.random() < 0.12
-            step(
-                "first_contacted_at",
-                None,
-                hours(rng.uniform(24, 96) if late else min(23.5, rng.expovariate(1 / 5))),
+            # First contact within 24 hours; about one in eleven is late.
+            if self._behind(t, days=2):
+                contact = rng.uniform(12, 40)
+            elif rng.random() < 0.09:
+                contact = rng.uniform(24, 96)
+            else:
+                contact = min(23.5, rng.expovariate(1 / 5))
+            step("first_contacted_at", None, hours(contact))
+        # Accept or reject within 5 business days; one in fourteen takes longer.
+        if self._behind(t, days=8):
+            decide = hours(rng.uniform(90, 200))
+        else:
+            decide = hours(
+                rng.uniform(170, 300) if rng.random() < 0.07 else rng.expovariate(1 / 40)
             )
-        # Accept or reject within 5 business days; one in ten takes longer.
-        decide = hours(rng.uniform(170, 300) if rng.random() < 0.1 else rng.expovariate(1 / 40))
         if reached == LeadStatus.MQL:
             if outcome.exit:
                 step(EXIT_MILESTONE[outcome.exit], outcome.exit, decide)
@@ -138,18 +173,31 @@ class LeadStory:
         handed_off = reached == LeadStatus.CONVERTED or rng.random() < 0.55
         if handed_off:
             step("handed_off_at", None, hours(rng.uniform(4, 72)))
-            step("discovery", None, hours(rng.uniform(20, 100)))
+            # Discovery within 2 business days; about one in seven slips.
+            if self._behind(t, days=4):
+                meeting = rng.uniform(20, 90)
+            elif rng.random() < 0.15:
+                meeting = rng.uniform(50, 120)
+            else:
+                meeting = rng.uniform(18, 44)
+            step("discovery", None, hours(meeting))
         if reached == LeadStatus.CONVERTED:
-            # Convert within 3 days of discovery; one in five is late.
-            late = rng.random() < 0.2
-            step(
-                "converted_at",
-                LeadStatus.CONVERTED,
-                hours(rng.uniform(72, 240) if late else rng.uniform(2, 70)),
-            )
+            # Convert within 3 days of discovery; about one in eight is late.
+            if self._behind(t, days=5):
+                convert = rng.uniform(40, 130)
+            elif rng.random() < 0.12:
+                convert = rng.uniform(72, 240)
+            else:
+                convert = rng.uniform(2, 70)
+            step("converted_at", LeadStatus.CONVERTED, hours(convert))
         else:
             leave()
         return steps
+
+    def _behind(self, moment: datetime, *, days: int) -> bool:
+        """Work that came in during the last `days` is not all done yet: reps have a
+        backlog, so some of today's clocks are at risk or overdue, as on any real day."""
+        return self.world.now - moment < timedelta(days=days) and self.rng.random() < 0.35
 
     def _deal_size_usd(self) -> int:
         low, high = DEAL_SIZE_USD[self.company.segment]
@@ -166,8 +214,6 @@ class LeadStory:
         contact its deal story made (so the deal story comes first)."""
         self._add_lead(contact_id)
         self._add_transitions()
-        if "accepted_at" in self.happened_at:
-            self._add_qualification()
         if "handed_off_at" in self.happened_at:
             self._add_handoff()
         self._add_activities()
@@ -176,18 +222,15 @@ class LeadStory:
         rng = self.rng
         company, person, status = self.company, self.person, self.status
         converted = status == LeadStatus.CONVERTED
-        typed_name = company.name
-        if rng.random() < 0.1:  # what people type into forms; the account keys absorb it
-            typed_name = typed_name.removeprefix("PT ").split(" Pte")[0].split(" Sdn")[0]
         score_mu = SCORE_MEANS.get(status, 50)
         values: dict[str, Any] = {
             "id": self.lead_id,
-            "company_name": typed_name,
+            "company_name": self.company_name,
             "company_domain": f"www.{company.domain}" if rng.random() < 0.1 else company.domain,
             "industry": company.industry,
             "employee_count": company.employees,
             "segment": company.segment,
-            "territory": TERRITORY[company.country],
+            "territory": self.territory,
             "country": company.country,
             "first_name": person.first_name,
             "last_name": person.last_name,
@@ -195,7 +238,7 @@ class LeadStory:
             "phone": person.phone if rng.random() < 0.8 else "",
             "job_title": person.job_title,
             "source": self.source,
-            "campaign": rng.choice(CAMPAIGNS[self.source]),
+            "campaign": self.campaign,
             "score": max(0, min(100, int(rng.gauss(score_mu, 12)))),
             "owner_id": self.sdr,
             "team_id": self.team_id,
@@ -223,13 +266,15 @@ class LeadStory:
                 reason = rng.choice(DISQUALIFY_REASONS)
             values["lost_to_competitor"] = competitor
             if status == LeadStatus.DISQUALIFIED:
-                values["disqualification_reason"] = reason
+                ids = self.world.references.disqualification_reasons
+                code = DISQUALIFY_REASON_CODES.get(reason, "other")
+                values["disqualification_reason_id"] = ids.get(code, ids.get("other"))
+                values["disqualification_note"] = reason
             self.exit_reason = reason
         if converted:
             values["account_id"] = company.account_id
             values["contact_id"] = contact_id
         self.score = values["score"]
-        self.campaign = values["campaign"]
         self.batch.add(Lead, values)
 
     def _add_transitions(self) -> None:
@@ -272,78 +317,6 @@ class LeadStory:
                 return "Converted with the timeline unconfirmed; manager approved the override."
             return "All five criteria confirmed after discovery."
         return self.exit_reason
-
-    def _add_qualification(self) -> None:
-        """Criteria filled as far as the lead got: an SQL has budget, authority and need
-        confirmed, discovery confirms timeline and decision process, a SAL has a start."""
-        rng, at = self.rng, self.happened_at
-        reached_sql, discovered = "qualified_at" in at, "discovery" in at
-        confirmed, progress = CriterionStatus.CONFIRMED, CriterionStatus.IN_PROGRESS
-        if reached_sql:
-            first_three, last_two = confirmed, confirmed if discovered else progress
-        else:
-            first_three = rng.choice((progress, progress, CriterionStatus.UNKNOWN))
-            last_two = CriterionStatus.UNKNOWN
-        timeline = progress if self.is_override else last_two
-        holder = self.buyer_title
-        target = (at.get("qualified_at") or at["accepted_at"]).date()
-        target += timedelta(days=rng.randint(90, 180))
-        forcing = rng.choice(FORCING_EVENTS)
-        vendors = ", ".join(rng.sample(COMPETITORS, 2))
-        use_case = rng.choice(USE_CASES).lower()
-        texts = {
-            "budget": f"{holder} has about USD {self.deal_usd // 1000}k in the {target.year} "
-            "budget.",
-            "authority": f"{holder} signs; met on the qualification call.",
-            "need": f"{self.company.industry} team loses deals to slow follow-up; "
-            f"wants {use_case}.",
-            "timeline": f"{forcing} on {target:%d %b %Y}.",
-            "decision": f"{holder}, IT and procurement; comparing us with {vendors}.",
-        }
-        statuses = {
-            "budget": first_three,
-            "authority": first_three,
-            "need": first_three,
-            "timeline": timeline,
-            "decision": last_two,
-        }
-        # Confirmed criteria always carry evidence; ones in progress sometimes have notes.
-        self.criteria = {}
-        for name, status in statuses.items():
-            noted = status == confirmed or (status == progress and rng.random() < 0.4)
-            self.criteria[name] = (status, texts[name] if noted else "")
-        values: dict[str, Any] = {
-            "id": self.world.next_id(Qualification),
-            "lead_id": self.lead_id,
-            "framework": self.framework,
-            "updated_at": max(at.get(k, at["accepted_at"]) for k in ("qualified_at", "discovery")),
-            "updated_by_id": self.ae if discovered else self.sdr,
-        }
-        for name, (criterion_status, evidence) in self.criteria.items():
-            values[f"{name}_status"] = criterion_status
-            values[f"{name}_evidence"] = evidence
-        if reached_sql:
-            values |= {
-                "budget_holder": holder,
-                "budget_approval_process": "Department head proposes, CFO approves.",
-                "budget_cycle": f"FY{target.year}",
-                "economic_buyer": holder,
-                "need_problem": "Leads wait days for a first call.",
-                "need_cost_of_inaction": "About a fifth of inbound demand lost each quarter.",
-                "need_why_now": forcing,
-                "notes": f"{self.framework.upper()} notes from the qualification call.",
-            }
-        if timeline == confirmed:
-            values |= {"timeline_forcing_event": forcing, "timeline_target_date": target}
-        if discovered:
-            values |= {
-                "decision_unit": f"{holder}, IT lead, procurement",
-                "decision_people": f"{holder}, IT lead, procurement",
-                "decision_criteria": rng.choice(DECISION_CRITERIA),
-                "decision_evaluation_timeline": "Two-week pilot, then security review",
-                "decision_other_vendors": vendors,
-            }
-        self.batch.add(Qualification, values)
 
     def _add_handoff(self) -> None:
         rng = self.rng

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.db import models
 
-from crm.models import Account, Contact
+from crm.models import Account, Contact, Notification
 from leads.models import Activity, Handoff, Lead, LeadTransition, Qualification
 from opportunities.models import (
     ConversionSnapshot,
@@ -20,6 +20,7 @@ from opportunities.models import (
     OpportunityContactRole,
     StageChange,
 )
+from sla.models import SlaEvent, SlaTimer
 
 Row = tuple[Any, ...]
 
@@ -36,6 +37,9 @@ WRITE_ORDER: tuple[type[models.Model], ...] = (
     StageChange,
     ConversionSnapshot,
     Activity,
+    SlaTimer,
+    SlaEvent,
+    Notification,
 )
 
 
@@ -50,6 +54,11 @@ class TableSpec:
     getter: Callable[[dict[str, Any]], Row]
 
     def row(self, values: dict[str, Any]) -> Row:
+        if len(values) == len(self.defaults):  # every column given: no defaults to merge
+            try:
+                return self.getter(values)
+            except KeyError:
+                pass  # an unknown field in place of a known one: reported below
         merged = {**self.defaults, **values}
         if len(merged) != len(self.defaults):
             unknown = set(values) - set(self.defaults)

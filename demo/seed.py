@@ -16,12 +16,14 @@ from django.db.models import Count, Q, QuerySet
 from django.db.models.deletion import ProtectedError, RestrictedError
 from django.utils import timezone
 
-from crm.models import Account, Contact, Team, User
+from crm.models import Account, Contact, Notification, Team, User
 from demo.bulk_load import (
     analyze_tables,
     bulk_load,
+    collector_paused,
     first_free_ids,
     lock_tables,
+    made_ahead,
     move_sequences_past_demo_rows,
     row_writer,
 )
@@ -29,15 +31,25 @@ from demo.errors import DemoDataError
 from demo.funnel import HISTORY
 from demo.generator import DemoGenerator
 from demo.references import ReferenceIds, TakenKeys
+from demo.routing import create_routing_rules, demo_rules
 from demo.rows import WRITE_ORDER
 from demo.staff import DEMO_TEAMS, create_demo_staff
-from leads.models import Activity, Handoff, Lead, LeadStatus, LeadTransition, Qualification
+from leads.models import (
+    Activity,
+    Handoff,
+    Lead,
+    LeadStatus,
+    LeadTransition,
+    Qualification,
+    SettingChange,
+)
 from opportunities.models import (
     ConversionSnapshot,
     Opportunity,
     OpportunityContactRole,
     StageChange,
 )
+from reports.models import MqlTarget, RollupState
 from sla.models import SlaEvent, SlaTimer
 
 DEFAULT_LEADS = 5_000
@@ -96,7 +108,15 @@ def delete_demo_data() -> dict[str, int]:
         demo_leads,
         Contact.objects.filter(is_demo=True),
         Account.objects.filter(is_demo=True),
+        Notification.objects.filter(recipient__is_demo=True),
+        SettingChange.objects.filter(
+            kind=SettingChange.Kind.ROUTING_RULE, object_id__in=demo_rules().values("pk")
+        ),
+        demo_rules(),
     ]
+    if not Lead.objects.filter(is_demo=False).exists():
+        # A demo-only database: the targets nobody set in the app are the demo's.
+        steps.append(MqlTarget.objects.filter(changes__isnull=True))
     deleted = {str(qs.model._meta.verbose_name_plural): _delete_rows(qs) for qs in steps}
     try:
         connection.check_constraints()
@@ -172,18 +192,19 @@ def seed_demo(
         if sum(deleted.values()):
             report_progress(f"Deleted the old demo data ({sum(deleted.values()):,} rows).")
         users, teams = create_demo_staff(now)
+        create_routing_rules(by=users["revops"], teams=teams)
         generator = DemoGenerator(
             leads=leads,
             seed=seed,
             now=now,
-            references=ReferenceIds.from_db(users, teams),
+            references=ReferenceIds.from_db(users, teams, now=now),
             first_ids=first_free_ids(),
             taken=TakenKeys.from_db(),
         )
         writer = row_writer()
         batches = itertools.chain([generator.account_batch()], generator.lead_batches())
-        with bulk_load(WRITE_ORDER):
-            for batch in batches:
+        with bulk_load(WRITE_ORDER), collector_paused():
+            for batch in made_ahead(batches):
                 for model, rows in batch.in_write_order():
                     writer.write(model, rows)
                 counts.update(batch.row_counts())
@@ -192,6 +213,13 @@ def seed_demo(
                 report_progress(f"  {done:>9,} / {leads:,} leads  ({elapsed:,.1f} s)")
             report_progress("  Rebuilding indexes and checking foreign keys ...")
         move_sequences_past_demo_rows()
+        targets = MqlTarget.objects.bulk_create(generator.mql_targets(), ignore_conflicts=True)
+        counts[MqlTarget._meta.label] = len(targets)
+        # The report rollups describe the data that was there before (and a reset reuses
+        # its ids, which an incremental refresh would miss). Marked stale, the reports read
+        # the source rows until the next refresh, which rebuilds them all: the seed does
+        # not wait for that rebuild (it takes longer than the seed itself).
+        RollupState.objects.update(refreshed_at=None)
     analyze_tables()
     return SeedReport(
         seeded=True,

@@ -178,6 +178,13 @@ DISQUALIFY_REASONS = (
     "No budget and no path to budget.",
     "Spam or fake form submission.",
 )  # fmt: skip
+# The disqualification reason (code, leads migration 0006) each of those notes explains.
+DISQUALIFY_REASON_CODES: dict[str, str] = {
+    "Company too small for our product.": "too-small",
+    "Outside the regions we serve.": "outside-market",
+    "Student or personal project.": "personal",
+    "Spam or fake form submission.": "not-a-company",
+}  # others: "other", the note explains
 # Why marketing passed a lead on, by source (others: the score crossed the threshold).
 MQL_REASONS: dict[str, str] = {
     Source.INBOUND: "Demo request form; score crossed the MQL threshold.",

@@ -12,9 +12,12 @@ from crm.models import Contact
 from demo.funnel import HISTORY
 from demo.people import Company, Person, person_at
 from demo.randomness import DemoRandom, Weighted
-from demo.references import ReferenceIds, TakenKeys
+from demo.references import PolicyRef, ReferenceIds, TakenKeys
+from demo.routing import RouteFinder
 from demo.rows import WRITE_ORDER, Batch
 from demo.vocabulary import REJECTION_NOTES, REJECTION_WEIGHTS
+from demo.working_time import WorkingTime
+from sla.business_time import ROUND_THE_CLOCK, CalendarSpec
 
 
 def hours(value: float) -> timedelta:
@@ -48,6 +51,19 @@ class DemoWorld:
         self._rejection_reasons = Weighted(
             {code: REJECTION_WEIGHTS.get(code, 3) for code in references.rejection_reasons}
         )
+        self.routes = RouteFinder(
+            references.routes,
+            staffed=set(references.sdrs_by_team),
+            fallback=references.team_by_source,
+        )
+        # The SLA policies by the lifecycle event that starts their clocks, each with
+        # its calendar's working time.
+        self._working_time: dict[CalendarSpec, WorkingTime] = {}
+        self.policies_by_start: dict[str, list[tuple[PolicyRef, WorkingTime]]] = {}
+        for policy in references.policies:
+            self.policies_by_start.setdefault(policy.start_event, []).append(
+                (policy, self.working_time(policy.calendar))
+            )
 
     def next_id(self, model: type[models.Model]) -> int:
         return next(self._ids[model])
@@ -60,6 +76,13 @@ class DemoWorld:
             moment = self.start + timedelta(seconds=span * rng.random() ** 0.85)
             if moment.weekday() < 5 or rng.random() < 0.3:
                 return moment
+
+    def working_time(self, calendar: CalendarSpec | None) -> WorkingTime:
+        """Due times on `calendar` (None: every minute counts) over the whole history."""
+        spec = calendar or ROUND_THE_CLOCK
+        if spec not in self._working_time:
+            self._working_time[spec] = WorkingTime(spec, first=self.start, last=self.now)
+        return self._working_time[spec]
 
     def pick_company(self) -> Company:
         """A few big accounts produce many leads; most produce one or two."""

@@ -32,7 +32,9 @@ PERMISSIONS: dict[LeadAction, str] = {
 
 def _lead_with_people() -> QuerySet[Lead]:
     """What the permission rules and the lead's pages read besides the row itself."""
-    return Lead.objects.select_related("owner", "ae", "team", "rejection_reason")
+    return Lead.objects.select_related(
+        "owner", "ae", "team", "rejection_reason", "disqualification_reason"
+    )
 
 
 def lead_for(

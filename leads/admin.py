@@ -5,7 +5,8 @@ the hand-off, transitions and events) is read-only here. A lead's own fields may
 corrected, but the save goes through `leads.services.lead_update`, so it bumps the
 version and leaves the same old → new event row as the lead's edit page. Leads are
 created by intake only (routing, the MQL move and the SLA clocks come with it), and
-nothing here reassigns a lead: that is `lead_assign`, on the lead page.
+nothing here reassigns a lead: that is `lead_assign`, on the lead page. Routing rules
+and reasons save through `leads.services.settings`, audited like the settings pages.
 """
 
 from __future__ import annotations
@@ -15,11 +16,14 @@ from typing import Any, cast
 from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
+from crm.exceptions import Problem
 from crm.models import User
 from leads import gate, services
 from leads.models import (
     Activity,
+    DisqualificationReason,
     Handoff,
     Lead,
     LeadEvent,
@@ -27,7 +31,9 @@ from leads.models import (
     Qualification,
     RejectionReason,
     RoutingRule,
+    SettingChange,
 )
+from leads.services import settings as settings_service
 
 
 def _all_fields(model: type[Any]) -> tuple[str, ...]:
@@ -197,14 +203,52 @@ class ActivityAdmin(admin.ModelAdmin):
         return False  # logged on the lead or opportunity page
 
 
-@admin.register(RejectionReason)
-class RejectionReasonAdmin(admin.ModelAdmin):
-    list_display = ("label", "code", "is_active", "position")
-    list_editable = ("is_active", "position")
+class _SettingsAdmin(admin.ModelAdmin):
+    """RevOps' settings: saved through `leads.services.settings` (validated, audited as
+    on the settings pages); retired, never deleted."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return super().has_add_permission(request) and request.user.has_perm(
+            "leads.change_settings"
+        )
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_change_permission(request, obj) and request.user.has_perm(
+            "leads.change_settings"
+        )
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # leads and the audit point at them: retire instead
+
+
+def _problems_on_form(form: forms.ModelForm, problems: list[Problem]) -> None:
+    """The service's problems as the admin form's errors, each field named once."""
+    for problem in problems:
+        field = problem.field if problem.field in form.fields else None
+        if field is not None and field in form.errors:
+            continue
+        form.add_error(field, str(problem.message))
+
+
+class RoutingRuleAdminForm(forms.ModelForm):
+    """Refuses what `routing_rule_create` / `routing_rule_update` would refuse."""
+
+    class Meta:
+        model = RoutingRule
+        fields = list(settings_service.RULE_FIELDS)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        rule = self.instance if self.instance.pk else None
+        data = {name: cleaned[name] for name in settings_service.RULE_FIELDS if name in cleaned}
+        values = settings_service.routing_rule_values(data, rule=rule)
+        _problems_on_form(self, settings_service.routing_rule_problems(values, rule=rule))
+        return cleaned
 
 
 @admin.register(RoutingRule)
-class RoutingRuleAdmin(admin.ModelAdmin):
+class RoutingRuleAdmin(_SettingsAdmin):
+    form = RoutingRuleAdminForm
     list_display = (
         "name",
         "position",
@@ -213,7 +257,105 @@ class RoutingRuleAdmin(admin.ModelAdmin):
         "match_source",
         "match_segment",
         "match_territory",
+        "match_country",
+        "match_campaign",
         "is_active",
     )
     list_filter = ("strategy", "is_active", "team")
-    list_editable = ("position", "is_active")
+    list_select_related = ("team",)
+
+    def save_model(self, request: HttpRequest, obj: RoutingRule, form: Any, change: bool) -> None:
+        """Save through the settings service: validated and audited like the app's page."""
+        by = cast(User, request.user)  # the admin is behind a staff login
+        if change:
+            data = {name: form.cleaned_data[name] for name in form.changed_data}
+            if data:
+                settings_service.routing_rule_update(rule_id=obj.pk, by=by, data=data)
+        else:
+            data = {name: form.cleaned_data[name] for name in settings_service.RULE_FIELDS}
+            obj.pk = settings_service.routing_rule_create(by=by, data=data).pk
+        obj.refresh_from_db()
+
+
+class ReasonAdminForm(forms.ModelForm):
+    """Refuses what `reason_create` / `reason_update` would refuse."""
+
+    kind = "rejection"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "code" in self.fields:
+            self.fields["code"].required = False
+            self.fields["code"].help_text = _("Made from the label when blank; never changes.")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        reason = self.instance if self.instance.pk else None
+        data = {name: cleaned[name] for name in settings_service.REASON_FIELDS if name in cleaned}
+        values = settings_service.reason_values(self.kind, data, reason=reason)
+        _problems_on_form(self, settings_service.reason_problems(self.kind, values, reason=reason))
+        return cleaned
+
+    def validate_unique(self) -> None:
+        """The service words a duplicate code (in `clean`)."""
+
+
+class RejectionReasonAdminForm(ReasonAdminForm):
+    kind = "rejection"
+
+    class Meta:
+        model = RejectionReason
+        fields = list(settings_service.REASON_FIELDS)
+
+
+class DisqualificationReasonAdminForm(ReasonAdminForm):
+    kind = "disqualification"
+
+    class Meta:
+        model = DisqualificationReason
+        fields = list(settings_service.REASON_FIELDS)
+
+
+class _ReasonAdmin(_SettingsAdmin):
+    kind = "rejection"
+    list_display = ("label", "code", "is_active", "position")
+    list_filter = ("is_active",)
+    search_fields = ("label", "code")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        return ("code",) if obj is not None else ()
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        """Save through the settings service: validated and audited like the app's page."""
+        by = cast(User, request.user)  # the admin is behind a staff login
+        if change:
+            data = {name: form.cleaned_data[name] for name in form.changed_data}
+            if data:
+                settings_service.reason_update(kind=self.kind, reason_id=obj.pk, by=by, data=data)
+        else:
+            data = {name: form.cleaned_data[name] for name in settings_service.REASON_FIELDS}
+            obj.pk = settings_service.reason_create(kind=self.kind, by=by, data=data).pk
+        obj.refresh_from_db()
+
+
+@admin.register(RejectionReason)
+class RejectionReasonAdmin(_ReasonAdmin):
+    kind = "rejection"
+    form = RejectionReasonAdminForm
+
+
+@admin.register(DisqualificationReason)
+class DisqualificationReasonAdmin(_ReasonAdmin):
+    kind = "disqualification"
+    form = DisqualificationReasonAdminForm
+
+
+@admin.register(SettingChange)
+class SettingChangeAdmin(ReadOnlyAdmin):
+    """Written by `leads.services.settings`; the app shows it under Settings → history."""
+
+    list_display = ("at", "kind", "object_label", "actor")
+    list_filter = ("kind",)
+    list_select_related = ("actor",)
+    search_fields = ("object_label",)
+    show_full_result_count = False

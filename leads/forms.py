@@ -331,7 +331,7 @@ class ActionForm(VersionedForm):
 
 
 class ReasonForm(VersionedForm):
-    """Nurture, disqualify, reopen: a reason is required (by the service)."""
+    """Nurture, reopen: a reason is required (by the service)."""
 
     reason = forms.CharField(label=_("Reason"), required=False, widget=_textarea(2))
     marked_required = frozenset({"reason"})
@@ -352,6 +352,25 @@ class RejectForm(VersionedForm):
         _choice_field(self, "reason").choices = [
             ("", _("Choose a reason…")),
             *((r.code, r.label) for r in reasons),
+        ]
+
+
+class DisqualifyForm(VersionedForm):
+    """Like rejecting: an active reason from RevOps' list and a written rationale."""
+
+    reason = forms.ChoiceField(label=_("Reason"), required=False)
+    note = forms.CharField(
+        label=_("Rationale"),
+        required=False,
+        widget=_textarea(3),
+        help_text=_("Marketing reads this: say why this lead will never buy."),
+    )
+    marked_required = frozenset({"reason", "note"})
+
+    def add_fields(self) -> None:
+        _choice_field(self, "reason").choices = [
+            ("", _("Choose a reason…")),
+            *((r.code, r.label) for r in selectors.active_disqualification_reasons()),
         ]
 
 

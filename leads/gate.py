@@ -8,22 +8,33 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.exceptions import Problem
-from leads.models import Lead, Qualification, Source
-
-# Words that mean "we don't know" and so never count as an answer in a required field.
-NON_ANSWERS = frozenset({"tbd", "tba", "unknown", "n/a", "na", "?", "-", "--", "none", "todo"})
+from crm.placeholders import is_placeholder
+from leads.models import Handoff, Lead, LeadTransition, Qualification, Source
 
 
 def is_blank(value: Any) -> bool:
-    """Blank, or a placeholder that only pretends to be an answer."""
-    if value is None:
-        return True
-    text = str(value).strip()
-    return not text or text.lower().strip(".!") in NON_ANSWERS
+    """Blank, or a placeholder that only pretends to be an answer ("TBD", "N/A", "?"):
+    the one rule of `crm.placeholders`, for every required field of the funnel."""
+    return is_placeholder(value)
+
+
+def _criterion_hint(q: Qualification, criterion: str, hint: str) -> str:
+    """What to do about an unmet criterion; when it is marked confirmed on a placeholder,
+    say so, or the rep sees "confirmed" and cannot tell why it does not count."""
+    if not q.has_placeholder_evidence(criterion):
+        return hint
+    return _(
+        "%(criterion)s is marked confirmed, but “%(evidence)s” is a placeholder, not "
+        "evidence. Write down what you learned: who said what, and when."
+    ) % {
+        "criterion": CRITERIA_NAMES[criterion],
+        "evidence": getattr(q, f"{criterion}_evidence").strip(),
+    }
 
 
 def intake_problems(data: Mapping[str, Any]) -> list[Problem]:
@@ -63,30 +74,44 @@ def sql_problems(lead: Lead, qualification: Qualification) -> list[Problem]:
         problems.append(
             Problem("not_sal", "status", _("Accept the lead (SAL) before qualifying it."))
         )
-    if not qualification.is_confirmed("need"):
+    q = qualification
+    if not q.is_confirmed("need"):
         problems.append(
             Problem(
-                "need_unconfirmed", "need_status", _("Confirm the business need, with evidence.")
+                "need_unconfirmed",
+                "need_status",
+                _criterion_hint(q, "need", _("Confirm the business need, with evidence.")),
             )
         )
-    if not qualification.is_confirmed("budget"):
+    if not q.is_confirmed("budget"):
         problems.append(
             Problem(
                 "budget_unconfirmed",
                 "budget_status",
-                _("Confirm the budget or the path to it, with evidence."),
+                _criterion_hint(
+                    q, "budget", _("Confirm the budget or the path to it, with evidence.")
+                ),
             )
         )
     # Someone who can sign, not only a champion.
-    if not qualification.is_confirmed("authority"):
+    if not q.is_confirmed("authority"):
         problems.append(
             Problem(
                 "authority_unconfirmed",
                 "authority_status",
-                _("Identify the economic buyer or decision unit, with evidence."),
+                _criterion_hint(
+                    q,
+                    "authority",
+                    _("Identify the economic buyer or decision unit, with evidence."),
+                ),
             )
         )
     return problems
+
+
+def is_sql_ready(lead: Lead, qualification: Qualification | None) -> bool:
+    """The gate's yes to "Move to SQL": the lead page offers the button only then."""
+    return not sql_problems(lead, qualification or Qualification(lead=lead))
 
 
 HANDOFF_FIELDS = {
@@ -144,6 +169,14 @@ CRITERIA_LABELS = {
     "timeline": _("Timeline defined (forcing event and target date)"),
     "decision": _("Decision process understood"),
 }
+# The criterion as a sentence names it ("Budget is marked confirmed, but ...").
+CRITERIA_NAMES = {
+    "budget": _("Budget"),
+    "authority": _("Authority"),
+    "need": _("Need"),
+    "timeline": _("Timeline"),
+    "decision": _("Decision process"),
+}
 CRITERIA_HINTS = {
     "budget": _("Confirm the budget or the path to it, with evidence."),
     "authority": _("Name the economic buyer or decision unit, with evidence."),
@@ -191,20 +224,26 @@ def conversion_checklist(lead: Lead, qualification: Qualification | None) -> lis
                 f"{criterion}_status",
                 CRITERIA_LABELS[criterion],
                 q.is_confirmed(criterion),
-                CRITERIA_HINTS[criterion],
+                _criterion_hint(q, criterion, CRITERIA_HINTS[criterion]),
             )
         )
-    handoff = lead.handoffs.order_by("-created_at").first() if lead.pk else None
+    # A recycled lead starts over: only a hand-off made since its latest reopening counts.
+    handoff = current_handoff(lead)
     checks.append(
         Check(
             "no_handoff",
             "handoff",
             _("Handed off to an AE with the full package"),
             handoff is not None,
-            _("The SDR hands the lead off to an AE first."),
+            _("The SDR hands the lead off to an AE first.")
+            if handoff is not None or latest_reopening(lead) is None
+            else _(
+                "The SDR hands the lead off to an AE: it was reopened, so a hand-off from "
+                "before does not count."
+            ),
         )
     )
-    # An opportunity exists only after a meaningful discovery conversation.
+    # An opportunity exists only after a meaningful discovery conversation, in this pass.
     checks.append(
         Check(
             "discovery_not_held",
@@ -224,6 +263,45 @@ def conversion_checklist(lead: Lead, qualification: Qualification | None) -> lis
         )
     )
     return checks
+
+
+def _reopenings(lead_ref: Any) -> QuerySet[LeadTransition]:
+    """The lead's returns from nurture or rejection to MQL: each starts a new pass."""
+    return LeadTransition.objects.filter(
+        lead=lead_ref,
+        to_status=Lead.Status.MQL,
+        from_status__in=(Lead.Status.NURTURE, Lead.Status.REJECTED),
+    )
+
+
+def latest_reopening(lead: Lead) -> datetime.datetime | None:
+    """When the lead last came back from nurture or rejection (None: it never did)."""
+    if not lead.pk:
+        return None
+    return (
+        _reopenings(lead)
+        .order_by("-created_at", "-id")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+
+
+def handoffs_this_pass(lead: Lead) -> QuerySet[Handoff]:
+    """The lead's hand-offs made since its latest reopening, newest first: a hand-off
+    and a discovery call from before a reopening belong to an earlier pass."""
+    earlier_pass = _reopenings(OuterRef("lead")).filter(created_at__gte=OuterRef("created_at"))
+    return (
+        Handoff.objects.filter(lead=lead)
+        .filter(~Exists(earlier_pass))
+        .order_by("-created_at", "-id")
+    )
+
+
+def current_handoff(lead: Lead) -> Handoff | None:
+    """The hand-off this pass through the funnel converts on, if there is one yet."""
+    if not lead.pk:
+        return None
+    return handoffs_this_pass(lead).first()
 
 
 def conversion_problems(lead: Lead, qualification: Qualification | None) -> list[Problem]:

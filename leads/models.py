@@ -14,6 +14,14 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from crm.placeholders import is_placeholder
+
+# The settings' own tables live in `leads.settings_models`; import them from here.
+from leads.settings_models import DisqualificationReason as DisqualificationReason
+from leads.settings_models import Reason
+from leads.settings_models import RoutingFallback as RoutingFallback
+from leads.settings_models import SettingChange as SettingChange
+
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
 
@@ -35,21 +43,12 @@ class Segment(models.TextChoices):
     ENTERPRISE = "enterprise", _("Enterprise")
 
 
-class RejectionReason(models.Model):
+class RejectionReason(Reason):
     """Why sales rejected a lead; the list is RevOps-editable and shown to marketing."""
 
-    code = models.SlugField(_("code"), max_length=50, unique=True)
-    label = models.CharField(_("label"), max_length=150)
-    is_active = models.BooleanField(_("active"), default=True)
-    position = models.PositiveSmallIntegerField(_("position"), default=0)
-
-    class Meta:
-        ordering = ["position", "label"]
+    class Meta(Reason.Meta):
         verbose_name = _("rejection reason")
         verbose_name_plural = _("rejection reasons")
-
-    def __str__(self) -> str:
-        return self.label
 
 
 class LeadStatus(models.TextChoices):
@@ -66,13 +65,21 @@ class LeadStatus(models.TextChoices):
 class LeadQuerySet(models.QuerySet["Lead"]):
     def visible_to(self, user: User) -> LeadQuerySet:
         """Rows `user` may read: everything for RevOps/admin, the team for managers,
-        otherwise own leads (and for AEs the leads handed off to them)."""
+        otherwise own leads (and for AEs the leads handed off to them).
+
+        Managers also see every open lead that has no owner (routing found no SDR), so
+        one of them can assign it: no lead waits where nobody looks."""
         if not user.is_authenticated:
             return self.none()
         if user.sees_everything:
             return self
         if user.is_manager:
-            return self.filter(Q(team__manager=user) | Q(owner__manager=user) | Q(owner=user))
+            return self.filter(
+                Q(team__manager=user)
+                | Q(owner__manager=user)
+                | Q(owner=user)
+                | Q(owner__isnull=True, status__in=Lead.OPEN_STATUSES)
+            )
         if user.is_ae:
             return self.filter(Q(owner=user) | Q(ae=user))
         if user.team is not None and user.team.sdrs_see_team_leads:
@@ -84,6 +91,10 @@ class LeadQuerySet(models.QuerySet["Lead"]):
 
     def open(self) -> LeadQuerySet:
         return self.filter(status__in=Lead.OPEN_STATUSES)
+
+    def unassigned(self) -> LeadQuerySet:
+        """Open leads waiting for an owner: the Unassigned queue."""
+        return self.open().filter(owner__isnull=True)
 
 
 class Lead(models.Model):
@@ -163,8 +174,17 @@ class Lead(models.Model):
         editable=False,
     )
     rejection_note = models.TextField(_("rejection rationale"), blank=True, editable=False)
-    disqualification_reason = models.TextField(
-        _("disqualification reason"), blank=True, editable=False
+    # Null on leads disqualified before the reason list existed: their note says why.
+    disqualification_reason = models.ForeignKey(
+        DisqualificationReason,
+        verbose_name=_("disqualification reason"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+    )
+    disqualification_note = models.TextField(
+        _("disqualification rationale"), blank=True, editable=False
     )
     lost_to_competitor = models.CharField(
         _("lost to competitor"),
@@ -348,8 +368,18 @@ class Qualification(models.Model):
         return getattr(self, f"{criterion}_status")
 
     def is_confirmed(self, criterion: str) -> bool:
-        return self.criterion_status(criterion) == CriterionStatus.CONFIRMED and bool(
-            getattr(self, f"{criterion}_evidence").strip()
+        """Confirmed, with evidence that is more than a placeholder ("TBD" is not evidence)."""
+        return self.criterion_status(criterion) == CriterionStatus.CONFIRMED and not (
+            is_placeholder(getattr(self, f"{criterion}_evidence"))
+        )
+
+    def has_placeholder_evidence(self, criterion: str) -> bool:
+        """Marked confirmed on evidence that only pretends to be one ("TBD", "N/A", "?")."""
+        evidence = getattr(self, f"{criterion}_evidence")
+        return (
+            self.criterion_status(criterion) == CriterionStatus.CONFIRMED
+            and bool(evidence.strip())
+            and is_placeholder(evidence)
         )
 
     @property
@@ -486,6 +516,10 @@ class RoutingRule(models.Model):
         _("only segment"), max_length=12, choices=Segment.choices, blank=True
     )
     match_territory = models.CharField(_("only territory"), max_length=100, blank=True)
+    match_country = models.CharField(
+        _("only country"), max_length=2, blank=True, help_text=_("ISO 3166 code, e.g. ID.")
+    )
+    match_campaign = models.CharField(_("only campaign"), max_length=150, blank=True)
     last_assigned = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,

@@ -1,6 +1,7 @@
-"""Who may read and work a lead. One definition, used by views, the API and services
-(through `leads.access.lead_for`) and by the lead page's buttons;
-`Lead.objects.visible_to(user)` is the same rule as a query."""
+"""Who may read and work a lead, and who may read and change the leads settings (routing
+rules, reasons). One definition, used by views, the API and services (through
+`leads.access.lead_for`) and by the lead page's buttons; `Lead.objects.visible_to(user)`
+is the same rule as a query."""
 
 from __future__ import annotations
 
@@ -44,10 +45,22 @@ def lead_is_rejected(user: User, lead: Lead) -> bool:
     return lead.status == Lead.Status.REJECTED
 
 
+@rules.predicate
+def is_manager(user: User) -> bool:
+    return user.is_authenticated and user.is_manager
+
+
+@rules.predicate
+def is_waiting_for_owner(user: User, lead: Lead) -> bool:
+    """Open and unowned: routing found no SDR (`LeadQuerySet.unassigned`)."""
+    return lead.owner_id is None and lead.is_open
+
+
 can_work_lead = sees_everything | owns_lead | is_leads_ae | manages_lead
-can_view_lead = can_work_lead | shares_readable_team
+# Every manager sees the Unassigned queue, so a lead no rule could route is never lost.
+can_view_lead = can_work_lead | shares_readable_team | (is_manager & is_waiting_for_owner)
 # Assigning leads to people is a manager's or RevOps' call, never the rep's own.
-can_assign_lead = sees_everything | manages_lead
+can_assign_lead = sees_everything | manages_lead | (is_manager & is_waiting_for_owner)
 can_create_lead = rules.is_authenticated
 # The discovery call is the AE's; the SDR who handed off does not mark it held.
 can_record_discovery = sees_everything | is_leads_ae | manages_lead
@@ -61,3 +74,9 @@ rules.add_perm("leads.assign_lead", can_assign_lead)
 rules.add_perm("leads.add_lead", can_create_lead)
 rules.add_perm("leads.record_discovery", can_record_discovery)
 rules.add_perm("leads.reopen_lead", can_reopen_lead)
+
+# Routing rules and reasons: RevOps owns them; managers read them; reps never see them.
+can_view_settings = sees_everything | is_manager
+can_change_settings = sees_everything
+rules.add_perm("leads.view_settings", can_view_settings)
+rules.add_perm("leads.change_settings", can_change_settings)

@@ -7,6 +7,7 @@ Views and API views only call these. Anything about SLA clocks comes through the
 from __future__ import annotations
 
 import datetime
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,12 +21,16 @@ from crm.web.pagination import KeysetPage, keyset_page
 from leads.clocks import clocks
 from leads.models import (
     Activity,
+    DisqualificationReason,
     Handoff,
     Lead,
     LeadEvent,
     LeadStatus,
     LeadTransition,
     Qualification,
+    RejectionReason,
+    RoutingRule,
+    SettingChange,
 )
 
 Status = Lead.Status
@@ -135,7 +140,9 @@ def lead_queue_page(
 
 def leads_for_api(user: User) -> QuerySet[Lead]:
     """The leads `user` may read, with what the serializer and the permission rules touch."""
-    return Lead.objects.visible_to(user).select_related("owner", "ae", "team", "rejection_reason")
+    return Lead.objects.visible_to(user).select_related(
+        "owner", "ae", "team", "rejection_reason", "disqualification_reason"
+    )
 
 
 def lead_activities_for_api(lead: Lead, *, limit: int = 200) -> QuerySet[Activity]:
@@ -305,3 +312,50 @@ def lead_clock_rows(
     """
     rows = clocks().page_rows(lead, now)
     return [row for row in rows if row["running"]], [row for row in rows if not row["running"]]
+
+
+# --- the Unassigned queue --------------------------------------------------------------------
+
+# The tab shows "99+" beyond this: counting stops there, so the badge costs the same on
+# any install.
+UNASSIGNED_COUNT_CAP = 100
+
+
+def unassigned_count(user: User) -> int:
+    """How many open leads `user` may see wait for an owner, counted up to the cap."""
+    return Lead.objects.visible_to(user).unassigned().values("pk")[:UNASSIGNED_COUNT_CAP].count()
+
+
+# --- the leads settings ----------------------------------------------------------------------
+
+
+def routing_rules() -> list[RoutingRule]:
+    """Every rule in the order routing tries them, active and retired."""
+    return list(
+        RoutingRule.objects.select_related("team", "last_assigned").order_by("position", "pk")
+    )
+
+
+def reasons(kind: str) -> list[RejectionReason] | list[DisqualificationReason]:
+    """One list of reasons (`rejection` or `disqualification`) in the order people see it."""
+    if kind == "disqualification":
+        return list(DisqualificationReason.objects.order_by("position", "label"))
+    return list(RejectionReason.objects.order_by("position", "label"))
+
+
+def active_disqualification_reasons() -> list[DisqualificationReason]:
+    """The reasons the disqualify step offers."""
+    return list(DisqualificationReason.objects.filter(is_active=True).order_by("position", "label"))
+
+
+def setting_changes(
+    *, kinds: Sequence[str] = (), object_id: int | None = None, limit: int = 50
+) -> list[SettingChange]:
+    """The audit of the leads settings, newest first: of some kinds (all when empty),
+    of one object if `object_id` is given."""
+    changes = SettingChange.objects.select_related("actor").order_by("-at", "-pk")
+    if kinds:
+        changes = changes.filter(kind__in=list(kinds))
+    if object_id is not None:
+        changes = changes.filter(object_id=object_id)
+    return list(changes[:limit])

@@ -1,8 +1,18 @@
-"""Browser routes for the SDR's day. Every view is thin: parse, call a service, render."""
+"""Browser routes for the SDR's day, and RevOps' leads settings (routing rules, reasons).
+Every view is thin: parse, call a service, render."""
 
 from django.urls import path
 
-from leads.views import actions, activities, detail, handoff, intake, qualification, queue
+from leads.views import (
+    actions,
+    activities,
+    detail,
+    handoff,
+    intake,
+    qualification,
+    queue,
+    settings,
+)
 
 app_name = "leads"
 
@@ -27,4 +37,36 @@ urlpatterns = [
     path("<int:pk>/disqualify/", actions.lead_disqualify, name="disqualify"),
     path("<int:pk>/reopen/", actions.lead_reopen, name="reopen"),
     path("<int:pk>/assign/", actions.lead_assign, name="assign"),
+    path("<int:pk>/assign/queue/", queue.lead_assign_from_queue, name="assign_from_queue"),
+    # RevOps' settings (managers read them)
+    path("settings/routing/", settings.routing_rules, name="settings_routing"),
+    path("settings/routing/new/", settings.routing_rule_new, name="settings_routing_new"),
+    path("settings/routing/<int:pk>/", settings.routing_rule_edit, name="settings_routing_edit"),
+    path(
+        "settings/routing/<int:pk>/active/",
+        settings.routing_rule_active,
+        name="settings_routing_active",
+    ),
+    path(
+        "settings/routing/<int:pk>/move/",
+        settings.routing_rule_move,
+        name="settings_routing_move",
+    ),
+    path("settings/reasons/", settings.reason_lists, name="settings_reasons"),
+    path(
+        "settings/reasons/<str:kind>/new/",
+        settings.reason_new,
+        name="settings_reason_new",
+    ),
+    path(
+        "settings/reasons/<str:kind>/<int:pk>/",
+        settings.reason_edit,
+        name="settings_reason_edit",
+    ),
+    path(
+        "settings/reasons/<str:kind>/<int:pk>/active/",
+        settings.reason_active,
+        name="settings_reason_active",
+    ),
+    path("settings/history/", settings.change_history, name="settings_history"),
 ]

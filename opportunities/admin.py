@@ -4,8 +4,10 @@ Fields the services own (a deal's stage, amount, currency, owner, approval, vers
 lead; an override request's decision) are read-only here: they change in the product,
 where every change is checked and audited. The deal fields the edit page offers go
 through `opportunity_update` (and its audit); stages and the conversion policy go
-through `opportunities.services.configuration`, so an admin edit leaves the same
-`PolicyChange` row as any other.
+through `opportunities.services.configuration`, so an admin edit is judged by the same
+rules as the settings pages and leaves the same `PolicyChange` row. RevOps edits them on
+the settings pages (/settings/stages/, /settings/conversion-policy/); here only a
+superuser, or a user RevOps' rules allow, changes them.
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from crm.exceptions import Problem
 from crm.models import User
 from opportunities import services
 from opportunities.models import (
@@ -30,6 +34,7 @@ from opportunities.models import (
     Stage,
     StageChange,
 )
+from opportunities.services import configuration
 
 # The edit page's fields, less those the admin must not touch (money moves in the product).
 ADMIN_EDITABLE = tuple(f for f in services.EDITABLE_FIELDS if f not in ("amount", "currency"))
@@ -81,7 +86,7 @@ class OpportunityAdminForm(forms.ModelForm):
         cleaned = super().clean() or {}
         changes = {name: cleaned[name] for name in self.changed_data if name in cleaned}
         policy = ConversionPolicy.current()
-        for problem in services.edit_problems(changes, policy=policy):
+        for problem in services.edit_problems(changes, policy=policy, opportunity=self.instance):
             field = problem.field if problem.field in self.fields else None
             self.add_error(field, str(problem.message))
         return cleaned
@@ -138,8 +143,41 @@ class OpportunityAdmin(admin.ModelAdmin):
             services.opportunity_update(opportunity_id=obj.pk, by=_actor(request), data=changes)
 
 
+def _may_configure(request: HttpRequest) -> bool:
+    return request.user.has_perm("opportunities.change_settings")
+
+
+def _problems_on_form(form: forms.BaseForm, problems: list[Problem]) -> None:
+    for problem in problems:
+        field = problem.field if problem.field in form.fields else None
+        form.add_error(field, str(problem.message))
+
+
+class StageAdminForm(forms.ModelForm):
+    """Judged by the same rules as the settings page (`configuration.stage_problems`)."""
+
+    class Meta:
+        model = Stage
+        fields = configuration.STAGE_FIELDS
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        stage = self.instance if self.instance.pk else None
+        values = configuration.stage_values(stage) if stage else {}
+        values.update(
+            {name: cleaned[name] for name in configuration.STAGE_FIELDS if name in cleaned}
+        )
+        if set(configuration.STAGE_FIELDS) <= set(values):
+            _problems_on_form(self, configuration.stage_problems(values, stage=stage))
+        return cleaned
+
+
 @admin.register(Stage)
 class StageAdmin(admin.ModelAdmin):
+    """Superusers' view of the stages RevOps edits on the settings page; saves and deletes
+    go through `configuration`, with its rules and its audit row."""
+
+    form = StageAdminForm
     list_display = (
         "name",
         "position",
@@ -151,7 +189,27 @@ class StageAdmin(admin.ModelAdmin):
         "is_lost",
         "is_active",
     )
-    list_editable = ("default_probability", "rot_days", "is_active")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return super().has_add_permission(request) and _may_configure(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Stage | None = None) -> bool:
+        return super().has_change_permission(request, obj) and _may_configure(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Stage | None = None) -> bool:
+        return super().has_delete_permission(request, obj) and _may_configure(request)
+
+    def get_deleted_objects(
+        self, objs: Any, request: HttpRequest
+    ) -> tuple[list[Any], dict[Any, Any], set[Any], list[Any]]:
+        """A stage with deals, or the last entry, won or lost stage, is not deleted: the
+        admin lists why, as it does for protected rows."""
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        stages = list(objs)
+        for stage in stages:
+            for problem in configuration.stage_delete_problems(stage, with_them=stages):
+                protected.append(f"{stage}: {problem.message}")
+        return deleted, counts, perms_needed, protected
 
     def save_model(
         self, request: HttpRequest, obj: Stage, form: forms.ModelForm[Stage], change: bool
@@ -162,8 +220,9 @@ class StageAdmin(admin.ModelAdmin):
         services.stage_delete(stage=obj, by=_actor(request))
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Stage]) -> None:
-        for stage in queryset:
-            services.stage_delete(stage=stage, by=_actor(request))
+        with transaction.atomic():
+            for stage in queryset:
+                services.stage_delete(stage=stage, by=_actor(request))
 
 
 @admin.register(ConversionSnapshot)
@@ -177,8 +236,27 @@ class ConversionSnapshotAdmin(admin.ModelAdmin):
         return False  # immutable audit record
 
 
+class ConversionPolicyAdminForm(forms.ModelForm):
+    """Judged by the same rules as the settings page (`conversion_policy_problems`)."""
+
+    class Meta:
+        model = ConversionPolicy
+        fields = configuration.POLICY_FIELDS
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        values = configuration.policy_values(ConversionPolicy.current())
+        values.update(
+            {name: cleaned[name] for name in configuration.POLICY_FIELDS if name in cleaned}
+        )
+        if set(configuration.POLICY_FIELDS) <= set(cleaned):
+            _problems_on_form(self, configuration.conversion_policy_problems(values))
+        return cleaned
+
+
 @admin.register(ConversionPolicy)
 class ConversionPolicyAdmin(admin.ModelAdmin):
+    form = ConversionPolicyAdminForm
     list_display = (
         "__str__",
         "close_window_min_days",
@@ -189,7 +267,12 @@ class ConversionPolicyAdmin(admin.ModelAdmin):
     readonly_fields = ("updated_at", "updated_by")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return not ConversionPolicy.objects.exists()
+        return False  # the one row exists from the migrations on (`ConversionPolicy.current`)
+
+    def has_change_permission(
+        self, request: HttpRequest, obj: ConversionPolicy | None = None
+    ) -> bool:
+        return super().has_change_permission(request, obj) and _may_configure(request)
 
     def has_delete_permission(
         self, request: HttpRequest, obj: ConversionPolicy | None = None

@@ -1,25 +1,28 @@
 """The wizard's input, parsed and checked in one pass so every problem comes back at once.
 
 Browser form, API and approved override requests all hand raw primitives (strings, ids,
-ISO dates) to `parse_input`, so the rules and the messages are the same everywhere.
+ISO dates) to `parse_input`, so the rules and the messages are the same everywhere. A
+value of the wrong kind (a list for a name, "NaN" for an amount, an id no table can hold)
+is a problem on its field, never an exception.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from babel.numbers import list_currencies
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils.translation import gettext as _
 
 from crm.exceptions import Problem
 from crm.models import Contact, User
+from crm.money import currencies_in_use
 from leads.gate import is_blank
 from opportunities.models import (
     ConversionPolicy,
@@ -46,7 +49,39 @@ CUSTOM_FIELD_LABELS = {
     "risks": _("risks / deal blockers"),
 }
 _NAME_PARTS = re.compile(r"\s+[-–—]\s+")
-CURRENCIES = frozenset(list_currencies())
+# Currencies an amount may be kept in: legal tender somewhere, never "XXX" or a metal.
+CURRENCIES = currencies_in_use()
+# The keys of the conversion input (`opportunities.api.serializers.ConversionInputSerializer`
+# documents them); the API refuses any other key rather than ignore it.
+INPUT_FIELDS = frozenset(
+    {
+        "name",
+        "amount",
+        "currency",
+        "discount_notes",
+        "expected_close_date",
+        "close_date_reason",
+        "stage",
+        "probability",
+        "next_step",
+        "next_step_owner",
+        "next_step_due",
+        "contact_roles",
+        "attach_to",
+        *CUSTOM_FIELDS,
+    }
+)
+ROLE_FIELDS = frozenset(
+    {"role", "lead_contact", "contact", "first_name", "last_name", "email", "job_title"}
+)
+# The largest id a table can hold (signed 64 bits): a larger number names no row.
+MAX_ID = 2**63 - 1
+# Dates a deal can carry (as the API's `crm.api.serializers.BoundedDateField`).
+EARLIEST = datetime.date(1900, 1, 1)
+LATEST = datetime.date(2999, 12, 31)
+_AMOUNT = Opportunity._meta.get_field("amount")
+_TRUE = frozenset({"true", "1", "yes", "on"})
+_FALSE = frozenset({"false", "0", "no", "off", ""})
 
 
 @dataclass
@@ -79,22 +114,130 @@ class ConversionData:
     unparsed: set[str] = field(default_factory=set)  # already reported; not "missing" too
 
 
-def _text(raw: Mapping[str, Any], key: str) -> str:
+def unknown_field_problems(raw: Mapping[str, Any], *, also: Iterable[str] = ()) -> list[Problem]:
+    """A problem for each key of the input (and of each contact role) that names no field."""
+    known = INPUT_FIELDS | set(also)
+    problems = [
+        Problem("unknown_field", str(key), _("Unknown field '%(name)s'.") % {"name": key})
+        for key in raw
+        if key not in known
+    ]
+    rows = raw.get("contact_roles")
+    for i, row in enumerate(rows if isinstance(rows, list) else []):
+        for key in row if isinstance(row, Mapping) else ():
+            if key not in ROLE_FIELDS:
+                problems.append(
+                    Problem(
+                        "unknown_field",
+                        f"contact_roles.{i}.{key}",
+                        _("Unknown field '%(name)s'.") % {"name": key},
+                    )
+                )
+    return problems
+
+
+def _text(raw: Mapping[str, Any], key: str, problems: list[Problem], where: str = "") -> str:
+    """The text at `key`; a list or an object there is a problem on the field (`where`)."""
     value = raw.get(key)
-    return "" if value is None else str(value).strip()
+    if value is None:
+        return ""
+    if isinstance(value, Mapping | list | tuple | set):
+        problems.append(Problem("invalid", f"{where}{key}", _("Enter text, not a list or object.")))
+        return ""
+    text = str(value).strip()
+    # Neither a NUL nor a lone surrogate can be stored (PostgreSQL refuses both).
+    if "\x00" in text or any("\ud800" <= c <= "\udfff" for c in text):
+        problems.append(Problem("invalid", f"{where}{key}", _("Remove the control characters.")))
+        return ""
+    return text
 
 
 def _date(raw: Mapping[str, Any], key: str, problems: list[Problem]) -> datetime.date | None:
     value = raw.get(key)
     if value in (None, ""):
         return None
+    if isinstance(value, datetime.datetime):
+        value = value.date()
     if isinstance(value, datetime.date):
-        return value
-    try:
-        return datetime.date.fromisoformat(str(value))
-    except ValueError:
-        problems.append(Problem("invalid_date", key, _("Enter a date as YYYY-MM-DD.")))
+        day = value
+    else:
+        text = str(value).strip() if isinstance(value, str) else ""
+        try:
+            # Only the calendar date, YYYY-MM-DD: not week dates nor "20260101".
+            if len(text) != 10:
+                raise ValueError(text)
+            day = datetime.date.fromisoformat(text)
+        except ValueError:
+            problems.append(Problem("invalid_date", key, _("Enter a date as YYYY-MM-DD.")))
+            return None
+    if not EARLIEST <= day <= LATEST:
+        problems.append(
+            Problem(
+                "out_of_range",
+                key,
+                _("Enter a date between %(earliest)s and %(latest)s.")
+                % {"earliest": EARLIEST.isoformat(), "latest": LATEST.isoformat()},
+            )
+        )
         return None
+    return day
+
+
+def _amount(value: Any, problems: list[Problem]) -> Decimal | None:
+    """A deal size that fits the amount column (digits and decimal places), or a problem."""
+    amount = Decimal("NaN")
+    if isinstance(value, str | int | float | Decimal) and not isinstance(value, bool):
+        with contextlib.suppress(InvalidOperation):
+            amount = Decimal(str(value).strip().replace(",", ""))
+    if not amount.is_finite():
+        problems.append(Problem("invalid_number", "amount", _("Enter the deal size as a number.")))
+        return None
+    places = _AMOUNT.decimal_places or 0
+    limit = Decimal(10) ** ((_AMOUNT.max_digits or 0) - places)
+    if abs(amount) >= limit:
+        problems.append(
+            Problem(
+                "out_of_range",
+                "amount",
+                _("The deal size must be below %(max)s.") % {"max": f"{limit:,.0f}"},
+            )
+        )
+        return None
+    if amount != amount.quantize(Decimal(1).scaleb(-places)):
+        problems.append(
+            Problem(
+                "invalid_number", "amount", _("Use at most %(n)s decimal places.") % {"n": places}
+            )
+        )
+        return None
+    return amount
+
+
+def _whole_number(value: Any) -> int | None:
+    """`value` as a whole number (an int, or its digits as text), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if text.lstrip("-").isdigit() and len(text) <= 20:
+            return int(text)
+    return None
+
+
+def _flag(value: Any) -> bool | None:
+    """A yes/no answer (JSON true/false, or its text), else None."""
+    if isinstance(value, bool) or value is None:
+        return bool(value)
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    return None
 
 
 def _is_email(value: str) -> bool:
@@ -107,45 +250,36 @@ def _is_email(value: str) -> bool:
 
 def _pks(value: Any) -> list[int]:
     """The id in `value` (an id, its text, or an object), as a lookup list: empty when
-    there is none, so the lookup finds nothing rather than failing."""
+    there is none (not a whole number, or one no table can hold), so the lookup finds
+    nothing rather than failing."""
     if hasattr(value, "pk"):
         value = value.pk
-    try:
-        return [int(value)]
-    except (TypeError, ValueError):
-        return []
+    pk = _whole_number(value)
+    return [pk] if pk is not None and 1 <= pk <= MAX_ID else []
 
 
 def parse_input(raw: Mapping[str, Any]) -> tuple[ConversionData, list[Problem]]:
     """Raw primitives -> typed data, with a problem for every value that does not parse."""
     problems: list[Problem] = []
     data = ConversionData(
-        name=_text(raw, "name"),
-        currency=_text(raw, "currency").upper(),
-        discount_notes=_text(raw, "discount_notes"),
-        close_date_reason=_text(raw, "close_date_reason"),
-        next_step=_text(raw, "next_step"),
-        custom={f: _text(raw, f) for f in CUSTOM_FIELDS},
+        name=_text(raw, "name", problems),
+        currency=_text(raw, "currency", problems).upper(),
+        discount_notes=_text(raw, "discount_notes", problems),
+        close_date_reason=_text(raw, "close_date_reason", problems),
+        next_step=_text(raw, "next_step", problems),
+        custom={f: _text(raw, f, problems) for f in CUSTOM_FIELDS},
     )
     if raw.get("amount") not in (None, ""):
-        try:
-            data.amount = Decimal(str(raw["amount"]).replace(",", ""))
-            if not data.amount.is_finite():
-                raise InvalidOperation
-        except InvalidOperation:
-            problems.append(
-                Problem("invalid_number", "amount", _("Enter the deal size as a number."))
-            )
+        data.amount = _amount(raw["amount"], problems)
     data.expected_close_date = _date(raw, "expected_close_date", problems)
     data.next_step_due = _date(raw, "next_step_due", problems)
-    data.unparsed |= {p.field for p in problems if p.field}
     if raw.get("probability") not in (None, ""):
-        try:
-            data.probability = int(raw["probability"])
-        except (TypeError, ValueError):
+        data.probability = _whole_number(raw["probability"])
+        if data.probability is None:
             problems.append(
                 Problem("invalid_number", "probability", _("Enter a whole percentage."))
             )
+    data.unparsed |= {p.field for p in problems if p.field}
     if raw.get("stage") not in (None, ""):
         data.stage = Stage.objects.filter(pk__in=_pks(raw["stage"]), is_active=True).first()
         if data.stage is None:
@@ -180,8 +314,8 @@ def _parse_roles(rows: Any, problems: list[Problem]) -> list[ContactRoleInput]:
         if not isinstance(row, Mapping):
             problems.append(Problem("invalid", where, _("Each contact role is an object.")))
             continue
-        role = str(row.get("role") or "")
-        if role not in OpportunityContactRole.Role.values:
+        role = row.get("role") or ""
+        if not isinstance(role, str) or role not in OpportunityContactRole.Role.values:
             problems.append(
                 Problem(
                     "invalid_choice",
@@ -189,13 +323,16 @@ def _parse_roles(rows: Any, problems: list[Problem]) -> list[ContactRoleInput]:
                     _("Choose economic buyer, champion, influencer or technical evaluator."),
                 )
             )
+        lead_contact = _flag(row.get("lead_contact"))
+        if lead_contact is None:
+            problems.append(Problem("invalid", f"{where}.lead_contact", _("Answer true or false.")))
         item = ContactRoleInput(
-            role=role,
-            first_name=str(row.get("first_name") or "").strip(),
-            last_name=str(row.get("last_name") or "").strip(),
-            email=str(row.get("email") or "").strip(),
-            job_title=str(row.get("job_title") or "").strip(),
-            lead_contact=bool(row.get("lead_contact")),
+            role=role if isinstance(role, str) else "",
+            first_name=_text(row, "first_name", problems, f"{where}."),
+            last_name=_text(row, "last_name", problems, f"{where}."),
+            email=_text(row, "email", problems, f"{where}."),
+            job_title=_text(row, "job_title", problems, f"{where}."),
+            lead_contact=bool(lead_contact),
         )
         if row.get("contact") not in (None, ""):
             item.contact = Contact.objects.filter(pk__in=_pks(row["contact"])).first()
@@ -220,7 +357,18 @@ def _parse_roles(rows: Any, problems: list[Problem]) -> list[ContactRoleInput]:
 def input_problems(
     data: ConversionData, *, policy: ConversionPolicy, today: datetime.date
 ) -> list[Problem]:
-    """The opportunity's required data (DOMAIN.md): no blanks, no "TBD", sane values."""
+    """The opportunity's required data (DOMAIN.md): no blanks, no "TBD", sane values. A
+    field whose value did not parse is not reported again here (`parse_input` named it)."""
+    return [
+        p
+        for p in _required_data_problems(data, policy=policy, today=today)
+        if p.field not in data.unparsed
+    ]
+
+
+def _required_data_problems(
+    data: ConversionData, *, policy: ConversionPolicy, today: datetime.date
+) -> list[Problem]:
     problems: list[Problem] = []
     if data.attach_to is not None:
         # Joining an existing deal: that deal already carries its required data.

@@ -33,3 +33,11 @@ class OverridePending(DomainError):
 class OverrideNotAllowed(DomainError):
     http_status = 422
     code = "override_not_allowed"
+
+
+class PendingApproval(DomainError):
+    """The deal waits for a manager's approval: it is not pipeline yet, so it does not
+    move between stages until approved (DOMAIN.md: "Pending is not pipeline")."""
+
+    http_status = 409
+    code = "pending_approval"

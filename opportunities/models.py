@@ -98,6 +98,14 @@ class OpportunityQuerySet(models.QuerySet["Opportunity"]):
     def open(self) -> OpportunityQuerySet:
         return self.filter(stage__is_won=False, stage__is_lost=False)
 
+    def pending_approval(self) -> OpportunityQuerySet:
+        """Deals waiting for a manager's approval: shown apart, not pipeline yet."""
+        return self.filter(approval=Opportunity.Approval.PENDING)
+
+    def in_pipeline(self) -> OpportunityQuerySet:
+        """Every deal but those waiting for approval (DOMAIN.md: pending is not pipeline)."""
+        return self.exclude(approval=Opportunity.Approval.PENDING)
+
     def stale(self, now: datetime.datetime) -> OpportunityQuerySet:
         """Open deals that sat in their stage past its rot age (one small query on stages)."""
         condition = Q(pk__in=[])
@@ -214,6 +222,11 @@ class Opportunity(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_pending_approval(self) -> bool:
+        """Waiting for a manager: out of the pipeline and unable to move stage till then."""
+        return self.approval == self.Approval.PENDING
 
     def is_stale(self, now: datetime.datetime) -> bool:
         """Open and in its stage longer than the stage's rot age."""

@@ -92,10 +92,15 @@ can_decide_override = (
 )
 can_view_override = asked_for_it | may_view_requested_lead | can_decide_override
 # Page-level choices: the team's pipeline (owner and team filters), the board's drag and
-# drop (each move is still checked per deal), the stage editor.
+# drop (each move is still checked per deal).
 can_filter_by_owner = sees_everything | is_manager
 can_move_on_board = sees_everything | is_manager | is_ae
-can_configure_pipeline = is_revops
+# The pipeline settings (stages, conversion policy): RevOps owns the rules, managers read
+# them on the settings pages, reps never see those pages. Over the API anyone signed in
+# reads them: a client needs stage ids to convert and move deals, and the policy's rules.
+can_change_settings = is_revops
+can_view_settings = is_manager | is_revops
+can_read_settings = rules.is_authenticated
 
 rules.add_perm("opportunities.view_opportunity", can_view_opportunity)
 rules.add_perm("opportunities.work_opportunity", can_work_opportunity)
@@ -106,4 +111,6 @@ rules.add_perm("opportunities.decide_override", can_decide_override)
 rules.add_perm("opportunities.decide_overrides", is_approver)
 rules.add_perm("opportunities.filter_by_owner", can_filter_by_owner)
 rules.add_perm("opportunities.move_on_board", can_move_on_board)
-rules.add_perm("opportunities.configure_pipeline", can_configure_pipeline)
+rules.add_perm("opportunities.change_settings", can_change_settings)
+rules.add_perm("opportunities.view_settings", can_view_settings)
+rules.add_perm("opportunities.read_settings", can_read_settings)

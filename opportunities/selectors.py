@@ -14,7 +14,19 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from babel.numbers import UnknownCurrencyError
-from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When, Window
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    F,
+    IntegerField,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+    Window,
+)
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
@@ -283,21 +295,48 @@ def board_queryset(
 
 
 def column_totals(qs: QuerySet[Opportunity]) -> dict[int, dict[str, Any]]:
-    """Count and amount per stage, per currency (never summed across): one query."""
+    """Count and amount per stage, per currency (never summed across): one query.
+
+    Pending is not pipeline (DOMAIN.md): `count`, `totals` and `label` hold the deals that
+    count; `pending_count`, `pending_totals` and `pending_label` those waiting for a
+    manager's approval, shown apart."""
     columns: dict[int, dict[str, Any]] = {}
+    is_pending = Case(
+        When(approval=Opportunity.Approval.PENDING, then=Value(True)),
+        default=Value(False),
+        output_field=BooleanField(),
+    )
     rows = (
         qs.order_by()
-        .values("stage", "currency")
+        .annotate(is_pending=is_pending)
+        .values("stage", "currency", "is_pending")
         .annotate(count=Count("id"), total=Sum("amount"))
         .order_by("stage", "currency")
     )
     for row in rows:
-        column = columns.setdefault(row["stage"], {"count": 0, "totals": []})
-        column["count"] += row["count"]
-        column["totals"].append((row["currency"], row["total"]))
+        column = columns.setdefault(
+            row["stage"], {"count": 0, "totals": [], "pending_count": 0, "pending_totals": []}
+        )
+        side = "pending_" if row["is_pending"] else ""
+        column[f"{side}count"] += row["count"]
+        column[f"{side}totals"].append((row["currency"], row["total"]))
     for column in columns.values():
         column["label"] = format_totals(column["totals"])
+        column["pending_label"] = format_totals(column["pending_totals"])
     return columns
+
+
+def pending_summary(columns: Mapping[int, Mapping[str, Any]]) -> dict[str, Any]:
+    """The board's "pending approval" line: how many deals wait, and their amounts per
+    currency, from the column totals already read (no query)."""
+    by_currency: dict[str, Decimal] = {}
+    for column in columns.values():
+        for currency, total in column.get("pending_totals", []):
+            by_currency[currency] = by_currency.get(currency, Decimal(0)) + (total or 0)
+    return {
+        "count": sum(column.get("pending_count", 0) for column in columns.values()),
+        "label": format_totals(sorted(by_currency.items())),
+    }
 
 
 def board_cards(qs: QuerySet[Opportunity], *, per_column: int) -> dict[int, list[Opportunity]]:

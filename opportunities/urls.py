@@ -1,8 +1,9 @@
-"""Browser routes for the AE's half: conversion wizard, deals, the board, approvals."""
+"""Browser routes for the AE's half: conversion wizard, deals, the board, approvals, and
+RevOps' pipeline settings (stages, conversion policy)."""
 
 from django.urls import path
 
-from opportunities.views import board, convert, deals, overrides
+from opportunities.views import board, convert, deals, overrides, settings
 
 app_name = "opportunities"
 
@@ -20,4 +21,13 @@ urlpatterns = [
     ),
     path("pipeline/", board.pipeline_board, name="board"),
     path("leads/<int:pk>/convert/", convert.lead_convert, name="convert"),
+    path("settings/stages/", settings.stage_list, name="settings-stages"),
+    path("settings/stages/new/", settings.stage_new, name="settings-stage-new"),
+    path("settings/stages/<int:pk>/", settings.stage_edit, name="settings-stage"),
+    path("settings/stages/<int:pk>/move/", settings.stage_move, name="settings-stage-move"),
+    path(
+        "settings/conversion-policy/",
+        settings.conversion_policy,
+        name="settings-conversion-policy",
+    ),
 ]

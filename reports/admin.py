@@ -1,6 +1,6 @@
 """The reports' admin: benchmark edits go through `reports.services.benchmarks_update`, as
-on the benchmarks page, so they get the same checks and the same audit row; the audit and
-the rollup state are read-only."""
+on the benchmarks page, so they get the same checks and the same audit row; the MQL
+targets (edited on their page), the audits and the rollup state are read-only."""
 
 from __future__ import annotations
 
@@ -12,7 +12,14 @@ from django.forms import ModelForm
 from django.http import HttpRequest
 
 from crm.models import User
-from reports.models import BenchmarkChange, BenchmarkRange, ReportPolicy, RollupState
+from reports.models import (
+    BenchmarkChange,
+    BenchmarkRange,
+    MqlTarget,
+    MqlTargetChange,
+    ReportPolicy,
+    RollupState,
+)
 from reports.services import RangeEdit, ThresholdsEdit, benchmarks_update
 
 
@@ -117,6 +124,31 @@ class BenchmarkChangeAdmin(_ReadOnlyAdmin):
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return request.user.has_perm("reports.view_benchmarks")
+
+
+@admin.register(MqlTarget)
+class MqlTargetAdmin(_ReadOnlyAdmin):
+    """Read-only here: RevOps sets the targets on their page (Settings -> MQL targets), where
+    every change goes through `reports.services.mql_targets_update` and is audited."""
+
+    list_display = ("month", "source", "target", "updated_at")
+    list_filter = ("source",)
+    date_hierarchy = "month"
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.has_perm("reports.view_mql_targets")
+
+
+@admin.register(MqlTargetChange)
+class MqlTargetChangeAdmin(_ReadOnlyAdmin):
+    """The audit of MQL target edits (written by `reports.services` only)."""
+
+    list_display = ("__str__", "month", "source", "actor", "changed_at")
+    list_filter = ("source",)
+    list_select_related = ("actor",)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.has_perm("reports.view_mql_targets")
 
 
 @admin.register(RollupState)

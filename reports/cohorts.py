@@ -11,7 +11,8 @@ Cohorts (all scoped with the models' `visible_to(user)`, then the report filters
 * leads assigned in the period (response times),
 * opportunities created in the period (conversion quality, deal KPIs),
 * opportunities closed in the period (win rate, cycle, velocity),
-* opportunities open now (pipeline; the period does not apply to a snapshot),
+* opportunities open now (pipeline; the period does not apply to a snapshot), less those
+  waiting for a manager's approval, which are counted apart,
 * stage changes in the period (time in stage),
 * hand-offs made in the period (hand-off quality),
 * SLA timers falling due in the period (SLA compliance).
@@ -201,7 +202,13 @@ def opportunities_closed(r: ReportRequest) -> QuerySet[Opportunity]:
 
 
 def opportunities_open(r: ReportRequest) -> QuerySet[Opportunity]:
-    return opportunities_visible(r).filter(stage__is_won=False, stage__is_lost=False)
+    """The pipeline: open deals, less those waiting for a manager's approval."""
+    return opportunities_visible(r).filter(IN_PIPELINE)
+
+
+def opportunities_pending(r: ReportRequest) -> QuerySet[Opportunity]:
+    """Open deals waiting for a manager's approval: shown apart, never pipeline."""
+    return opportunities_visible(r).filter(OPEN & PENDING_APPROVAL)
 
 
 def stage_changes_visible(r: ReportRequest) -> QuerySet[StageChange]:
@@ -238,6 +245,11 @@ def timers_due(r: ReportRequest) -> QuerySet[SlaTimer]:
 # --- predicates ------------------------------------------------------------------------------
 
 CONVERTED = Q(converted_at__isnull=False)
+# Pending is not pipeline: a deal waiting for a manager's approval is open but counts in no
+# pipeline total, forecast, velocity or stall figure; reports show it apart.
+OPEN = Q(stage__is_won=False, stage__is_lost=False)
+PENDING_APPROVAL = Q(approval=Opportunity.Approval.PENDING)
+IN_PIPELINE = OPEN & ~PENDING_APPROVAL
 
 
 def lead_measures(r: ReportRequest) -> dict[str, Q]:
@@ -279,7 +291,7 @@ def stale_q(r: ReportRequest) -> Q:
 
 
 def opportunity_measures(r: ReportRequest) -> dict[str, Q]:
-    open_ = Q(stage__is_won=False, stage__is_lost=False)
+    open_ = IN_PIPELINE
     stalled_early = open_ & Q(stage__counts_as_early=True, stage_entered_at__lt=r.stall_before)
     lost_early = Q(lost_from_early_stage())
     return {
@@ -293,6 +305,7 @@ def opportunity_measures(r: ReportRequest) -> dict[str, Q]:
         "override": Q(is_override=True),
         "decision_maker": Q(primary_contact__is_decision_maker=True),
         "stale": open_ & stale_q(r),
+        "pending": OPEN & PENDING_APPROVAL,
     }
 
 

@@ -1,5 +1,5 @@
-"""The ways a report breaks a cohort down (by source, team, owner, policy, ...): the column
-grouped by, how its keys read, and the drill-down parameter of one group."""
+"""The ways a report breaks a cohort down (by source, campaign, team, owner, policy, ...):
+the column grouped by, how its keys read, and the drill-down parameter of one group."""
 
 from __future__ import annotations
 
@@ -29,10 +29,12 @@ class Dimension:
     label: StrOrPromise
     column: str
     labels: Callable[[Iterable[Any]], dict[Any, str]] = field(repr=False)
+    # What the column holds for "none" besides NULL: "" for a text column left blank.
+    blank: Any = None
 
     def param(self, key: Any) -> str:
         """The drill-down parameter for one group (``none`` for the empty group)."""
-        return NONE_KEY if key is None else str(key)
+        return NONE_KEY if key is None or key == self.blank else str(key)
 
 
 def source_labels(keys: Iterable[Any]) -> dict[Any, str]:
@@ -52,6 +54,10 @@ def user_labels(keys: Iterable[Any]) -> dict[Any, str]:
     return {k: str(users[k]) if k in users else _("Unassigned") for k in keys}
 
 
+def campaign_labels(keys: Iterable[Any]) -> dict[Any, str]:
+    return {k: str(k) if k else _("No campaign") for k in keys}
+
+
 def policy_labels(keys: Iterable[Any]) -> dict[Any, str]:
     keys = list(keys)
     policies = SlaPolicy.objects.in_bulk([k for k in keys if k is not None]) if keys else {}
@@ -67,10 +73,12 @@ def dimension(name: str, cohort: str) -> Dimension:
 
 
 _SOURCE = Dimension("source", gettext_lazy("Source"), "source", source_labels)
+_CAMPAIGN = Dimension("campaign", gettext_lazy("Campaign"), "campaign", campaign_labels, blank="")
 
 DIMENSIONS: dict[str, dict[str, Dimension]] = {
     "leads": {
         "source": _SOURCE,
+        "campaign": _CAMPAIGN,
         "team": Dimension("team", gettext_lazy("Team"), "team_id", team_labels),
         "owner": Dimension("owner", gettext_lazy("Owner"), "owner_id", user_labels),
     },
@@ -96,5 +104,7 @@ DIMENSIONS: dict[str, dict[str, Dimension]] = {
 def group_filter(dim: Dimension, value: str) -> Q:
     """The rows of one group, from its drill-down parameter."""
     if value == NONE_KEY:
+        if dim.blank is not None:
+            return Q(**{dim.column: dim.blank}) | Q(**{f"{dim.column}__isnull": True})
         return Q(**{f"{dim.column}__isnull": True})
     return Q(**{dim.column: value})

@@ -39,7 +39,8 @@ COHORT_LABELS = {
     ("leads", "converted"): _("Leads converted in the period"),
     ("opportunities", "created"): _("Opportunities created in the period"),
     ("opportunities", "closed"): _("Opportunities closed in the period"),
-    ("opportunities", "open"): _("Opportunities open now"),
+    ("opportunities", "open"): _("Opportunities open now (pipeline)"),
+    ("opportunities", "pending"): _("Opportunities waiting for a manager's approval"),
     ("moves", ""): _("Deals that left a stage in the period"),
     ("timers", ""): _("SLA clocks due in the period"),
     ("handoffs", ""): _("Hand-offs made in the period"),
@@ -66,6 +67,7 @@ MEASURE_LABELS = {
     "override": _("Converted by override"),
     "decision_maker": _("Primary contact is a decision maker"),
     "stale": _("Stale (past the stage's rot age)"),
+    "pending": _("Waiting for approval"),
     "timers": _("All"),
     "met": _("Met"),
     "breached": _("Breached"),
@@ -152,13 +154,15 @@ def lead_drill(r: ReportRequest, params: QueryDict, parts: Facts) -> QuerySet[An
 
 
 def opportunity_drill(r: ReportRequest, params: QueryDict, parts: Facts) -> QuerySet[Any]:
-    cohort = _param_choice(params, "cohort", {"created", "closed", "open"})
+    cohort = _param_choice(params, "cohort", {"created", "closed", "open", "pending"})
     measures = cohorts.opportunity_measures(r)
     measure = _param_choice(params, "measure", measures)
     if cohort == "created":
         qs: QuerySet[Any] = cohorts.opportunities_created(r)
     elif cohort == "closed":
         qs = cohorts.opportunities_closed(r)
+    elif cohort == "pending":
+        qs = cohorts.opportunities_pending(r)
     else:
         qs = cohorts.opportunities_open(r)
     parts.insert(0, (str(_("Showing")), str(MEASURE_LABELS[measure])))

@@ -1,10 +1,10 @@
 """Weekly lead-quality feedback for marketing, by source (DOMAIN.md: "weekly feedback on
-lead quality by source").
+lead quality by source"), or by campaign on the page.
 
 What sales did with marketing's leads in the week: new leads, accepted, rejected (and
 why), recycled to nurture, disqualified and converted - each counted by when it happened,
 so a week's e-mail reports that week's decisions. Acceptance rate = accepted ÷ (accepted
-+ rejected). One GROUP BY source, one GROUP BY (source, rejection reason).
++ rejected). One GROUP BY source (or campaign), one GROUP BY (it, rejection reason).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from crm.models import User
 from leads.models import Lead, Source
 from reports.cohorts import ReportRequest, lead_filters
+from reports.dimensions import dimension
 from reports.filters import ReportFilters
 from reports.selectors.tally import percent_share
 from reports.tables.table import Cell, Column, DrillLinks, Row, Table
@@ -36,10 +37,11 @@ EVENTS = {
 
 @dataclass
 class Feedback:
-    """A week of sales' decisions on marketing's leads, by source, and why they rejected."""
+    """A week of sales' decisions on marketing's leads, by source or campaign, and why
+    they rejected."""
 
     table: Table
-    reasons: list[tuple[str, str, int]]  # (source label, reason, count)
+    reasons: list[tuple[str, str, int]]  # (source or campaign label, reason, count)
     start: datetime.date
     end: datetime.date
     totals: dict[str, Any]
@@ -54,7 +56,15 @@ def last_week_request(user: User, tz: datetime.tzinfo, *, now: datetime.datetime
 
 
 def feedback_by_source(r: ReportRequest) -> Feedback:
-    """The week's lead decisions by source (one GROUP BY) and the rejection reasons."""
+    """The week's lead decisions by source (the Monday e-mail's content)."""
+    return feedback_by(r, "source")
+
+
+def feedback_by(r: ReportRequest, by: str = "source") -> Feedback:
+    """The week's lead decisions by source or campaign (one GROUP BY) and the rejection
+    reasons (one GROUP BY). By source every source has a row; by campaign, those with
+    activity, "No campaign" included."""
+    dim = dimension(by, "leads")
     f = r.filters
     in_week = {
         name: Q(**{f"{column}__gte": f.start_at, f"{column}__lt": f.end_at})
@@ -65,9 +75,9 @@ def feedback_by_source(r: ReportRequest) -> Feedback:
         any_event |= condition
     leads = lead_filters(Lead.objects.visible_to(r.user), f).filter(any_event)
     rows = {
-        row["source"]: row
+        row[dim.column]: row
         for row in leads.order_by()
-        .values("source")
+        .values(dim.column)
         .annotate(
             **{name: Count("pk", filter=condition) for name, condition in in_week.items()},
             score=Avg("score", filter=in_week["new"]),
@@ -76,17 +86,22 @@ def feedback_by_source(r: ReportRequest) -> Feedback:
     reasons = list(
         leads.filter(in_week["rejected"])
         .order_by()
-        .values("source", "rejection_reason__label")
+        .values(dim.column, "rejection_reason__label")
         .annotate(n=Count("pk"))
-        .order_by("source", "-n", "rejection_reason__label")
+        .order_by(dim.column, "-n", "rejection_reason__label")
     )
     drill = DrillLinks(f)
-    labels = dict(Source.choices)
+    if by == "source":
+        keys = [f.source] if f.source else list(Source.values)
+    else:
+        keys = sorted(rows, key=lambda k: (-rows[k]["new"], -sum(rows[k][n] for n in EVENTS), k))
+    labels = dim.labels({*keys, *(item[dim.column] for item in reasons)})
+    by_label = str(dim.label)
     table = Table(
-        "feedback",
-        _("Lead quality by source"),
+        "feedback" if by == "source" else f"feedback_by_{by}",
+        _("Lead quality by %(dimension)s") % {"dimension": by_label.lower()},
         [
-            Column("source", _("Source"), "text"),
+            Column(by, by_label, "text"),
             Column("new", _("New leads")),
             Column("score", _("Avg. score"), "float"),
             Column("accepted", _("Accepted")),
@@ -103,43 +118,40 @@ def feedback_by_source(r: ReportRequest) -> Feedback:
         empty=_("No lead activity this week."),
     )
     totals: dict[str, Any] = dict.fromkeys(EVENTS, 0)
-    sources = [f.source] if f.source else list(Source.values)
 
-    def link(cohort: str, source: str) -> str:
-        return drill("leads", cohort=cohort, measure="leads", g_source=source)
+    def link(cohort: str, key: Any) -> str:
+        return drill("leads", cohort=cohort, measure="leads", **{f"g_{by}": dim.param(key)})
 
-    for source in sources:
-        row = rows.get(source, {})
+    for key in keys:
+        row = rows.get(key, {})
         values = {name: row.get(name, 0) for name in EVENTS}
         for name in EVENTS:
             totals[name] += values[name]
         table.rows.append(
             Row(
                 {
-                    "source": Cell(source, label=str(labels.get(source, source))),
-                    "new": Cell(
-                        values["new"],
-                        drill("leads", cohort="created", measure="leads", g_source=source),
-                    ),
+                    by: Cell(key, label=labels.get(key, str(key))),
+                    "new": Cell(values["new"], link("created", key)),
                     "score": Cell(row.get("score")),
-                    "accepted": Cell(values["accepted"], link("accepted", source)),
-                    "rejected": Cell(values["rejected"], link("rejected", source)),
+                    "accepted": Cell(values["accepted"], link("accepted", key)),
+                    "rejected": Cell(values["rejected"], link("rejected", key)),
                     "acceptance_rate": Cell(
                         percent_share(values["accepted"], values["accepted"] + values["rejected"])
                     ),
-                    "nurtured": Cell(values["nurtured"], link("nurtured", source)),
-                    "disqualified": Cell(values["disqualified"], link("disqualified", source)),
-                    "converted": Cell(values["converted"], link("converted", source)),
+                    "nurtured": Cell(values["nurtured"], link("nurtured", key)),
+                    "disqualified": Cell(values["disqualified"], link("disqualified", key)),
+                    "converted": Cell(values["converted"], link("converted", key)),
                 }
             )
         )
     totals["acceptance_rate"] = percent_share(
         totals["accepted"], totals["accepted"] + totals["rejected"]
     )
+    everything = _("All sources") if by == "source" else _("All campaigns")
     table.rows.append(
         Row(
             {
-                "source": Cell("all", label=_("All sources")),
+                by: Cell("all", label=everything),
                 **{name: Cell(totals[name]) for name in EVENTS},
                 "acceptance_rate": Cell(totals["acceptance_rate"]),
             },
@@ -148,7 +160,7 @@ def feedback_by_source(r: ReportRequest) -> Feedback:
     )
     reason_rows = [
         (
-            str(labels.get(item["source"], item["source"])),
+            labels.get(item[dim.column], str(item[dim.column])),
             item["rejection_reason__label"] or _("No reason recorded"),
             item["n"],
         )

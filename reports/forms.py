@@ -1,4 +1,5 @@
-"""The filter bar every report shares (dashboard, report pages, drill-downs, CSV, API).
+"""The filter bar every report shares (dashboard, report pages, drill-downs, CSV, API),
+and the RevOps settings forms (benchmarks, MQL targets).
 
 It only parses: which period, team, owner and source. What the reader may see at all is
 decided by the querysets' `visible_to`; the team and owner lists offered here are the
@@ -16,11 +17,13 @@ from django.forms import BaseModelFormSet, modelformset_factory
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from crm.exceptions import Problem
 from crm.models import Team, User
 from leads.models import Source
+from reports import formatting
 from reports.filters import DEFAULT_PERIOD, PERIOD_CHOICES, ReportFilters, period_dates, user_zone
 from reports.models import BenchmarkRange, ReportPolicy
-from reports.services import RangeEdit, ThresholdsEdit
+from reports.services import MAX_MQL_TARGET, RangeEdit, TargetEdit, ThresholdsEdit
 
 MAX_PERIOD_DAYS = 3 * 366
 
@@ -234,3 +237,67 @@ BenchmarkRangeFormSet = cast(
         can_delete=True,
     ),
 )
+
+
+# --- MQL targets ------------------------------------------------------------------------------
+
+
+def target_field_name(month: datetime.date, source: str) -> str:
+    return f"t_{month:%Y_%m}_{source}"
+
+
+class MqlTargetGridForm(forms.Form):
+    """A year of MQL targets: a number per month and source, blank for none."""
+
+    def __init__(
+        self,
+        data: Any = None,
+        *,
+        year: int,
+        targets: dict[tuple[datetime.date, str], int],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(data, **kwargs)
+        self.year = year
+        self.months = [datetime.date(year, number, 1) for number in range(1, 13)]
+        self.cells: dict[str, tuple[datetime.date, str]] = {}
+        labels = dict(Source.choices)
+        for month in self.months:
+            for source in Source.values:
+                name = target_field_name(month, source)
+                self.cells[name] = (month, source)
+                self.fields[name] = forms.IntegerField(
+                    label=f"{labels[source]}, {formatting.month(month)}",
+                    required=False,
+                    min_value=0,
+                    max_value=MAX_MQL_TARGET,
+                    initial=targets.get((month, source)),
+                    widget=forms.NumberInput(
+                        attrs={
+                            "class": "form-control form-control-sm text-end",
+                            "min": "0",
+                            "step": "1",
+                            "inputmode": "numeric",
+                        }
+                    ),
+                )
+
+    def grid(self) -> list[tuple[datetime.date, list[Any]]]:
+        """For the template: each month with its sources' fields, in the columns' order."""
+        return [
+            (month, [self[target_field_name(month, source)] for source in Source.values])
+            for month in self.months
+        ]
+
+    def edits(self) -> list[TargetEdit]:
+        """The cells changed from what was shown (call after `is_valid()`): only those, so
+        two editors of different cells do not undo each other."""
+        return [
+            TargetEdit(*self.cells[name], self.cleaned_data[name])
+            for name in self.changed_data
+            if name in self.cells
+        ]
+
+    def add_problems(self, problems: list[Problem]) -> None:
+        for problem in problems:
+            self.add_error(None, str(problem.message))

@@ -1,8 +1,10 @@
-"""RevOps-editable benchmark ranges and thresholds (with their audit); everything else in
-reports is computed in SQL, and the rollups below are derived from the source tables."""
+"""RevOps-editable benchmark ranges, thresholds and MQL targets (with their audit);
+everything else in reports is computed in SQL, and the rollups below are derived from the
+source tables."""
 
 from __future__ import annotations
 
+import datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -10,6 +12,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+
+from leads.models import Source
 
 
 class BenchmarkRange(models.Model):
@@ -116,6 +120,51 @@ class BenchmarkChange(models.Model):
         return not self.source
 
 
+class MqlTarget(models.Model):
+    """How many MQLs marketing commits to deliver from a source in a calendar month: the
+    marketing side of the SLA framework. RevOps sets it (`reports.services`)."""
+
+    month = models.DateField(_("month"), help_text=_("The first day of the month."))
+    source = models.CharField(_("source"), max_length=10, choices=Source.choices)
+    target = models.PositiveIntegerField(_("MQL target"))
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["month", "source"]
+        verbose_name = _("MQL target")
+        verbose_name_plural = _("MQL targets")
+        constraints = [
+            models.UniqueConstraint(fields=["month", "source"], name="mql_target_month_source"),
+            models.CheckConstraint(condition=Q(month__day=1), name="mql_target_first_of_month"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.source}: {self.target}"
+
+
+class MqlTargetChange(models.Model):
+    """Audit of a RevOps edit to an MQL target: who, when, old -> new (`{}` on the side
+    where the target did not exist). `reports.services.mql_targets_update` writes it."""
+
+    target = models.ForeignKey(
+        MqlTarget, on_delete=models.SET_NULL, null=True, blank=True, related_name="changes"
+    )
+    month = models.DateField(_("month"))
+    source = models.CharField(_("source"), max_length=10)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    changed_at = models.DateTimeField(auto_now_add=True)
+    old = models.JSONField(default=dict, blank=True)  # {} when the target was added
+    new = models.JSONField(default=dict, blank=True)  # {} when the target was removed
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+        verbose_name = _("MQL target change")
+        verbose_name_plural = _("MQL target changes")
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.source} changed by {self.actor} at {self.changed_at}"
+
+
 # --- Rollups ------------------------------------------------------------------------------------
 # Daily sums the dashboard reads instead of scanning millions of rows. Every table is derived
 # (rebuilt from the source tables by `reports.rollups.refresh`, incrementally every half
@@ -153,6 +202,11 @@ class _DayRow(_Row):
         return f"{type(self).__name__} {getattr(self, 'day', '')} #{self.pk}"
 
 
+# Scoping reads a lead's status only for leads without an owner (a manager sees the open
+# ones, to assign them), so the rollups keep it only there: fewer rows, same scope.
+UNOWNED_STATUS = "The lead's status when it has no owner; empty otherwise."
+
+
 class LeadScope(models.Model):
     """The attributes of a lead that decide who may see a figure, plus its source: what
     rollups of opportunities, hand-offs and SLA clocks keep of the lead behind them."""
@@ -168,6 +222,7 @@ class LeadScope(models.Model):
         "crm.User", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )
     source = models.CharField(max_length=10)
+    status = models.CharField(max_length=12, default="", blank=True, help_text=UNOWNED_STATUS)
 
     def __str__(self) -> str:
         return self.key
@@ -175,6 +230,8 @@ class LeadScope(models.Model):
 
 class _LeadRollup(_DayRow):
     source = models.CharField(max_length=10)
+    campaign = models.CharField(max_length=150, default="", blank=True)
+    status = models.CharField(max_length=12, default="", blank=True, help_text=UNOWNED_STATUS)
     team = models.ForeignKey(
         "crm.Team", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )
@@ -190,7 +247,10 @@ class _LeadRollup(_DayRow):
 
 
 class LeadCreatedDay(_LeadRollup):
-    """Leads created on a UTC day, by where they are now in the funnel."""
+    """Leads created on a UTC day, by where they are now in the funnel, and what the deals
+    they became were won for (`currency`: the deal's; empty for a lead not converted)."""
+
+    currency = models.CharField(max_length=3, default="", blank=True)
 
     leads = models.PositiveIntegerField(default=0)
     mql = models.PositiveIntegerField(default=0)
@@ -200,6 +260,7 @@ class LeadCreatedDay(_LeadRollup):
     won = models.PositiveIntegerField(default=0)
     lost_to_competitor = models.PositiveIntegerField(default=0)
     score_sum = models.BigIntegerField(default=0)
+    won_amount = models.DecimalField(max_digits=20, decimal_places=2, default=0)
 
     class Meta:
         indexes = [
@@ -318,10 +379,17 @@ class HandoffDay(_DayRow):
         indexes = [models.Index(fields=["grain", "day", "hour"], name="rollup_handoff_day_idx")]
 
 
+# Scoping reads only whether a clock has stopped (a manager sees the running clocks of
+# unassigned leads): the clock rollup keeps `stopped_at` as this marker, or NULL.
+STOPPED = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+
+
 class TimerDay(_DayRow):
-    """SLA clocks due on a UTC day. `running` counts clocks still running at refresh."""
+    """SLA clocks due on a UTC day. `running` counts clocks still running at refresh;
+    `stopped_at` is `STOPPED` for the rows of stopped clocks, NULL for running ones."""
 
     policy = models.ForeignKey("sla.SlaPolicy", on_delete=models.CASCADE, related_name="+")
+    stopped_at = models.DateTimeField(null=True, blank=True)
     responsible = models.ForeignKey(
         "crm.User", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )
@@ -355,7 +423,10 @@ class _OpenRollup(_Row):
 
 
 class OpenPipeline(_OpenRollup):
-    """The deals open as of the last refresh (`RollupState.refreshed_at`), by stage."""
+    """The deals open as of the last refresh (`RollupState.refreshed_at`), by stage.
+    `pending`: deals waiting for a manager's approval, kept apart (not pipeline)."""
+
+    pending = models.BooleanField(default=False)
 
     stage = models.ForeignKey("opportunities.Stage", on_delete=models.CASCADE, related_name="+")
     age_bucket = models.CharField(max_length=12)
@@ -366,7 +437,8 @@ class OpenPipeline(_OpenRollup):
 
 
 class OpenForecast(_OpenRollup):
-    """The deals open as of the last refresh, by expected close month."""
+    """The deals in the pipeline as of the last refresh (none waiting for approval), by
+    expected close month."""
 
     month = models.DateField(help_text="First day of the expected close month.")
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from crm.exceptions import NotFound
 from leads.clocks import ClockEvent
@@ -18,7 +19,7 @@ from reports.cohorts import ReportRequest
 from reports.dimensions import DIMENSIONS
 from reports.selectors import (
     compliance,
-    conversion_by_source,
+    conversion_by,
     dashboard,
     funnel,
     kpis_by,
@@ -27,6 +28,7 @@ from reports.selectors import (
     response_times,
 )
 from reports.selectors.dashboard import Dashboard, speed
+from reports.selectors.marketing import MqlDelivery, mql_delivery, revenue_by
 from reports.selectors.pipeline import Pipeline
 from reports.tables import (
     Cell,
@@ -42,16 +44,20 @@ from reports.tables import (
     funnel_table,
     handoff_table,
     overrides_table,
+    pending_table,
     people_table,
     pipeline_to_won_table,
     premature_table,
     reach_table,
     response_table,
+    revenue_table,
     sla_table,
     stages_table,
+    targets_table,
     time_in_stage_table,
     velocity_table,
 )
+from reports.tables.marketing import targets_grid
 from sla.models import SlaPolicy
 
 
@@ -95,8 +101,9 @@ class Page:
 
 def conversion_chart(table: Table) -> dict[str, Any]:
     rows = [row for row in table.rows if not row.is_total]
+    first = table.columns[0].key
     return {
-        "labels": [row.cells["source"].label for row in rows],
+        "labels": [row.cells[first].label for row in rows],
         "rates": [_rounded(row.cells["rate"].value) for row in rows],
         "lows": [_rounded(row.cells["benchmark_low"].value) for row in rows],
         "highs": [_rounded(row.cells["benchmark_high"].value) for row in rows],
@@ -197,6 +204,7 @@ def dashboard_page(r: ReportRequest, *, people_by: str = "owner") -> Page:
         conversion,
         funnel_steps,
         stages_table(d.pipeline, drill),
+        pending_table(d.pipeline, drill),
         forecast_table(d.pipeline, drill),
         time_in_stage_table(d.pipeline, drill, medians=False),
         people_table(d.people, people_by, drill),
@@ -258,7 +266,8 @@ def dashboard_tiles(d: Dashboard, drill: DrillLinks) -> list[Tile]:
             "bi-kanban",
             _("%(n)s deals") % {"n": formatting.number(p.open_count)},
             drill("opportunities", cohort="open", measure="open"),
-            formatting.money_list(sorted(open_amounts.items(), key=lambda kv: -kv[1])[:3]),
+            formatting.money_list(sorted(open_amounts.items(), key=lambda kv: -kv[1])[:3])
+            + _pending_note(p),
             "",
         ),
         Tile(
@@ -326,6 +335,15 @@ def dashboard_tiles(d: Dashboard, drill: DrillLinks) -> list[Tile]:
     ]
 
 
+def _pending_note(p: Pipeline) -> str:
+    """The deals kept out of the pipeline while they wait for approval, if any."""
+    if not p.pending.count:
+        return ""
+    return " · " + _("%(n)s waiting for approval, not counted") % {
+        "n": formatting.number(p.pending.count)
+    }
+
+
 def speed_page(r: ReportRequest) -> Page:
     """The dashboard's exact medians (see `reports.selectors.dashboard.speed`)."""
     s = speed(r)
@@ -362,9 +380,11 @@ def speed_page(r: ReportRequest) -> Page:
     return page
 
 
-def conversion_page(r: ReportRequest) -> Page:
+def conversion_page(r: ReportRequest, by: str = "source") -> Page:
+    if by not in ("source", "campaign"):
+        raise NotFound("unknown breakdown")
     drill = DrillLinks(r.filters)
-    table = conversion_table(conversion_by_source(r), drill)
+    table = conversion_table(conversion_by(r, by), drill)
     page = Page()
     page.add(table)
     page.charts = {"conversion": conversion_chart(table)}
@@ -411,6 +431,7 @@ def pipeline_page(r: ReportRequest, by: str) -> Page:
     page = Page()
     page.add(
         stages_table(p, drill),
+        pending_table(p, drill),
         forecast_table(p, drill),
         aging_table(p, drill),
         reach_table(p, drill),
@@ -438,3 +459,71 @@ def sla_page(r: ReportRequest, by: str) -> Page:
     )
     page.charts = {"sla": sla_chart(table)}
     return page
+
+
+def marketing_page(r: ReportRequest, by: str = "source", *, drill_targets: bool = False) -> Page:
+    """The marketing SLA: MQLs delivered against the targets, and MQL -> revenue by source
+    or campaign. `drill_targets`: link the company-wide counts to their leads (readers who
+    see every lead)."""
+    if by not in ("source", "campaign"):
+        raise NotFound("unknown breakdown")
+    drill = DrillLinks(r.filters)
+    delivery = mql_delivery(r)
+    revenue = revenue_by(r, by)
+    page = Page()
+    targets = targets_table(delivery, drill if drill_targets else None)
+    page.add(targets, revenue_table(revenue, drill))
+    page.context = {
+        "delivery": delivery,
+        "grid": targets_grid(delivery, targets),
+        "revenue": revenue,
+        "tiles": marketing_tiles(delivery, revenue.total.won_amount.items(), revenue.total.won),
+    }
+    return page
+
+
+def marketing_tiles(delivery: MqlDelivery, won_amounts: list[Any], won: int) -> list[Tile]:
+    with_target = delivery.with_target
+    targeted = sum(row.delivered for row in with_target)
+    target = sum(row.target or 0 for row in with_target)
+    below = delivery.below
+    months = len(delivery.months)
+    return [
+        Tile(
+            "delivered",
+            _("MQLs delivered"),
+            "bi-inbox",
+            formatting.number(delivery.delivered),
+            sub=ngettext(
+                "%(months)s month, company-wide", "%(months)s months, company-wide", months
+            )
+            % {"months": months},
+            accent="kpi-sky",
+        ),
+        Tile(
+            "of_target",
+            _("Of the targets set"),
+            "bi-bullseye",
+            formatting.percent(100 * targeted / target if target else None),
+            sub=_("%(delivered)s of %(target)s MQLs")
+            % {"delivered": formatting.number(targeted), "target": formatting.number(target)},
+            accent="kpi-teal",
+        ),
+        Tile(
+            "below",
+            _("Below target"),
+            "bi-arrow-down",
+            formatting.number(len(below)),
+            sub=_("of %(n)s source-months with a target") % {"n": len(with_target)},
+            accent="kpi-rose" if below else "kpi-teal",
+            status="bad" if below else ("good" if with_target else None),
+        ),
+        Tile(
+            "won",
+            _("Won from the period's leads"),
+            "bi-trophy",
+            formatting.number(won),
+            sub=formatting.money_list(won_amounts[:3]),
+            accent="kpi-violet",
+        ),
+    ]

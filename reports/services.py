@@ -1,11 +1,12 @@
-"""RevOps edits the benchmark ranges and the report thresholds: checked, applied in one
-transaction and audited (who, when, old -> new, a `BenchmarkChange` per range or for the
-thresholds). The benchmarks page and the admin both call `benchmarks_update`; neither
-writes the rows itself.
+"""RevOps edits the benchmark ranges, the report thresholds and the MQL targets: checked,
+applied in one transaction and audited (who, when, old -> new: a `BenchmarkChange` per
+range or for the thresholds, an `MqlTargetChange` per target). The pages, the API and the
+admin call `benchmarks_update` and `mql_targets_update`; none writes the rows itself.
 """
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -13,14 +14,18 @@ from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from crm.exceptions import NotAllowed, Problem, ValidationFailed
 from crm.models import User
-from reports.models import BenchmarkChange, BenchmarkRange, ReportPolicy
+from leads.models import Source
+from reports.models import BenchmarkChange, BenchmarkRange, MqlTarget, MqlTargetChange, ReportPolicy
 
 RANGE_FIELDS = ("source", "low_percent", "high_percent")
+# A range is for a source, or for all of them together ("overall").
+BENCHMARK_SOURCES = ("overall", *Source.values)
 THRESHOLD_FIELDS = ("pipeline_to_won_low", "pipeline_to_won_high")
 
 
@@ -51,9 +56,9 @@ def benchmarks_update(
     nothing; one audit row per range (and for the thresholds) that actually changed."""
     if not by.has_perm("reports.edit_benchmarks"):
         raise NotAllowed(_("Only RevOps edits the benchmarks."))
-    problems = [p for edit in ranges if not edit.delete for p in _range_problems(edit)]
+    problems = [p for edit in ranges if not edit.delete for p in range_problems(edit)]
     if thresholds is not None:
-        problems += _threshold_problems(thresholds)
+        problems += threshold_problems(thresholds)
     if problems:
         raise ValidationFailed(problems=problems)
     changes: list[BenchmarkChange] = []
@@ -72,7 +77,8 @@ def benchmarks_update(
     return changes
 
 
-def _range_problems(edit: RangeEdit) -> list[Problem]:
+def range_problems(edit: RangeEdit) -> list[Problem]:
+    """What is wrong with one range as asked (before anything is read or written)."""
     problems = []
     if not edit.source:
         problems.append(Problem("required", "source", _("Choose a source.")))
@@ -87,7 +93,7 @@ def _range_problems(edit: RangeEdit) -> list[Problem]:
     return problems
 
 
-def _threshold_problems(edit: ThresholdsEdit) -> list[Problem]:
+def threshold_problems(edit: ThresholdsEdit) -> list[Problem]:
     problems = []
     if edit.pipeline_to_won_low < 0:
         problems.append(Problem("out_of_range", "pipeline_to_won_low", _("A ratio is at least 0.")))
@@ -171,3 +177,98 @@ def _full_clean(obj: BenchmarkRange | ReportPolicy) -> None:
                 for message in messages
             ]
         ) from error
+
+
+# --- MQL targets ----------------------------------------------------------------------------
+
+MAX_MQL_TARGET = 1_000_000
+
+
+@dataclass(frozen=True)
+class TargetEdit:
+    """One month's MQL target for a source as RevOps wants it; `target` None removes it."""
+
+    month: datetime.date  # the first day of the month
+    source: str
+    target: int | None
+
+
+def mql_target_problems(edit: TargetEdit) -> list[Problem]:
+    """What is wrong with one target as asked (before anything is read or written)."""
+    problems = []
+    if edit.month.day != 1:
+        problems.append(
+            Problem("not_first_of_month", "month", _("A target is for a month: its first day."))
+        )
+    if edit.source not in Source.values:
+        problems.append(Problem("invalid_choice", "source", _("Choose a source.")))
+    if edit.target is not None and not 0 <= edit.target <= MAX_MQL_TARGET:
+        problems.append(
+            Problem(
+                "out_of_range",
+                "target",
+                _("A target is between 0 and %(max)s MQLs.") % {"max": f"{MAX_MQL_TARGET:,}"},
+            )
+        )
+    return problems
+
+
+def mql_targets_update(*, by: User, edits: Sequence[TargetEdit]) -> list[MqlTargetChange]:
+    """Set, change and remove MQL targets, all or nothing; one audit row per target that
+    actually changed (unchanged ones are left alone, so two editors of different cells do
+    not undo each other)."""
+    if not by.has_perm("reports.edit_mql_targets"):
+        raise NotAllowed(_("Only RevOps edits the MQL targets."))
+    problems = [p for edit in edits for p in mql_target_problems(edit)]
+    keys = [(edit.month, edit.source) for edit in edits]
+    if len(set(keys)) < len(keys):
+        problems.append(
+            Problem("duplicate", "source", _("A month and source appear twice; give one target."))
+        )
+    if problems:
+        raise ValidationFailed(problems=problems)
+    if not edits:
+        return []
+    condition = Q(pk__in=[])
+    for month, source in keys:
+        condition |= Q(month=month, source=source)
+    changes: list[MqlTargetChange] = []
+    try:
+        with transaction.atomic():
+            current = {
+                (t.month, t.source): t
+                for t in MqlTarget.objects.select_for_update().filter(condition)
+            }
+            for edit in edits:
+                change = _apply_target(edit, current.get((edit.month, edit.source)), by=by)
+                if change is not None:
+                    changes.append(change)
+    except IntegrityError as error:
+        # Another editor added the same month and source between our read and write.
+        raise ValidationFailed(
+            problems=[Problem("conflict", None, _("Someone changed these targets; reload."))]
+        ) from error
+    return changes
+
+
+def _apply_target(edit: TargetEdit, row: MqlTarget | None, *, by: User) -> MqlTargetChange | None:
+    old = row.target if row is not None else None
+    if old == edit.target:
+        return None
+    if edit.target is None:
+        assert row is not None
+        row.delete()
+        row = None
+    elif row is None:
+        row = MqlTarget.objects.create(month=edit.month, source=edit.source, target=edit.target)
+    else:
+        row.target = edit.target
+        row.save(update_fields=["target", "updated_at"])
+    return MqlTargetChange.objects.create(
+        target=row,
+        month=edit.month,
+        source=edit.source,
+        actor=by,
+        old={} if old is None else {"target": old},
+        new={} if edit.target is None else {"target": edit.target},
+    )

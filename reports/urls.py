@@ -3,30 +3,42 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
-from reports import views
+from reports.views import pages, settings_pages
 
 app_name = "reports"
 
 urlpatterns = [
-    path("dashboard/", views.dashboard, name="dashboard"),
-    path("dashboard/speed/", views.dashboard_speed, name="dashboard-speed"),
+    path("dashboard/", pages.dashboard, name="dashboard"),
+    path("dashboard/speed/", pages.dashboard_speed, name="dashboard-speed"),
     path("reports/", RedirectView.as_view(pattern_name="reports:dashboard", query_string=True)),
-    path("reports/conversion/", views.conversion, name="conversion"),
-    path("reports/funnel/", views.funnel, name="funnel"),
-    path("reports/quality/", views.quality, name="quality"),
-    path("reports/pipeline/", views.pipeline, name="pipeline"),
-    path("reports/sla/", views.sla, name="sla"),
-    path("reports/feedback/", views.feedback, name="feedback"),
-    path("reports/benchmarks/", views.benchmarks, name="benchmarks"),
-    path("reports/drill/leads/", views.drill, {"kind": "leads"}, name="drill-leads"),
+    path("reports/conversion/", pages.conversion, name="conversion"),
+    path("reports/funnel/", pages.funnel, name="funnel"),
+    path("reports/quality/", pages.quality, name="quality"),
+    path("reports/pipeline/", pages.pipeline, name="pipeline"),
+    path("reports/sla/", pages.sla, name="sla"),
+    path("reports/feedback/", pages.feedback, name="feedback"),
+    path("reports/marketing/", pages.marketing, name="marketing"),
+    path("reports/benchmarks/", settings_pages.benchmarks, name="benchmarks"),
+    path(
+        "reports/benchmarks/history/",
+        settings_pages.benchmarks_history,
+        name="benchmarks-history",
+    ),
+    path("reports/mql-targets/", settings_pages.mql_targets, name="mql-targets"),
+    path(
+        "reports/mql-targets/history/",
+        settings_pages.mql_targets_history,
+        name="mql-targets-history",
+    ),
+    path("reports/drill/leads/", pages.drill, {"kind": "leads"}, name="drill-leads"),
     path(
         "reports/drill/opportunities/",
-        views.drill,
+        pages.drill,
         {"kind": "opportunities"},
         name="drill-opportunities",
     ),
-    path("reports/drill/moves/", views.drill, {"kind": "moves"}, name="drill-moves"),
-    path("reports/drill/timers/", views.drill, {"kind": "timers"}, name="drill-timers"),
-    path("reports/drill/handoffs/", views.drill, {"kind": "handoffs"}, name="drill-handoffs"),
-    path("reports/drill/requests/", views.drill, {"kind": "requests"}, name="drill-requests"),
+    path("reports/drill/moves/", pages.drill, {"kind": "moves"}, name="drill-moves"),
+    path("reports/drill/timers/", pages.drill, {"kind": "timers"}, name="drill-timers"),
+    path("reports/drill/handoffs/", pages.drill, {"kind": "handoffs"}, name="drill-handoffs"),
+    path("reports/drill/requests/", pages.drill, {"kind": "requests"}, name="drill-requests"),
 ]

@@ -1,11 +1,10 @@
-"""E-mail for the sweep's bell notifications, sent by a Celery task after the commit.
+"""The SLA e-mail task from before the outbox, kept only to drain messages still queued.
 
-It lives apart from `sla.tasks` (the thin wrapper that runs the sweep) because the sweep
-itself queues it: the sweep imports this module, `sla.tasks` imports the sweep, and no
-module imports one that imports it back. The task keeps its registered name, so messages
-already queued under it are still delivered.
-
-A redelivered task may send a message twice; the bell rows are exactly-once.
+The sweep no longer queues it: each sweep notification's e-mail is an outbox row written
+in the sweep's transaction (`crm.services.notifications_email`) and sent once per
+notification by the outbox relay (`crm.tasks.notification_email_task`). This task keeps
+its registered name so messages queued under it before the upgrade are still delivered;
+`sla.tasks` imports it so the worker registers it. Remove it one release later.
 """
 
 from __future__ import annotations

@@ -209,7 +209,8 @@ class SlaTimerQuerySet(models.QuerySet["SlaTimer"]):
 
     def visible_to(self, user: User) -> SlaTimerQuerySet:
         """RevOps and admins see every clock; a manager the clocks of their team (the
-        lead's team, or people who report to them or sit in a team they manage); anyone
+        lead's team, or people who report to them or sit in a team they manage) and the
+        running clocks of unassigned leads (the routing clock managers act on); anyone
         else their own."""
         if not user.is_authenticated:
             return self.none()
@@ -221,6 +222,7 @@ class SlaTimerQuerySet(models.QuerySet["SlaTimer"]):
                 | Q(responsible__manager=user)
                 | Q(responsible__team__manager=user)
                 | Q(responsible=user)
+                | Q(lead__owner__isnull=True, stopped_at__isnull=True)
             )
         return self.filter(responsible=user)
 

@@ -2,7 +2,7 @@
 
 The beat task (`sla.tasks.timers_sweep_task`) calls `timers_sweep(now=...)`, which records
 them set-based and exactly once (see its docstring), writes the bell notifications in the
-same transaction and queues their e-mail after the commit.
+same transaction, and their e-mail as outbox rows in it too (sent after the commit).
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -24,7 +23,7 @@ from django.utils.dates import MONTHS_3, WEEKDAYS_ABBR
 from django.utils.translation import gettext as _
 
 from crm.models import Notification, User
-from sla.emails import sla_notification_emails_task
+from crm.services import notifications_email
 from sla.events import INSERT_CHUNK, EventRow, in_chunks, record_events
 from sla.models import SlaEvent, SlaPolicy, SlaTimer
 from sla.timers import escalation_delays
@@ -432,7 +431,8 @@ def _lead_url(lead_id: int) -> str:
 
 
 def _write_notifications(notifications: list[Notification]) -> None:
-    """Bell rows in this transaction; e-mail after the commit, in one task per batch.
+    """Bell rows in this transaction, and their e-mail as outbox rows in it too: sent
+    after the commit, each once (`crm.services.notifications_email`).
 
     `crm.services.notify` sends one message to many people; a sweep sends many messages,
     so it writes the rows in bulk itself.
@@ -440,6 +440,4 @@ def _write_notifications(notifications: list[Notification]) -> None:
     if not notifications:
         return
     created = Notification.objects.bulk_create(notifications, batch_size=INSERT_CHUNK)
-    ids = [n.pk for n in created if n.pk is not None]
-    if ids:
-        transaction.on_commit(partial(sla_notification_emails_task.delay, notification_ids=ids))
+    notifications_email(created)

@@ -16,9 +16,10 @@ Running `timers_sweep` twice, or twice at once, changes nothing the first run di
   notifications are written only for rows that INSERT returned, in the same transaction;
 * a timer leaves the sweep's range once handled (its `next_check_at` moves past `now`).
 
-E-mail is the one external effect: it is queued after the commit, one task per batch
-(`sla.emails.sla_notification_emails_task`, registered with the worker through the import
-below). A redelivered e-mail task may send a message twice; the bell is exactly-once.
+E-mail is the one external effect: the sweep writes one outbox row per notification in
+the batch's transaction (`crm.outbox`), and the relay sends each once per delivery key.
+`sla.emails.sla_notification_emails_task` stays registered (the import below) only to
+drain messages queued before the outbox existed.
 """
 
 from __future__ import annotations

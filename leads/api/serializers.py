@@ -1,12 +1,17 @@
-"""Input validation and output shape for the leads API. No logic: services decide."""
+"""Input validation and output shape for the leads API. No logic: services decide.
+
+Every serializer that reads a write is strict (`crm.api.serializers.StrictFieldsMixin`): an
+unknown or read-only key is refused with 400 naming it, not silently dropped."""
 
 from __future__ import annotations
 
 from rest_framework import serializers
 
+from crm.api.serializers import BoundedDateTimeField, StrictFieldsMixin
 from crm.models import User
 from leads.models import (
     Activity,
+    DisqualificationReason,
     Handoff,
     Lead,
     LeadTransition,
@@ -25,11 +30,20 @@ class UserRefSerializer(serializers.ModelSerializer):
         fields = ["id", "username", "name", "role"]
 
 
-class LeadSerializer(serializers.ModelSerializer):
-    owner = UserRefSerializer(read_only=True)
-    ae = UserRefSerializer(read_only=True)
+class LeadSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    owner = UserRefSerializer(read_only=True, allow_null=True)
+    ae = UserRefSerializer(read_only=True, allow_null=True)
     rejection_reason: serializers.SlugRelatedField[RejectionReason] = serializers.SlugRelatedField(
-        slug_field="code", read_only=True
+        slug_field="code", read_only=True, allow_null=True
+    )
+    disqualification_reason: serializers.SlugRelatedField[DisqualificationReason] = (
+        serializers.SlugRelatedField(
+            slug_field="code",
+            read_only=True,
+            allow_null=True,
+            help_text="The DisqualificationReason code; null on leads disqualified before "
+            "the list existed (their disqualification_note says why).",
+        )
     )
     # Checked with the other intake rules by the service, so all problems come back at once.
     source = serializers.CharField(  # type: ignore[assignment]  # the lead's source, not Field.source
@@ -61,6 +75,7 @@ class LeadSerializer(serializers.ModelSerializer):
             "rejection_reason",
             "rejection_note",
             "disqualification_reason",
+            "disqualification_note",
             "account",
             "contact",
         ]
@@ -80,7 +95,7 @@ class LeadPatchSerializer(LeadSerializer):
         read_only_fields = [f for f in LeadSerializer.Meta.read_only_fields if f != "version"]
 
 
-class VersionedActionSerializer(serializers.Serializer):
+class VersionedActionSerializer(StrictFieldsMixin, serializers.Serializer):
     version = serializers.IntegerField(
         required=False, help_text="The lead version you saw (or send If-Match)."
     )
@@ -99,11 +114,23 @@ class RejectSerializer(VersionedActionSerializer):
     note = serializers.CharField(allow_blank=True, help_text="The rationale marketing reads.")
 
 
+class DisqualifySerializer(VersionedActionSerializer):
+    """The same shape as rejecting: a reason code from the list, a rationale."""
+
+    reason = serializers.CharField(
+        allow_blank=True,
+        help_text="An active DisqualificationReason code (GET /api/v1/disqualification-reasons/). "
+        'Not free text: `{"reason": "Company closed"}` alone is refused, naming `reason` and '
+        "`note`.",
+    )
+    note = serializers.CharField(allow_blank=True, help_text="The rationale marketing reads.")
+
+
 class HandoffInputSerializer(VersionedActionSerializer):
     to_user = serializers.PrimaryKeyRelatedField(
         queryset=User.objects.filter(is_active=True), required=False, allow_null=True
     )
-    discovery_meeting_at = serializers.DateTimeField(required=False, allow_null=True)
+    discovery_meeting_at = BoundedDateTimeField(required=False, allow_null=True)
     company_background = serializers.CharField(required=False, allow_blank=True, default="")
     contacts_org_chart = serializers.CharField(required=False, allow_blank=True, default="")
     pain_points = serializers.CharField(required=False, allow_blank=True, default="")
@@ -112,20 +139,24 @@ class HandoffInputSerializer(VersionedActionSerializer):
     recommended_next_step = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class AssignSerializer(serializers.Serializer):
+class AssignSerializer(StrictFieldsMixin, serializers.Serializer):
     owner = serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(is_active=True))
     reason = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class DiscoverySerializer(serializers.Serializer):
-    held_at = serializers.DateTimeField(required=False, allow_null=True)
+class DiscoverySerializer(StrictFieldsMixin, serializers.Serializer):
+    held_at = BoundedDateTimeField(required=False, allow_null=True)
     rating = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=5)
     repeated_discovery = serializers.BooleanField(required=False, allow_null=True)
 
 
-class QualificationSerializer(serializers.ModelSerializer):
+class QualificationSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     version = serializers.IntegerField(required=False, help_text="Or send If-Match.")
     confirmed_count = serializers.IntegerField(read_only=True)
+    # A lead made before intake created qualifications shows a blank one, never saved.
+    updated_at = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text="Null until the criteria are first saved."
+    )
 
     class Meta:
         model = Qualification
@@ -156,7 +187,7 @@ class HandoffSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ActivitySerializer(serializers.ModelSerializer):
+class ActivitySerializer(StrictFieldsMixin, serializers.ModelSerializer):
     class Meta:
         model = Activity
         fields = [

@@ -18,12 +18,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from crm.api.etags import IF_MATCH, expected_version, with_etag
+from crm.api.filters import IdFilter
 from crm.api.pagination import KeysetPagination
+from crm.api.serializers import ERRORS, Check, validate_all
 from crm.web.requests import AuthedRequest
-from leads import selectors, services
+from leads import gate, selectors, services
 from leads.access import LeadAction, lead_for
 from leads.api import serializers as lead_serializers
 from leads.models import Lead, Qualification, Source
+from leads.services.lifecycle import disqualify_problems
 
 # A lifecycle action: (the lead, the validated input, the version the client saw).
 LeadStep = Callable[[Lead, dict[str, Any], int | None], object]
@@ -41,7 +44,7 @@ class LeadKeysetPagination(KeysetPagination):
 class LeadFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=Lead.Status.choices)
     source = django_filters.MultipleChoiceFilter(choices=Source.choices)
-    owner = django_filters.NumberFilter(field_name="owner_id")
+    owner = IdFilter(field_name="owner_id")
     search = django_filters.CharFilter(method="filter_search")
 
     class Meta:
@@ -93,24 +96,29 @@ class LeadViewSet(
         lead = self.get_object()
         return with_etag(Response(lead_serializers.LeadSerializer(lead).data), lead.version)
 
+    @extend_schema(responses={201: lead_serializers.LeadSerializer, 400: ERRORS})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        # A body the serializer refuses is also read by the intake rules: every problem at once.
+        data = validate_all(self.get_serializer(data=request.data), check=gate.intake_problems)
         user = self.request.user
         lead = services.lead_create(
             by=user,
-            data=serializer.validated_data,
+            data=data,
             owner=user if user.is_sdr else None,
             via="api",
         )
         return self._lead_response(lead.pk, status.HTTP_201_CREATED)
 
-    @extend_schema(parameters=[IF_MATCH])
+    @extend_schema(
+        parameters=[IF_MATCH], responses={200: lead_serializers.LeadSerializer, 400: ERRORS}
+    )
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         lead = self._lead(to="work")
-        serializer = self.get_serializer(lead, data=request.data, partial=True)
-        serializer.is_valid(raise_exception=True)
-        data = dict(serializer.validated_data)
+        current = {name: getattr(lead, name) for name in services.EDITABLE_FIELDS}
+        data = validate_all(
+            self.get_serializer(lead, data=request.data, partial=True),
+            check=lambda parsed: gate.intake_problems(current | parsed),
+        )
         version = expected_version(request, data.pop("version", None))
         services.lead_update(
             lead_id=lead.pk, by=self.request.user, data=data, expected_version=version
@@ -129,19 +137,22 @@ class LeadViewSet(
         call: LeadStep,
         *,
         to: LeadAction = "work",
+        check: Callable[[Lead], Check] | None = None,
     ) -> Response:
-        """Validate the input, then run `call` on the lead if the user may do `to` with it."""
+        """Validate the input, then run `call` on the lead if the user may do `to` with it.
+        `check(lead)` lists the service's problems with the input, reported together with
+        the serializer's when the input does not parse."""
         lead = self._lead(to=to)
-        serializer = serializer_class(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = dict(serializer.validated_data)
+        data = validate_all(
+            serializer_class(data=request.data), check=check(lead) if check else None
+        )
         version = expected_version(request, data.pop("version", None))
         call(lead, data, version)
         return self._lead_response(lead.pk)
 
     @extend_schema(
         request=lead_serializers.ReasonSerializer,
-        responses=lead_serializers.LeadSerializer,
+        responses={200: lead_serializers.LeadSerializer, 400: ERRORS},
         parameters=[IF_MATCH],
     )
     @action(detail=True, methods=["post"])
@@ -156,7 +167,7 @@ class LeadViewSet(
 
     @extend_schema(
         request=lead_serializers.RejectSerializer,
-        responses=lead_serializers.LeadSerializer,
+        responses={200: lead_serializers.LeadSerializer, 400: ERRORS},
         parameters=[IF_MATCH],
     )
     @action(detail=True, methods=["post"])
@@ -175,7 +186,7 @@ class LeadViewSet(
 
     @extend_schema(
         request=lead_serializers.ReasonSerializer,
-        responses=lead_serializers.LeadSerializer,
+        responses={200: lead_serializers.LeadSerializer, 400: ERRORS},
         parameters=[IF_MATCH],
     )
     @action(detail=True, methods=["post"])
@@ -190,7 +201,7 @@ class LeadViewSet(
 
     @extend_schema(
         request=lead_serializers.HandoffInputSerializer,
-        responses=lead_serializers.LeadSerializer,
+        responses={200: lead_serializers.LeadSerializer, 400: ERRORS},
         parameters=[IF_MATCH],
     )
     @action(detail=True, methods=["post"])
@@ -205,11 +216,16 @@ class LeadViewSet(
                 expected_version=version,
             )
 
-        return self._lead_step(request, lead_serializers.HandoffInputSerializer, hand_off)
+        return self._lead_step(
+            request,
+            lead_serializers.HandoffInputSerializer,
+            hand_off,
+            check=lambda lead: lambda parsed: gate.handoff_problems(lead, parsed),
+        )
 
     @extend_schema(
         request=lead_serializers.RequiredReasonSerializer,
-        responses=lead_serializers.LeadSerializer,
+        responses={200: lead_serializers.LeadSerializer, 400: ERRORS},
         parameters=[IF_MATCH],
     )
     @action(detail=True, methods=["post"])
@@ -223,23 +239,28 @@ class LeadViewSet(
         )
 
     @extend_schema(
-        request=lead_serializers.RequiredReasonSerializer,
-        responses=lead_serializers.LeadSerializer,
+        request=lead_serializers.DisqualifySerializer,
+        responses={200: lead_serializers.LeadSerializer, 400: ERRORS},
         parameters=[IF_MATCH],
     )
     @action(detail=True, methods=["post"])
     def disqualify(self, request: AuthedRequest, pk: str | None = None) -> Response:
         return self._lead_step(
             request,
-            lead_serializers.RequiredReasonSerializer,
+            lead_serializers.DisqualifySerializer,
             lambda lead, data, version: services.lead_disqualify(
-                lead_id=lead.pk, by=request.user, reason=data["reason"], expected_version=version
+                lead_id=lead.pk,
+                by=request.user,
+                reason_code=data["reason"],
+                note=data["note"],
+                expected_version=version,
             ),
+            check=lambda lead: disqualify_problems,
         )
 
     @extend_schema(
         request=lead_serializers.RequiredReasonSerializer,
-        responses=lead_serializers.LeadSerializer,
+        responses={200: lead_serializers.LeadSerializer, 400: ERRORS},
         parameters=[IF_MATCH],
     )
     @action(detail=True, methods=["post"])
@@ -254,7 +275,8 @@ class LeadViewSet(
         )
 
     @extend_schema(
-        request=lead_serializers.AssignSerializer, responses=lead_serializers.LeadSerializer
+        request=lead_serializers.AssignSerializer,
+        responses={200: lead_serializers.LeadSerializer, 400: ERRORS},
     )
     @action(detail=True, methods=["post"])
     def assign(self, request: AuthedRequest, pk: str | None = None) -> Response:
@@ -268,7 +290,8 @@ class LeadViewSet(
         )
 
     @extend_schema(
-        request=lead_serializers.DiscoverySerializer, responses=lead_serializers.LeadSerializer
+        request=lead_serializers.DiscoverySerializer,
+        responses={200: lead_serializers.LeadSerializer, 400: ERRORS},
     )
     @action(detail=True, methods=["post"])
     def discovery(self, request: AuthedRequest, pk: str | None = None) -> Response:
@@ -288,16 +311,19 @@ class LeadViewSet(
     # --- nested resources -------------------------------------------------------------------
 
     @extend_schema(
-        methods=["PATCH"], request=lead_serializers.QualificationSerializer, parameters=[IF_MATCH]
+        methods=["PATCH"],
+        request=lead_serializers.QualificationSerializer,
+        responses={200: lead_serializers.QualificationSerializer, 400: ERRORS},
+        parameters=[IF_MATCH],
     )
     @extend_schema(responses=lead_serializers.QualificationSerializer)
     @action(detail=True, methods=["get", "patch"])
     def qualification(self, request: AuthedRequest, pk: str | None = None) -> Response:
         lead = self._lead(to="work" if request.method == "PATCH" else "view")
         if request.method == "PATCH":
-            serializer = lead_serializers.QualificationSerializer(data=request.data, partial=True)
-            serializer.is_valid(raise_exception=True)
-            data = dict(serializer.validated_data)
+            data = validate_all(
+                lead_serializers.QualificationSerializer(data=request.data, partial=True)
+            )
             version = expected_version(request, data.pop("version", None))
             services.qualification_update(
                 lead_id=lead.pk, by=request.user, data=data, expected_version=version
@@ -309,25 +335,33 @@ class LeadViewSet(
             qualification.version,
         )
 
-    @extend_schema(methods=["POST"], request=lead_serializers.ActivitySerializer)
-    @extend_schema(responses=lead_serializers.ActivitySerializer(many=True))
-    @action(detail=True, methods=["get", "post"])
+    @extend_schema(
+        methods=["POST"],
+        request=lead_serializers.ActivitySerializer,
+        responses={201: lead_serializers.ActivitySerializer, 400: ERRORS},
+    )
+    @extend_schema(
+        responses=lead_serializers.ActivitySerializer(many=True),
+        description="The lead's latest 200 activities, newest first (one list, no pages).",
+    )
+    # One list, not the leads' pages and filters (the schema said otherwise).
+    @action(detail=True, methods=["get", "post"], pagination_class=None, filter_backends=[])
     def activities(self, request: AuthedRequest, pk: str | None = None) -> Response:
         lead = self._lead(to="work" if request.method == "POST" else "view")
         if request.method == "POST":
-            serializer = lead_serializers.ActivitySerializer(data=request.data)
-            serializer.is_valid(raise_exception=True)
-            activity = services.activity_log(
-                lead_id=lead.pk, by=request.user, **serializer.validated_data
-            )
+            data = validate_all(lead_serializers.ActivitySerializer(data=request.data))
+            activity = services.activity_log(lead_id=lead.pk, by=request.user, **data)
             return Response(
                 lead_serializers.ActivitySerializer(activity).data, status=status.HTTP_201_CREATED
             )
         rows = selectors.lead_activities_for_api(lead)
         return Response(lead_serializers.ActivitySerializer(rows, many=True).data)
 
-    @extend_schema(responses=lead_serializers.TransitionSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @extend_schema(
+        responses=lead_serializers.TransitionSerializer(many=True),
+        description="Every status change of the lead, oldest first (one list, no pages).",
+    )
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def transitions(self, request: AuthedRequest, pk: str | None = None) -> Response:
         lead = self.get_object()
         rows = selectors.lead_transitions(lead)

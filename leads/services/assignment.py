@@ -1,4 +1,7 @@
-"""Who owns a lead: routing by rule at intake and reopening, and reassignment by a manager.
+"""Who owns a lead: routing at intake and reopening, and reassignment by a manager.
+
+Routing never drops a lead: the first matching rule's team in turn, else every active
+SDR in turn (`RoutingFallback`), else the Unassigned queue with the routing clock running.
 
 Every change of owner goes through `_assign`, so each one is recorded, notifies the new
 owner and moves the SLA clocks the same way, whoever or whatever made it.
@@ -7,6 +10,9 @@ owner and moves the SLA clocks the same way, whoever or whatever made it.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -17,7 +23,7 @@ from crm.models import Notification, User
 from crm.services import notify
 from crm.versioning import save_with_version_bump
 from leads.clocks import ClockEvent, clocks
-from leads.models import Lead, LeadEvent, RoutingRule
+from leads.models import Lead, LeadEvent, RoutingFallback, RoutingRule
 from leads.services._locking import lock_for
 from leads.services._records import lead_url, record_event
 
@@ -32,34 +38,126 @@ def lead_assign(*, lead_id: int, by: User, owner: User, reason: str = "") -> Lea
     return lead
 
 
-def _route(lead: Lead, *, at: datetime.datetime) -> None:
-    """Apply the first matching active routing rule: round robin among the team's
-    active SDRs. No match leaves the lead unassigned (the routing SLA then escalates)."""
-    for rule in (
-        RoutingRule.objects.select_for_update().filter(is_active=True).select_related("team")
+@dataclass(frozen=True)
+class RoutingDecision:
+    """Where routing would send a lead, and why.
+
+    `rule` is the first active rule that matches and whose team has an active SDR (None:
+    no such rule, so the fallback round robin among every active SDR); `owner` is the SDR
+    next in that rotation (None: there is no active SDR at all, and the lead waits in the
+    Unassigned queue). `skipped` are the rules that matched but whose team has no active
+    SDR. `pool` is the rotation `owner` comes from, in order.
+    """
+
+    rule: RoutingRule | None
+    owner: User | None
+    pool: tuple[User, ...] = ()
+    skipped: tuple[RoutingRule, ...] = ()
+
+    @property
+    def is_fallback(self) -> bool:
+        return self.rule is None and self.owner is not None
+
+
+# What a rule matches on: the lead's field, compared without regard to case or spaces.
+MATCH_FIELDS = ("source", "segment", "territory", "country", "campaign")
+
+
+def routing_preview(values: Mapping[str, Any]) -> RoutingDecision:
+    """Where a lead with these `values` (the MATCH_FIELDS) would go now, without changing
+    anything: the settings' "who would get this lead?" tester, and `_route`'s first step.
+
+    Reads without locks; `_route` locks only the one pointer it then advances.
+    """
+    sdrs = list(User.objects.filter(role=User.Role.SDR, is_active=True).order_by("pk"))
+    skipped: list[RoutingRule] = []
+    for rule in RoutingRule.objects.filter(is_active=True).select_related("team"):
+        if not rule_matches(rule, values):
+            continue
+        pool = tuple(u for u in sdrs if u.team_id == rule.team_id)
+        if pool:
+            return RoutingDecision(
+                rule=rule,
+                owner=_next_in_turn(pool, after=rule.last_assigned_id),
+                pool=pool,
+                skipped=tuple(skipped),
+            )
+        skipped.append(rule)
+    if not sdrs:
+        return RoutingDecision(rule=None, owner=None, skipped=tuple(skipped))
+    pointer = RoutingFallback.objects.filter(pk=RoutingFallback.SINGLETON).first()
+    after = pointer.last_assigned_id if pointer is not None else None
+    return RoutingDecision(
+        rule=None,
+        owner=_next_in_turn(sdrs, after=after),
+        pool=tuple(sdrs),
+        skipped=tuple(skipped),
+    )
+
+
+def rule_matches(rule: RoutingRule, values: Mapping[str, Any]) -> bool:
+    """A blank condition matches anything; a "by territory" rule must name a territory,
+    segment or country (one without any is never applied)."""
+    if rule.strategy == RoutingRule.Strategy.TERRITORY and not (
+        rule.match_segment or rule.match_territory or rule.match_country
     ):
-        if rule.match_source and rule.match_source != lead.source:
-            continue
-        if rule.match_segment and rule.match_segment != lead.segment:
-            continue
-        if rule.match_territory and rule.match_territory.lower() != lead.territory.lower():
-            continue
-        if rule.strategy == RoutingRule.Strategy.TERRITORY and not (
-            rule.match_segment or rule.match_territory
-        ):
-            continue
-        sdrs = list(
-            User.objects.filter(team=rule.team, role=User.Role.SDR, is_active=True).order_by("pk")
-        )
-        if not sdrs:
-            continue
-        after = [u for u in sdrs if rule.last_assigned_id and u.pk > rule.last_assigned_id]
-        owner = (after or sdrs)[0]
+        return False
+    for name in MATCH_FIELDS:
+        wanted = _normalized(getattr(rule, f"match_{name}"))
+        if wanted and wanted != _normalized(values.get(name)):
+            return False
+    return True
+
+
+def _normalized(value: Any) -> str:
+    return " ".join(str(value or "").split()).casefold()
+
+
+def _next_in_turn(pool: Sequence[User], *, after: int | None) -> User:
+    """The SDR after `after` (by id) in `pool`, wrapping around: each gets one in turn,
+    and SDRs who join or leave do not reset the rotation."""
+    following = [u for u in pool if after is not None and u.pk > after]
+    return (following or list(pool))[0]
+
+
+def _route(lead: Lead, *, at: datetime.datetime) -> None:
+    """Give a new or reopened MQL an owner: the first matching rule's team in turn, else
+    every active SDR in turn. With no active SDR the lead stays unassigned: it shows in
+    the Unassigned queue managers and RevOps watch, and the routing clock escalates.
+
+    Only the one pointer being advanced is locked (the rule's row, or the fallback's),
+    so concurrent intakes routed by different rules do not wait for each other.
+    """
+    decision = routing_preview({name: getattr(lead, name) for name in MATCH_FIELDS})
+    if decision.owner is None:
+        return
+    if decision.rule is not None:
+        rule = RoutingRule.objects.select_for_update(of=("self",)).get(pk=decision.rule.pk)
+        owner = _next_in_turn(decision.pool, after=rule.last_assigned_id)
         rule.last_assigned = owner
         rule.save(update_fields=["last_assigned"])
-        lead.team = rule.team
-        _assign(lead, owner=owner, by=None, at=at, reason=_("Routed by rule “%s”") % rule.name)
-        return
+        lead.team = decision.rule.team
+        reason = _("Routed by rule “%s”") % rule.name
+    else:
+        pointer = _locked_fallback()
+        owner = _next_in_turn(decision.pool, after=pointer.last_assigned_id)
+        pointer.last_assigned = owner
+        pointer.save(update_fields=["last_assigned", "updated_at"])
+        reason = _("No routing rule matched: round robin among all active SDRs")
+    _assign(lead, owner=owner, by=None, at=at, reason=reason)
+
+
+def _locked_fallback() -> RoutingFallback:
+    """The fallback pointer's row, locked. A migration creates it; should it be missing
+    (a flushed database), it is inserted ignoring a concurrent insert, then locked."""
+    rows = RoutingFallback.objects.select_for_update(of=("self",))
+    pointer = rows.filter(pk=RoutingFallback.SINGLETON).first()
+    if pointer is None:
+        RoutingFallback.objects.bulk_create(
+            [RoutingFallback(pk=RoutingFallback.SINGLETON)], ignore_conflicts=True
+        )
+        pointer = rows.get(pk=RoutingFallback.SINGLETON)
+    return pointer
 
 
 def _assign(

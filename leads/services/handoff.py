@@ -121,7 +121,8 @@ def lead_record_discovery(
         )
     with transaction.atomic():
         lead = lock_for(by, lead_id, to="record_discovery")
-        handoff = lead.handoffs.select_for_update().first()
+        # Only this pass's hand-off: one from before a reopening is an earlier story.
+        handoff = gate.handoffs_this_pass(lead).select_for_update(of=("self",)).first()
         if handoff is None or lead.status != Lead.Status.SQL:
             raise InvalidTransition(current=lead.status, target="discovery")
         handoff.discovery_held_at = held_at or now

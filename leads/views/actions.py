@@ -102,7 +102,7 @@ def _post_with_reason(
     service: Callable[..., Lead],
     success: Callable[[Lead], str],
 ) -> HttpResponse:
-    """The off-ramps and reopen: one service taking a written reason and the version seen."""
+    """Nurture and reopen: one service taking a written reason and the version seen."""
     return post_lead_step(
         request,
         pk,
@@ -134,13 +134,19 @@ def lead_nurture(request: AuthedHttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def lead_disqualify(request: AuthedHttpRequest, pk: int) -> HttpResponse:
-    return _post_with_reason(
+    return post_lead_step(
         request,
         pk,
         "disqualify",
         to="work",
-        service=services.lead_disqualify,
-        success=lambda lead: _("Disqualified."),
+        call=lambda lead, data: services.lead_disqualify(
+            lead_id=lead.pk,
+            by=request.user,
+            reason_code=data["reason"],
+            note=data["note"],
+            expected_version=data["version"],
+        ),
+        success=lambda lead: _("Disqualified. Marketing hears why."),
     )
 
 

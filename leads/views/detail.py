@@ -18,19 +18,19 @@ from django.utils import timezone
 
 from crm.exceptions import Problem
 from crm.web.requests import AuthedHttpRequest
-from leads import selectors, services
+from leads import gate, selectors, services
 from leads.access import lead_actions, lead_for
 from leads.forms import (
     ActionForm,
     ActivityForm,
     AssignForm,
     DiscoveryForm,
+    DisqualifyForm,
     QualificationForm,
     ReasonForm,
     RejectForm,
     StyledForm,
 )
-from leads.gate import sql_problems
 from leads.models import CriterionStatus, Lead, Qualification
 from leads.panels import render_panels
 
@@ -40,7 +40,7 @@ DETAIL_FORMS: dict[str, type[StyledForm]] = {
     "qualify": ActionForm,
     "reject": RejectForm,
     "nurture": ReasonForm,
-    "disqualify": ReasonForm,
+    "disqualify": DisqualifyForm,
     "reopen": ReasonForm,
     "discovery": DiscoveryForm,
     "activity": ActivityForm,
@@ -87,6 +87,8 @@ def _criteria_panel(
             "state_label": CriterionStatus(state).label,
             "confirmed": confirmed,
             "needs_evidence": state == CriterionStatus.CONFIRMED and not confirmed,
+            # "TBD" typed as evidence: the panel says why it does not count.
+            "placeholder_evidence": qualification.has_placeholder_evidence(key),
             "evidence_text": getattr(qualification, f"{key}_evidence"),
             "problem": problem_by_criterion.get(key, ""),
             "missing_for_sql": key in missing_for_sql,
@@ -107,9 +109,21 @@ def lead_page_context(
     """Everything the lead page shows. `bound` replaces a step's blank form with the
     submitted one (errors and all); `open_action` unfolds that step's panel."""
     now = timezone.now()
-    qualification = selectors.lead_qualification(lead)
+    # A lead seeded or imported without a qualification record still gets the panel: an
+    # unsaved record shows the five criteria empty, and the first save creates it
+    # (`services.qualification_update`), so no open lead is stuck without one.
+    stored_qualification = selectors.lead_qualification(lead)
+    qualification = stored_qualification or (Qualification(lead=lead) if lead.is_open else None)
     handoff = selectors.lead_latest_handoff(lead)
-    actions = lead_actions(request.user, lead, handoff=handoff)
+    # A hand-off from before the latest reopening belongs to an earlier pass: the page
+    # still shows it, marked so, but the steps only count this pass's hand-off.
+    reopened_at = gate.latest_reopening(lead) if handoff is not None else None
+    handoff_is_current = handoff is not None and (
+        reopened_at is None or handoff.created_at > reopened_at
+    )
+    actions = lead_actions(request.user, lead, handoff=handoff if handoff_is_current else None)
+    # "Move to SQL" only when the gate the service asks says yes: never a button that 400s.
+    actions["qualify"] = actions["qualify"] and gate.is_sql_ready(lead, qualification)
     bound = bound or {}
 
     versioned = {"version": lead.version, "loaded_at": now}
@@ -136,7 +150,7 @@ def lead_page_context(
     forms["qualification"] = criteria_form
 
     # The gate is the one definition of "ready for SQL"; the panel only displays it.
-    gate_problems = sql_problems(lead, qualification) if qualification else []
+    gate_problems = gate.sql_problems(lead, qualification) if qualification else []
     missing_for_sql = {p.field.removesuffix("_status") for p in gate_problems if p.field}
     missing_for_sql -= {"status"}
     criteria = (
@@ -156,11 +170,14 @@ def lead_page_context(
         "lead": lead,
         "now": now,
         "qualification": qualification,
+        "qualification_is_new": qualification is not None and stored_qualification is None,
         "criteria": criteria,
         "confirmed_count": qualification.confirmed_count if qualification else 0,
         "sql_ready": qualification is not None and not missing_for_sql,
         "qualify_problems": qualify_problems or [],
         "handoff": handoff,
+        "handoff_is_current": handoff_is_current,
+        "reopened_at": reopened_at,
         "actions": actions,
         "forms": forms,
         "open_action": open_action,

@@ -17,8 +17,8 @@ from crm.models import User
 from crm.web.errors import set_back_url
 from crm.web.forms import submit
 from crm.web.requests import AuthedHttpRequest
-from leads import selectors, services
-from leads.access import lead_for
+from leads import gate, selectors, services
+from leads.access import is_handed_off_this_round, lead_for
 from leads.forms import HandoffForm
 from leads.models import Lead
 from leads.views.actions import post_lead_step
@@ -80,6 +80,9 @@ def lead_handoff(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     elif lead.status != Lead.Status.SQL:
         messages.info(request, _("Only a sales-qualified lead (SQL) can be handed off."))
         return redirect(lead_url(lead))
+    elif is_handed_off_this_round(lead):
+        messages.info(request, _("This lead is already handed off; its AE holds the discovery."))
+        return redirect(lead_url(lead))
     else:
         form = HandoffForm(aes=aes, initial={"version": lead.version, "loaded_at": timezone.now()})
     return render(
@@ -90,6 +93,10 @@ def lead_handoff(request: AuthedHttpRequest, pk: int) -> HttpResponse:
             "form": form,
             "qualification": selectors.lead_qualification(lead),
             "activities": selectors.lead_recent_activities(lead),
+            # A reopened lead is handed off afresh; the earlier pass's hand-off is named.
+            "previous_handoff": None
+            if gate.current_handoff(lead)
+            else selectors.lead_latest_handoff(lead),
         },
         status=status,
     )

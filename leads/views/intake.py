@@ -44,17 +44,18 @@ def lead_new(request: AuthedHttpRequest) -> HttpResponse:
     if lead is None:
         context = {"form": form, "lead": None, "stale_changes": None}
         return render(request, "leads/form.html", context, status=400)
-    if user_may(user, "view", lead):
+    if lead.owner is None:
+        messages.warning(
+            request, _("Lead created. No SDR is available, so it waits in the Unassigned queue.")
+        )
+    elif lead.owner == user:
         messages.success(request, _("Lead created."))
-        return redirect(lead_url(lead))
-    if lead.owner is not None:
+    else:
         messages.success(
             request, _("Lead created and routed to %(owner)s.") % {"owner": lead.owner}
         )
-    else:
-        messages.warning(
-            request, _("Lead created. No routing rule matched, so it waits for assignment.")
-        )
+    if user_may(user, "view", lead):
+        return redirect(lead_url(lead))
     return redirect("leads:list")
 
 

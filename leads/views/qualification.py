@@ -10,7 +10,6 @@ from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from crm.exceptions import NotFound
 from crm.web.errors import set_back_url
 from crm.web.forms import submit
 from crm.web.requests import AuthedHttpRequest
@@ -26,11 +25,10 @@ from leads.views.stale import StaleInputMerge
 @require_POST
 def lead_qualification(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     """Save the qualification panel. Saved on a stale version, the panel comes back
-    (409) with the user's input on top of what others saved meanwhile."""
+    (409) with the user's input on top of what others saved meanwhile. A lead seeded
+    without a qualification record gets one on its first save (the service creates it)."""
     lead = lead_for(request.user, pk, to="work")
     set_back_url(request, lead_url(lead), subject="lead")
-    if selectors.lead_qualification(lead) is None:
-        raise NotFound(_("This lead has no qualification yet."))
     form = qualification_form(request.POST)
     merge = StaleInputMerge(
         request,

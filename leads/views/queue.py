@@ -1,31 +1,49 @@
-"""The queue: the leads a user works, most urgent first, filtered and paged by keyset."""
+"""The queue: the leads a user works, most urgent first, filtered and paged by keyset.
+
+Managers and RevOps also get the Unassigned tab: open leads routing found no SDR for
+(`Lead.objects.unassigned`), each with a quick assign that calls `lead_assign`.
+"""
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
+from crm.web.errors import set_back_url
 from crm.web.pagination import decode_cursor
 from crm.web.requests import AuthedHttpRequest
 from leads import selectors, services
-from leads.forms import LeadFilterForm
+from leads.access import lead_for
+from leads.forms import AssignForm, LeadFilterForm
 
 QUEUE_PAGE_SIZE = 25
+
+
+def unassigned_url() -> str:
+    """The Unassigned tab: open leads without an owner."""
+    return f"{reverse('leads:list')}?{urlencode({'owner': selectors.UNASSIGNED})}"
 
 
 @login_required
 def lead_list(request: AuthedHttpRequest) -> HttpResponse:
     """The queue. Keyset pagination: no COUNT over the table, a `next` link only."""
     user = request.user
-    owners = services.owner_choices() if (user.is_manager or user.sees_everything) else None
+    assigns = user.is_manager or user.sees_everything
+    owners = services.owner_choices() if assigns else None
     form = LeadFilterForm(request.GET, owners=owners)
     form.is_valid()
     now = timezone.now()
     cursor = request.GET.get("after")
+    queue_filter = form.queue_filter()
     page = selectors.lead_queue_page(
-        user, form.queue_filter(), now=now, cursor=cursor, size=QUEUE_PAGE_SIZE
+        user, queue_filter, now=now, cursor=cursor, size=QUEUE_PAGE_SIZE
     )
     next_url = ""
     if page.next_cursor:
@@ -36,6 +54,7 @@ def lead_list(request: AuthedHttpRequest) -> HttpResponse:
     continues = decode_cursor(cursor, length=len(selectors.QUEUE_ORDER)) is not None
     first_params = request.GET.copy()
     first_params.pop("after", None)
+    unassigned_tab = assigns and queue_filter.owner == selectors.UNASSIGNED
     return render(
         request,
         "leads/list.html",
@@ -47,5 +66,38 @@ def lead_list(request: AuthedHttpRequest) -> HttpResponse:
             "first_url": f"?{first_params.urlencode()}" if continues else "",
             "is_filtered": form.is_narrowed(),
             "show_owner": owners is not None or not user.is_sdr,
+            "show_tabs": assigns,
+            "unassigned_tab": unassigned_tab,
+            "unassigned_url": unassigned_url(),
+            "unassigned_count": selectors.unassigned_count(user) if assigns else 0,
+            "unassigned_cap": selectors.UNASSIGNED_COUNT_CAP,
+            "assign_owners": owners if unassigned_tab else None,
         },
     )
+
+
+@login_required
+@require_POST
+def lead_assign_from_queue(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    """Assign a lead from the Unassigned tab and come back to it (`lead_assign`)."""
+    back = unassigned_url()
+    set_back_url(request, back, subject="lead")
+    lead = lead_for(request.user, pk, to="assign")
+    form = AssignForm(request.POST, owners=services.owner_choices())
+    if not form.is_valid():
+        messages.error(
+            request, _("Choose the SDR who gets %(company)s.") % {"company": lead.company_name}
+        )
+        return redirect(back)
+    services.lead_assign(
+        lead_id=lead.pk,
+        by=request.user,
+        owner=form.cleaned_data["owner"],
+        reason=form.cleaned_data["reason"] or _("Assigned from the Unassigned queue"),
+    )
+    messages.success(
+        request,
+        _("%(company)s assigned to %(owner)s.")
+        % {"company": lead.company_name, "owner": form.cleaned_data["owner"]},
+    )
+    return redirect(back)

@@ -1,11 +1,22 @@
 """Shapes of the opportunities API. Conversion input is documented here but parsed by
-opportunities.conversion, so the wizard and the API report the same problems."""
+opportunities.conversion, so the wizard and the API report the same problems.
+
+Writes are strict (`crm.api.serializers.StrictFieldsMixin`): an unknown or read-only key is
+refused with 400 naming it; the conversion endpoints refuse unknown keys the same way
+(`opportunities.conversion.unknown_field_problems`)."""
 
 from __future__ import annotations
 
 from rest_framework import serializers
 
-from opportunities.models import Opportunity, OpportunityContactRole, Stage, StageChange
+from crm.api.serializers import StrictFieldsMixin
+from opportunities.models import (
+    ConversionRequest,
+    Opportunity,
+    OpportunityContactRole,
+    Stage,
+    StageChange,
+)
 
 
 class ContactRoleSerializer(serializers.ModelSerializer):
@@ -33,7 +44,7 @@ class StageSerializer(serializers.ModelSerializer):
         ]
 
 
-class OpportunitySerializer(serializers.ModelSerializer):
+class OpportunitySerializer(StrictFieldsMixin, serializers.ModelSerializer):
     contact_roles = ContactRoleSerializer(many=True, read_only=True)
     stage_name = serializers.CharField(source="stage.name", read_only=True)
     amount = serializers.DecimalField(max_digits=14, decimal_places=2)
@@ -113,7 +124,7 @@ class OpportunityPatchSerializer(OpportunitySerializer):
         extra_kwargs = {f: {"required": False} for f in OpportunitySerializer.Meta.fields}
 
 
-class StageMoveSerializer(serializers.Serializer):
+class StageMoveSerializer(StrictFieldsMixin, serializers.Serializer):
     stage = serializers.PrimaryKeyRelatedField(queryset=Stage.objects.filter(is_active=True))
     reason = serializers.CharField(required=False, allow_blank=True, default="")
     lost_reason = serializers.CharField(required=False, allow_blank=True, default="")
@@ -134,16 +145,43 @@ class StageChangeSerializer(serializers.ModelSerializer):
         ]
 
 
+class OverrideDecisionSerializer(StrictFieldsMixin, serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
 class ProblemSerializer(serializers.Serializer):
     code = serializers.CharField()
     field = serializers.CharField(allow_null=True)
     message = serializers.CharField()
 
 
+class ChecklistItemSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    field = serializers.CharField(allow_null=True)
+    label = serializers.CharField()  # type: ignore[assignment]  # the item's label, not Field.label
+    met = serializers.BooleanField()
+
+
 class ReadinessSerializer(serializers.Serializer):
     ready = serializers.BooleanField()
     problems = ProblemSerializer(many=True)
-    checklist = serializers.ListField(child=serializers.DictField())
+    checklist = ChecklistItemSerializer(many=True)
+
+
+class OverrideRequestCreatedSerializer(serializers.Serializer):
+    """The answer to an override request: it waits for the manager's decision."""
+
+    id = serializers.IntegerField()
+    state = serializers.ChoiceField(choices=ConversionRequest.State.choices)
+    unmet = ProblemSerializer(many=True, help_text="The criteria the request asks to waive.")
+
+
+class OverrideDecidedSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    state = serializers.ChoiceField(choices=ConversionRequest.State.choices)
+    opportunity = serializers.IntegerField(
+        allow_null=True, help_text="The deal the approved conversion made; null if declined."
+    )
 
 
 class ConversionContactRoleInput(serializers.Serializer):

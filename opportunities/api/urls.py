@@ -1,10 +1,11 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from opportunities.api import views
+from opportunities.api import settings, views
 
 router = SimpleRouter()
 router.register("opportunities", views.OpportunityViewSet, basename="opportunity")
+router.register("stages", settings.StageViewSet, basename="stage")
 
 urlpatterns = [
     path("leads/<int:pk>/readiness/", views.LeadReadinessView.as_view(), name="lead-readiness"),
@@ -18,6 +19,12 @@ urlpatterns = [
         "override-requests/<int:pk>/<str:decision>/",
         views.OverrideDecisionView.as_view(),
         name="override-decide",
+    ),
+    path("conversion-policy/", settings.ConversionPolicyView.as_view(), name="conversion-policy"),
+    path(
+        "conversion-policy/changes/",
+        settings.ConversionPolicyChangesView.as_view(),
+        name="conversion-policy-changes",
     ),
     *router.urls,
 ]

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import django_filters  # type: ignore[import-untyped]  # django-filter ships no type hints
 from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -15,17 +18,25 @@ from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
 from crm.api.etags import IF_MATCH, expected_version, with_etag
+from crm.api.filters import IdFilter, IdsFilter, StrictBooleanFilter
 from crm.api.pagination import KeysetPagination
-from crm.exceptions import NotAllowed, Problem, ValidationFailed
+from crm.api.serializers import ERRORS, request_object, validate_all
+from crm.exceptions import NotFound, Problem, ValidationFailed
 from crm.idempotency import idempotent
 from crm.web.requests import AuthedRequest
 from leads.access import lead_for
 from leads.gate import conversion_checklist
-from leads.models import Qualification
+from leads.models import Lead, Qualification, Source
 from opportunities import selectors, services
 from opportunities.access import opportunity_for, override_request_for
 from opportunities.api import serializers as s
-from opportunities.models import Opportunity, OpportunityQuerySet, Stage
+from opportunities.conversion import (
+    MAX_ID,
+    input_problems,
+    parse_input,
+    unknown_field_problems,
+)
+from opportunities.models import ConversionPolicy, Opportunity, OpportunityQuerySet, Stage
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
@@ -46,11 +57,12 @@ class OpportunityCursorPagination(KeysetPagination):
 
 
 class OpportunityFilter(django_filters.FilterSet):
-    stage = django_filters.ModelMultipleChoiceFilter(queryset=Stage.objects.all())
-    owner = django_filters.NumberFilter(field_name="owner_id")
-    source = django_filters.CharFilter()
+    stage = IdsFilter(queryset=Stage.objects.all())
+    owner = IdFilter(field_name="owner_id")
+    source = django_filters.ChoiceFilter(choices=Source.choices)
     currency = django_filters.CharFilter()
-    is_open = django_filters.BooleanFilter(method="filter_open")
+    is_open = StrictBooleanFilter(method="filter_open")
+    is_override = StrictBooleanFilter()
 
     class Meta:
         model = Opportunity
@@ -100,28 +112,24 @@ class OpportunityViewSet(
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return self._respond(self.get_object().pk)
 
-    @extend_schema(request=s.ConversionInputSerializer, responses={201: s.OpportunitySerializer})
+    @extend_schema(
+        request=s.ConversionInputSerializer,
+        responses={201: s.OpportunitySerializer, 400: ERRORS, 422: ERRORS},
+        parameters=[IDEMPOTENCY_KEY],
+    )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Opportunities are born from leads: POST here converts the lead named in `lead`."""
-        lead_id = request.data.get("lead")
-        if not lead_id:
-            raise ValidationFailed(
-                problems=[
-                    Problem(
-                        "required",
-                        "lead",
-                        "Name the lead to convert; every opportunity comes from a lead.",
-                    )
-                ]
-            )
-        return _convert(self.request, lead_id)
+        return _convert(self.request, _lead_in_body(request_object(request)), in_body=True)
 
-    @extend_schema(parameters=[IF_MATCH])
+    @extend_schema(parameters=[IF_MATCH], responses={200: s.OpportunitySerializer, 400: ERRORS})
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         opportunity = self._deal_to_work()
-        serializer = self.get_serializer(opportunity, data=request.data, partial=True)
-        serializer.is_valid(raise_exception=True)
-        data = dict(serializer.validated_data)
+        data = validate_all(
+            self.get_serializer(opportunity, data=request.data, partial=True),
+            check=lambda parsed: services.edit_problems(
+                parsed, policy=ConversionPolicy.current(), opportunity=opportunity
+            ),
+        )
         version = expected_version(request, data.pop("version", None))
         services.opportunity_update(
             opportunity_id=opportunity.pk, by=self.request.user, data=data, expected_version=version
@@ -132,14 +140,14 @@ class OpportunityViewSet(
         return self.partial_update(request, *args, **kwargs)
 
     @extend_schema(
-        request=s.StageMoveSerializer, responses=s.OpportunitySerializer, parameters=[IF_MATCH]
+        request=s.StageMoveSerializer,
+        responses={200: s.OpportunitySerializer, 400: ERRORS},
+        parameters=[IF_MATCH],
     )
     @action(detail=True, methods=["post"])
     def stage(self, request: AuthedRequest, pk: str | None = None) -> Response:
         opportunity = self._deal_to_work()
-        serializer = s.StageMoveSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
+        data = validate_all(s.StageMoveSerializer(data=request.data))
         services.opportunity_move_stage(
             opportunity_id=opportunity.pk,
             by=request.user,
@@ -151,19 +159,71 @@ class OpportunityViewSet(
         )
         return self._respond(opportunity.pk)
 
-    @extend_schema(responses=s.StageChangeSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @extend_schema(
+        responses=s.StageChangeSerializer(many=True),
+        description="Every stage move of the deal, oldest first (one list, no pages).",
+    )
+    # One list, not the deals' pages and filters (the schema said otherwise).
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def history(self, request: AuthedRequest, pk: str | None = None) -> Response:
         opportunity = self.get_object()
         return Response(s.StageChangeSerializer(opportunity.stage_changes.all(), many=True).data)
 
 
-def _convert(request: AuthedRequest, lead_id: Any) -> Response:
-    lead = lead_for(request.user, lead_id)
+def _lead_in_body(body: Mapping[str, Any]) -> int:
+    """The id of the lead named by `lead` in a body: a whole number, or a 400 naming it."""
+    value = body.get("lead")
+    if value in (None, ""):
+        raise ValidationFailed(
+            problems=[
+                Problem(
+                    "required",
+                    "lead",
+                    _("Name the lead to convert; every opportunity comes from a lead."),
+                )
+            ]
+        )
+    text = str(value).strip() if isinstance(value, int | str) and value is not True else ""
+    if not text.isdigit() or not 1 <= int(text) <= MAX_ID:
+        raise ValidationFailed(problems=[Problem("invalid", "lead", _("Give the lead's id."))])
+    return int(text)
+
+
+def _lead_to_convert(request: AuthedRequest, lead_id: int, *, in_body: bool) -> Lead:
+    """The lead, if the user may see it; named in the body, an unknown one is a field problem."""
+    try:
+        return lead_for(request.user, lead_id)
+    except NotFound:
+        if not in_body:
+            raise
+        raise ValidationFailed(
+            problems=[Problem("does_not_exist", "lead", _("No such lead."))]
+        ) from None
+
+
+def _refuse_unknown_fields(lead: Lead, raw: Mapping[str, Any], *, with_gate: bool) -> None:
+    """Keys that name no conversion field are refused (400), with every other problem of
+    the body (and, `with_gate`, of the lead) as the service would list them."""
+    unknown = unknown_field_problems(raw)
+    if not unknown:
+        return
+    if with_gate:
+        _data, problems = services.conversion_check(lead, dict(raw))
+    else:
+        data, problems = parse_input(raw)
+        problems += input_problems(
+            data, policy=ConversionPolicy.current(), today=timezone.localdate()
+        )
+    raise ValidationFailed(problems=unknown + problems)
+
+
+def _convert(request: AuthedRequest, lead_id: int, *, in_body: bool = False) -> Response:
+    lead = _lead_to_convert(request, lead_id, in_body=in_body)
+    body = request_object(request)
+    raw = {key: body[key] for key in body if key != "lead"}
+    _refuse_unknown_fields(lead, raw, with_gate=True)
 
     def run() -> Response:
-        raw = dict(request.data)
-        raw.pop("lead", None)
         opportunity = services.lead_convert(lead_id=lead.pk, by=request.user, raw=raw)
         opportunity = selectors.api_opportunity(opportunity.pk)
         status_code = status.HTTP_201_CREATED
@@ -194,7 +254,7 @@ class LeadReadinessView(APIView):
 class LeadConvertView(APIView):
     @extend_schema(
         request=s.ConversionInputSerializer,
-        responses={201: s.OpportunitySerializer},
+        responses={201: s.OpportunitySerializer, 400: ERRORS, 422: ERRORS},
         parameters=[IDEMPOTENCY_KEY],
     )
     def post(self, request: AuthedRequest, pk: int) -> Response:
@@ -203,12 +263,24 @@ class LeadConvertView(APIView):
 
 
 class LeadOverrideRequestView(APIView):
-    @extend_schema(request=s.ConversionInputSerializer, responses={201: None})
+    @extend_schema(
+        request=s.ConversionInputSerializer,
+        responses={201: s.OverrideRequestCreatedSerializer, 400: ERRORS, 422: ERRORS},
+    )
     def post(self, request: AuthedRequest, pk: int) -> Response:
-        """Ask a manager to approve converting with criteria unmet (rationale required)."""
+        """Ask a manager to approve converting with criteria unmet (rationale required):
+        201 with the request; 422 when it cannot be asked (a field is missing, or a
+        criterion that may not be waived is unmet)."""
         lead = lead_for(request.user, pk)
-        raw = dict(request.data)
-        rationale = str(raw.pop("override_rationale", "") or "")
+        body = request_object(request)
+        raw = {key: body[key] for key in body}
+        rationale_value = raw.pop("override_rationale", "") or ""
+        if not isinstance(rationale_value, str):
+            raise ValidationFailed(
+                problems=[Problem("invalid", "override_rationale", _("Enter text."))]
+            )
+        _refuse_unknown_fields(lead, raw, with_gate=False)
+        rationale = rationale_value
         created = services.conversion_request_create(
             lead_id=lead.pk, by=request.user, raw=raw, rationale=rationale
         )
@@ -219,13 +291,16 @@ class LeadOverrideRequestView(APIView):
 
 
 class OverrideDecisionView(APIView):
-    @extend_schema(request=None, responses={200: None})
+    @extend_schema(
+        request=s.OverrideDecisionSerializer,
+        responses={200: s.OverrideDecidedSerializer, 400: ERRORS, 422: ERRORS},
+    )
     def post(self, request: AuthedRequest, pk: int, decision: str) -> Response:
         """Approve (the lead converts, flagged) or decline an override request."""
         if decision not in ("approve", "decline"):
-            raise NotAllowed("Unknown decision.")
+            raise NotFound(_("No such decision: approve or decline."))
         request_id = override_request_for(request.user, pk).pk
-        note = str(request.data.get("note", ""))
+        note = validate_all(s.OverrideDecisionSerializer(data=request.data))["note"]
         decide = (
             services.conversion_request_approve
             if decision == "approve"

@@ -359,7 +359,8 @@ def _snapshot(
 ) -> None:
     """Freeze the gate as it stood, for audit and premature-conversion analysis."""
     q = Qualification.objects.filter(lead=lead).first() or Qualification(lead=lead)
-    handoff = lead.handoffs.order_by("-created_at").first()
+    # The hand-off the gate converted on: this pass's, never one from before a reopening.
+    handoff = gate.current_handoff(lead)
     ConversionSnapshot.objects.create(
         opportunity=opportunity,
         lead=lead,

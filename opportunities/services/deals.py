@@ -8,11 +8,14 @@ in one transaction.
 
 from __future__ import annotations
 
+import contextlib
+import datetime
+import functools
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -21,8 +24,8 @@ from crm.models import User
 from crm.versioning import apply_changes, check_version, save_with_version_bump
 from leads import gate
 from opportunities.access import OpportunityAction, opportunity_for
-from opportunities.conversion import CURRENCIES, CUSTOM_FIELDS
-from opportunities.exceptions import AlreadyDecided
+from opportunities.conversion import CURRENCIES, CUSTOM_FIELDS, ConversionData, input_problems
+from opportunities.exceptions import AlreadyDecided, PendingApproval
 from opportunities.models import (
     ConversionPolicy,
     Opportunity,
@@ -46,39 +49,147 @@ EDITABLE_FIELDS = (
 )
 
 
-def _locked(opportunity_id: int) -> QuerySet[Opportunity]:
-    return Opportunity.objects.select_for_update(of=("self",)).filter(pk=opportunity_id)
-
-
 def _lock(opportunity_id: int, *, by: User, to: OpportunityAction) -> Opportunity:
-    """The deal row, locked for the caller's transaction, if `by` may do `to` with it."""
-    return opportunity_for(by, opportunity_id, to=to, queryset=_locked(opportunity_id))
+    """The deal row, locked for the caller's transaction, if `by` may do `to` with it.
+
+    The row is locked by a query that joins nothing, and read (with its stage, owner and
+    lead) by the next one. Locking and joining in one query loses the row under a race:
+    when the lock is granted, PostgreSQL re-checks the joins against the row as the other
+    transaction left it, and a join on a column it changed (the stage) no longer matches,
+    so a deal moved a moment ago would read as missing. The second query runs after the
+    lock is held, so it sees the latest committed row, and nobody can change it meanwhile.
+    """
+    with contextlib.suppress(ValueError, TypeError):  # not an id: the access helper says 404
+        list(Opportunity.objects.select_for_update().filter(pk=opportunity_id).values("pk"))
+    return opportunity_for(
+        by, opportunity_id, to=to, queryset=Opportunity.objects.select_related("stage")
+    )
 
 
 # --- editing ------------------------------------------------------------------------------
 
+# A close date further out than this is a typo, whatever the reason given.
+MAX_CLOSE_YEARS = 5
+# Free text a deal may leave empty, but never fill with a placeholder ("TBD", "N/A").
+OPTIONAL_TEXT = ("discount_notes", "close_date_reason", *CUSTOM_FIELDS)
 
-def edit_problems(data: Mapping[str, Any], *, policy: ConversionPolicy) -> list[Problem]:
-    """Every reason the edited values `data` cannot be saved; empty means they can.
-    Required data stays required after conversion (DOMAIN: no placeholders)."""
-    problems = []
-    for name in ("name", "next_step"):
-        if name in data and gate.is_blank(data[name]):
-            problems.append(Problem("required", name, _("This field is required.")))
-    if "amount" in data and (data["amount"] is None or data["amount"] <= 0):
+
+@functools.cache
+def _text(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _as_conversion(merged: Mapping[str, Any]) -> ConversionData:
+    """The deal's values as the conversion reads its input, so an edit is judged by the
+    conversion's own rules (name format, close-date window, currency, required fields)."""
+    data = ConversionData(
+        name=_text(merged.get("name")),
+        currency=_text(merged.get("currency")).upper(),
+        discount_notes=_text(merged.get("discount_notes")),
+        close_date_reason=_text(merged.get("close_date_reason")),
+        next_step=_text(merged.get("next_step")),
+        next_step_owner=merged.get("next_step_owner"),
+        custom={f: _text(merged.get(f)) for f in CUSTOM_FIELDS},
+    )
+    amount = merged.get("amount")
+    if isinstance(amount, Decimal | int) and not isinstance(amount, bool):
+        data.amount = Decimal(amount)
+    elif amount is not None:
+        data.unparsed.add("amount")
+    probability = merged.get("probability")
+    if isinstance(probability, int) and not isinstance(probability, bool):
+        data.probability = probability
+    elif probability is not None:
+        data.unparsed.add("probability")
+    for name in ("expected_close_date", "next_step_due"):
+        value = merged.get(name)
+        if isinstance(value, datetime.date):
+            setattr(data, name, value)
+        elif value is not None:
+            data.unparsed.add(name)
+    return data
+
+
+def edit_problems(
+    data: Mapping[str, Any],
+    *,
+    policy: ConversionPolicy,
+    opportunity: Opportunity | None = None,
+    today: datetime.date | None = None,
+) -> list[Problem]:
+    """Every reason the edited values `data` cannot be saved, all at once; empty means
+    they can. Required data stays required after conversion (DOMAIN.md): the values that
+    change are judged by the conversion's rules, plus no placeholder in any text field.
+    With `opportunity`, `data` is merged over its values and only real changes are judged
+    (a client that sends the whole deal back is not refused for what it did not change)."""
+    today = today or timezone.localdate()
+    stored = {name: getattr(opportunity, name) for name in EDITABLE_FIELDS} if opportunity else {}
+    changed = {name for name, value in data.items() if name not in stored or stored[name] != value}
+    merged = stored | dict(data)
+    problems: list[Problem] = []
+
+    amount = merged.get("amount")
+    if "amount" in changed and isinstance(amount, Decimal) and not amount.is_finite():
+        problems.append(Problem("invalid_number", "amount", _("Enter the deal size as a number.")))
+        merged["amount"] = None
+    probability = merged.get("probability")
+    if "probability" in changed and probability is None:
+        problems.append(Problem("required", "probability", _("Give the probability.")))
+    elif "probability" in changed and (
+        isinstance(probability, bool) or not isinstance(probability, int)
+    ):
+        problems.append(Problem("invalid_number", "probability", _("Enter a whole percentage.")))
+    close_date = merged.get("expected_close_date")
+    too_far = (
+        "expected_close_date" in changed
+        and isinstance(close_date, datetime.date)
+        and close_date > today + datetime.timedelta(days=365 * MAX_CLOSE_YEARS)
+    )
+    if too_far:
         problems.append(
-            Problem("amount_not_positive", "amount", _("The deal size must be positive."))
+            Problem(
+                "out_of_range",
+                "expected_close_date",
+                _("A close date more than %(years)s years out is not a forecast.")
+                % {"years": MAX_CLOSE_YEARS},
+            )
         )
-    if "currency" in data and str(data["currency"]).upper() not in CURRENCIES:
+
+    judged = set(changed)
+    if {"expected_close_date", "close_date_reason"} & changed and not too_far:
+        judged.add("expected_close_date")
+    for problem in input_problems(_as_conversion(merged), policy=policy, today=today):
+        if problem.field not in judged or problem.field in {p.field for p in problems}:
+            continue
+        if problem.field == "expected_close_date" and "expected_close_date" not in changed:
+            # Only the reason changed (emptied, say): the problem is the reason's.
+            problem = Problem(problem.code, "close_date_reason", problem.message)
+        problems.append(problem)
+
+    if "currency" in changed and not any(p.field == "currency" for p in problems):
+        currency = _text(merged.get("currency")).upper()
+        if currency not in CURRENCIES:
+            problems.append(
+                Problem(
+                    "invalid_currency",
+                    "currency",
+                    _("Use the ISO 4217 code of a currency in use, e.g. USD."),
+                )
+            )
+    reported = {p.field for p in problems}
+    for name in OPTIONAL_TEXT:
+        value = _text(merged.get(name))
+        if name not in changed or not value or not gate.is_blank(value) or name in reported:
+            continue
+        if name == "close_date_reason" and "expected_close_date" in reported:
+            continue  # the close date's problem already says the reason does not count
         problems.append(
-            Problem("invalid_currency", "currency", _("Use an ISO 4217 currency code, e.g. USD."))
-        )
-    for name in policy.required_fields:
-        if name in data and gate.is_blank(data[name]):
-            problems.append(Problem("required", name, _("This field is required.")))
-    if "probability" in data and not 0 <= int(data["probability"]) <= 100:
-        problems.append(
-            Problem("out_of_range", "probability", _("Probability runs from 0 to 100."))
+            Problem(
+                "placeholder",
+                name,
+                _("“%(value)s” is a placeholder: write the real answer, or leave it empty.")
+                % {"value": value[:40]},
+            )
         )
     return problems
 
@@ -106,7 +217,7 @@ def opportunity_update(
             expected_version,
             _("Someone edited this deal meanwhile. Reload and retry."),
         )
-        problems = edit_problems(data, policy=ConversionPolicy.current())
+        problems = edit_problems(data, policy=ConversionPolicy.current(), opportunity=opportunity)
         if problems:
             raise ValidationFailed(problems=problems)
         changes = apply_changes(opportunity, data)
@@ -199,19 +310,29 @@ def opportunity_move_stage(
 ) -> Opportunity:
     """Move a deal to another stage: exit criteria enforced, closing lost asks why and to
     whom, time in the previous stage recorded, probability reset to the stage default."""
-    now = timezone.now()
     with transaction.atomic():
-        opportunity = opportunity_for(
-            by,
-            opportunity_id,
-            to="work",
-            queryset=_locked(opportunity_id).select_related("stage"),
-        )
+        opportunity = _lock(opportunity_id, by=by, to="work")
+        # Read the clock once the lock is held: moves queued on one deal are stamped in the
+        # order they happen, and the time spent in the stage is never negative.
+        now = timezone.now()
         check_version(
             opportunity.version,
             expected_version,
             _("Someone moved or edited this deal meanwhile. Reload and retry."),
         )
+        if opportunity.is_pending_approval:
+            raise PendingApproval(
+                problems=[
+                    Problem(
+                        PendingApproval.code,
+                        "stage",
+                        _(
+                            "This deal waits for a manager's approval: it is not in the "
+                            "pipeline yet and moves between stages once approved."
+                        ),
+                    )
+                ]
+            )
         if to.pk == opportunity.stage_id:
             return opportunity
         if not to.is_active:

@@ -1,5 +1,7 @@
 """The pipeline board: a column per stage, the newest cards of each, totals per currency;
-dragging a card moves the deal (`move_card`, the JSON side of the stage view)."""
+dragging a card moves the deal (`move_card`, the JSON side of the stage view). Deals
+waiting for a manager's approval sit apart in their column, outside the totals, and do
+not drag (pending is not pipeline)."""
 
 from __future__ import annotations
 
@@ -47,25 +49,38 @@ def pipeline_board(request: AuthedHttpRequest) -> HttpResponse:
     filters = urlencode({k: v.pk for k, v in (("owner", owner), ("team", team)) if v is not None})
     columns = []
     for stage in stages:
-        column = totals.get(stage.pk, {"count": 0, "label": ""})
-        shown = by_stage.get(stage.pk, [])
+        column = totals.get(stage.pk, {})
+        # Pending is not pipeline: a deal waiting for approval sits apart in its column,
+        # outside the totals, and cannot be dragged until a manager approves it.
+        shown = [card for card in by_stage.get(stage.pk, []) if not card.is_pending_approval]
+        pending = [card for card in by_stage.get(stage.pk, []) if card.is_pending_approval]
+        count, pending_count = column.get("count", 0), column.get("pending_count", 0)
         more_params = f"stage={stage.pk}&state=all" + (f"&owner={owner.pk}" if owner else "")
         columns.append(
             {
                 "stage": stage,
                 "cards": shown,
-                "count": column["count"],
-                "totals": column["label"],
-                "more": column["count"] - len(shown),
+                "count": count,
+                "totals": column.get("label", ""),
+                "more": count + pending_count - len(shown) - len(pending),
                 "more_url": f"{reverse('opportunities:list')}?{more_params}",
+                "pending_cards": pending,
+                "pending_count": pending_count,
+                "pending_totals": column.get("pending_label", ""),
             }
         )
+    pending_url = (
+        reverse("opportunities:list")
+        + "?approval=pending&state=all"
+        + (f"&owner={owner.pk}" if owner else "")
+    )
     return render(
         request,
         "opportunities/board.html",
         {
             "form": form,
             "columns": columns,
+            "pending": selectors.pending_summary(totals) | {"url": pending_url},
             "can_filter": user.has_perm("opportunities.filter_by_owner"),
             "can_drag": user.has_perm("opportunities.move_on_board"),
             "filters": filters,
@@ -78,8 +93,9 @@ def pipeline_board(request: AuthedHttpRequest) -> HttpResponse:
                 "network": _("The server did not answer; the deal was not moved."),
                 "close": _("Close"),
             },
-            "stages_admin_url": reverse("admin:opportunities_stage_changelist")
-            if user.has_perm("opportunities.configure_pipeline")
+            # RevOps edits the stages on the pipeline settings page.
+            "stages_url": reverse("opportunities:settings-stages")
+            if user.has_perm("opportunities.change_settings")
             else "",
         },
     )

@@ -149,12 +149,18 @@ def _edit_form(
     owners = User.objects.filter(Q(is_active=True) | Q(pk=opportunity.next_step_owner_id)).order_by(
         "first_name", "last_name", "username"
     )
-    return OpportunityEditForm(
+    form = OpportunityEditForm(
         data,
         initial=initial,
         owners=owners,
         currencies=currency_choices(opportunity.currency, *_currencies(user)),
     )
+    # The conversion's close-date rule holds after it (`services.edit_problems`): say so.
+    policy = ConversionPolicy.current()
+    form.fields["expected_close_date"].help_text = _(
+        "%(min)s–%(max)s days from today; outside that, give the reason."
+    ) % {"min": policy.close_window_min_days, "max": policy.close_window_max_days}
+    return form
 
 
 def _shown(opportunity: Opportunity, name: str) -> Any:

@@ -13,4 +13,5 @@ urlpatterns = [
     path("pipeline/", views.PipelineView.as_view(), name="api-report-pipeline"),
     path("sla/", views.SlaView.as_view(), name="api-report-sla"),
     path("feedback/", views.FeedbackView.as_view(), name="api-report-feedback"),
+    path("marketing/", views.MarketingView.as_view(), name="api-report-marketing"),
 ]

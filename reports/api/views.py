@@ -18,11 +18,12 @@ from rest_framework.exceptions import ErrorDetail
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from crm.exceptions import NotAllowed
 from crm.web.requests import AuthedRequest
 from reports.cohorts import ReportRequest
-from reports.feedback import feedback_by_source, last_week_request
+from reports.feedback import feedback_by, last_week_request
 from reports.forms import ReportFilterForm
-from reports.pages import funnel_page, pipeline_page, quality_page, sla_page
+from reports.pages import funnel_page, marketing_page, pipeline_page, quality_page, sla_page
 from reports.selectors import conversion_by_source
 from reports.selectors.conversion import OVERALL
 from reports.selectors.tally import Group
@@ -119,7 +120,8 @@ class ConversionBySourceView(APIView):
 
 class FunnelView(APIView):
     @extend_schema(
-        parameters=[*FILTERS, _by(["source", "team", "owner"])], responses=OpenApiTypes.OBJECT
+        parameters=[*FILTERS, _by(["source", "campaign", "team", "owner"])],
+        responses=OpenApiTypes.OBJECT,
     )
     def get(self, request: AuthedRequest) -> Response:
         r = report_request(request)
@@ -154,21 +156,50 @@ class SlaView(APIView):
         return Response({"filters": _period(r), **_tables(page.tables)})
 
 
+def _source_or_campaign(request: AuthedRequest) -> str:
+    by = request.query_params.get("by") or "source"
+    if by not in ("source", "campaign"):
+        raise serializers.ValidationError(
+            {"by": [ErrorDetail("Choose source or campaign.", code="invalid_choice")]}
+        )
+    return by
+
+
 class FeedbackView(APIView):
-    @extend_schema(parameters=FILTERS, responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        parameters=[*FILTERS, _by(["source", "campaign"])], responses=OpenApiTypes.OBJECT
+    )
     def get(self, request: AuthedRequest) -> Response:
-        """Lead quality by source for marketing; without dates, the last full week."""
+        """Lead quality by source (or campaign) for marketing; without dates, the last full
+        week. Each rejection reason row names its source (or campaign) label."""
         r = report_request(request)
+        by = _source_or_campaign(request)
         if not ({"start", "end", "period"} & set(request.query_params)):
             r = last_week_request(request.user, r.filters.tz, now=r.now)
-        summary = feedback_by_source(r)
+        summary = feedback_by(r, by)
         return Response(
             {
                 "filters": _period(r),
                 "rows": summary.table.json_rows(),
                 "rejection_reasons": [
-                    {"source": source, "reason": reason, "count": count}
-                    for source, reason, count in summary.reasons
+                    {by: label, "reason": reason, "count": count}
+                    for label, reason, count in summary.reasons
                 ],
             }
         )
+
+
+class MarketingView(APIView):
+    @extend_schema(
+        parameters=[*FILTERS, _by(["source", "campaign"])], responses=OpenApiTypes.OBJECT
+    )
+    def get(self, request: AuthedRequest) -> Response:
+        """The marketing SLA (RevOps, managers): `mql_targets`, MQLs delivered per month and
+        source against the targets (company-wide, whole months the period touches), and
+        `revenue_by_<by>`, MQL -> opportunity -> won and the value won per currency."""
+        if not request.user.has_perm("reports.view_marketing"):
+            raise NotAllowed("Only RevOps and managers see the marketing report.")
+        r = report_request(request)
+        by = _source_or_campaign(request)
+        page = marketing_page(r, by)
+        return Response({"filters": _period(r), **_tables(page.tables)})

@@ -1,19 +1,27 @@
-"""The lead rollups: leads created per hour (where they are now in the funnel) and leads
-assigned per hour (contacted, accepted, and the time it took, as sums)."""
+"""The lead rollups: leads created per hour (where they are now in the funnel, and the value
+won from them per currency) and leads assigned per hour (contacted, accepted, and the time
+it took, as sums), by source, campaign, team and people."""
 
 from __future__ import annotations
 
 import datetime
 from typing import Any
 
-from django.db.models import Count, F, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
 
 from leads.models import Lead
 from reports.aggregates import SecondsBetween
 from reports.cohorts import ReportRequest, lead_measures, leads_visible, scoped_leads
 from reports.models import LeadAssignedDay, LeadCreatedDay
 from reports.rollups.reading import Rollup
-from reports.rollups.storage import falls_on_days, hour_bucket, hour_row_fields, replace_rows
+from reports.rollups.storage import (
+    falls_on_days,
+    hour_bucket,
+    hour_row_fields,
+    replace_rows,
+    unowned_status,
+)
 
 CREATED_FIGURES = (
     "leads",
@@ -24,6 +32,7 @@ CREATED_FIGURES = (
     "won",
     "lost_to_competitor",
     "score_sum",
+    "won_amount",
 )
 ASSIGNED_FIGURES = (
     "assigned", "first_contacted", "accepted", "first_contact_seconds", "acceptance_seconds",
@@ -40,12 +49,24 @@ def lead_rollup_measures(r: ReportRequest) -> dict[str, Any]:
             for name in ("mql", "sal", "sql", "converted", "won", "lost_to_competitor")
         },
         "score_sum": Sum("score"),
+        "won_amount": Sum("opportunity__amount", filter=Q(opportunity__stage__is_won=True)),
         "assigned": Count("pk"),
         "first_contacted": Count("pk", filter=m["first_contacted"]),
         "accepted": Count("pk", filter=m["accepted"]),
         "first_contact_seconds": Sum(SecondsBetween(F("first_contacted_at"), F("assigned_at"))),
         "acceptance_seconds": Sum(SecondsBetween(F("accepted_at"), F("assigned_at"))),
     }
+
+
+def with_deal_currency(leads: QuerySet[Any]) -> QuerySet[Any]:
+    """Leads annotated with the currency of the deal each became (empty when none): how
+    the created rollup splits its rows, so value won is never summed across currencies."""
+    return leads.annotate(currency=Coalesce(F("opportunity__currency"), Value("")))
+
+
+def leads_with_deal_currency(r: ReportRequest) -> QuerySet[Any]:
+    """The visible leads, grouped as the created rollup is (see `with_deal_currency`)."""
+    return with_deal_currency(leads_visible(r))
 
 
 LEADS_CREATED = Rollup(
@@ -62,20 +83,19 @@ def build_lead_rollup(days: set[datetime.date] | None, r: ReportRequest, *, assi
     model = LeadAssignedDay if assigned else LeadCreatedDay
     measures = lead_rollup_measures(r)
     names = ASSIGNED_FIGURES if assigned else CREATED_FIGURES
-    qs = (
-        Lead.objects.filter(falls_on_days(field, days), **{f"{field}__isnull": False})
-        .annotate(day=hour_bucket(field))
-        .values("day", "source", "team_id", "owner_id", "ae_id")
-        .annotate(**{f"m_{n}": measures[n] for n in names})
-        .order_by()
-    )
+    leads: QuerySet[Any] = Lead.objects.filter(
+        falls_on_days(field, days), **{f"{field}__isnull": False}
+    ).annotate(day=hour_bucket(field), scope_status=unowned_status())
+    dims = ["day", "source", "campaign", "team_id", "owner_id", "ae_id", "scope_status"]
+    if not assigned:
+        leads = with_deal_currency(leads)
+        dims.append("currency")
+    qs = leads.values(*dims).annotate(**{f"m_{n}": measures[n] for n in names}).order_by()
     rows = [
         model(
             **hour_row_fields(row["day"]),
-            source=row["source"],
-            team_id=row["team_id"],
-            owner_id=row["owner_id"],
-            ae_id=row["ae_id"],
+            **{d: row[d] for d in dims if d not in ("day", "scope_status")},
+            status=row["scope_status"] or "",
             **{n: row[f"m_{n}"] or 0 for n in names},
         )
         for row in qs

@@ -7,12 +7,23 @@ import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, F, Q, QuerySet, Sum, Value
+from django.db.models import (
+    BooleanField,
+    Count,
+    ExpressionWrapper,
+    F,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+)
 from django.db.models.functions import TruncMonth
 
 from opportunities.models import Opportunity, StageChange
 from reports.aggregates import DurationSeconds, SecondsBetween
 from reports.cohorts import (
+    OPEN,
+    PENDING_APPROVAL,
     ReportRequest,
     age_bucket_case,
     opportunities_visible,
@@ -163,10 +174,13 @@ def build_stage_move_rollup(days: set[datetime.date] | None, r: ReportRequest) -
 
 
 def build_open_pipeline(r: ReportRequest) -> int:
-    """The open deals as of `r.now`, by stage and by close month: rebuilt whole on every
-    refresh (they are few, and their ages move with the clock)."""
+    """The open deals as of `r.now`, by stage (those waiting for approval flagged `pending`)
+    and, in the pipeline, by close month: rebuilt whole on every refresh (they are few, and
+    their ages move with the clock)."""
     measures = opportunity_measures(r)
-    open_deals = Opportunity.objects.filter(stage__is_won=False, stage__is_lost=False)
+    open_deals = Opportunity.objects.filter(OPEN).annotate(
+        pending=ExpressionWrapper(PENDING_APPROVAL, output_field=BooleanField())
+    )
     money = {
         "m_count": Count("pk"),
         "m_amount": Sum("amount"),
@@ -175,7 +189,7 @@ def build_open_pipeline(r: ReportRequest) -> int:
     by_stage = grouped_with_scope(
         open_deals.annotate(age_bucket=age_bucket_case(r.now)),
         "lead__",
-        ["stage_id", "owner_id", "source", "currency", "age_bucket"],
+        ["stage_id", "owner_id", "source", "currency", "age_bucket", "pending"],
         {
             **money,
             "m_age": Sum(SecondsBetween(Value(r.now), F("stage_entered_at"))),
@@ -186,7 +200,7 @@ def build_open_pipeline(r: ReportRequest) -> int:
         OPPORTUNITY_SCOPE,
     )
     by_month = grouped_with_scope(
-        open_deals.annotate(month=TruncMonth("expected_close_date")),
+        open_deals.filter(pending=False).annotate(month=TruncMonth("expected_close_date")),
         "lead__",
         ["month", "owner_id", "source", "currency"],
         money,
@@ -208,6 +222,7 @@ def build_open_pipeline(r: ReportRequest) -> int:
         OpenPipeline(
             stage_id=row["stage_id"],
             age_bucket=row["age_bucket"],
+            pending=row["pending"],
             age_seconds=row["m_age"] or 0,
             probability_sum=row["m_probability"] or 0,
             stale=row["m_stale"],

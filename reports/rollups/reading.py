@@ -9,13 +9,15 @@ exact for any period and zone. Both paths use the same measures, so they agree
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Iterable
+import functools
+import operator
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.db import models
-from django.db.models import QuerySet, Sum
+from django.db.models import Case, IntegerField, Q, QuerySet, Sum, Value, When
 
 from reports.aggregates import Grouped, grouped_aggregates
 from reports.cohorts import ReportRequest, in_period
@@ -156,6 +158,53 @@ def cohort_figures(
     return {key: {n: (values.get(n) or 0) for n in names} for key, values in grouped.items()} or (
         {(): dict.fromkeys(names, 0)} if not group_by else {}
     )
+
+
+def figures_by_period(
+    rollup: Rollup,
+    r: ReportRequest,
+    periods: Sequence[tuple[datetime.datetime, datetime.datetime]],
+    group_by: list[str],
+    names: Iterable[str],
+) -> Grouped:
+    """A cohort's figures in each of several periods at once (the months of a year, say),
+    ignoring the request's own period: ``{(period index, *group key): {name: value}}``.
+
+    Two queries whatever the number of periods: the rollup rows each period covers whole
+    (when the request may read them) and the source rows of what is left, each row tagged
+    with the index of the period it falls in."""
+    names = list(names)
+    result: Grouped = {}
+    if r.rollups:
+        covers = [cover_period(start, end) for start, end in periods]
+        tagged_rows = [(i, c.rollup_rows) for i, c in enumerate(covers) if c.rollup_rows]
+        ranges = [(i, edge) for i, c in enumerate(covers) for edge in c.source_ranges]
+        if tagged_rows:
+            qs = _tagged(rollup.scope(rollup.rows(), r), tagged_rows)
+            sums = {name: Sum(name) for name in names}
+            _add_into(result, grouped_aggregates(qs, ["_period", *group_by], sums), names)
+    else:
+        ranges = list(enumerate(periods))
+    if ranges:
+        field = rollup.time_field
+        conditions = [
+            (i, Q(**{f"{field}__gte": low, f"{field}__lt": high})) for i, (low, high) in ranges
+        ]
+        measures = rollup.measures(r)
+        qs = _tagged(rollup.source_rows(r), conditions)
+        aggregates = {name: measures[name] for name in names}
+        _add_into(result, grouped_aggregates(qs, ["_period", *group_by], aggregates), names)
+    return result
+
+
+def _tagged(qs: QuerySet[Any], conditions: Sequence[tuple[int, Q]]) -> QuerySet[Any]:
+    """The rows of `qs` meeting one of `conditions` (disjoint), as ``_period``: its index."""
+    every = functools.reduce(operator.or_, (condition for _i, condition in conditions))
+    tag = Case(
+        *(When(condition, then=Value(i)) for i, condition in conditions),
+        output_field=IntegerField(),
+    )
+    return qs.filter(every).annotate(_period=tag)
 
 
 def precompute_figures(

@@ -8,7 +8,7 @@ import datetime
 from typing import Any
 
 from django.db import models
-from django.db.models import F, Q, QuerySet, Sum
+from django.db.models import Case, CharField, F, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import TruncHour, TruncMonth
 from django.utils import timezone
 
@@ -17,12 +17,13 @@ from reports.models import HOUR as HOUR_GRAIN
 from reports.models import MONTH, LeadScope
 from reports.rollups.periods import DAY, UTC
 
-SCOPE_FIELDS = ("team_id", "owner_id", "ae_id", "source")
+SCOPE_FIELDS = ("team_id", "owner_id", "ae_id", "source", "status")
 # What each rollup keeps of the lead behind a row: only what its scoping and filters read
 # (the fewer, the fewer rollup rows). Opportunities: an SDR sees the deals of their leads.
-# Clocks: a manager sees their team's (`lead__team`), filtered by the lead's source.
+# Clocks: a manager sees their team's (`lead__team`) and the running ones of leads
+# without an owner (`lead__owner`), filtered by the lead's source.
 OPPORTUNITY_SCOPE = ("owner_id",)
-TIMER_SCOPE = ("team_id", "source")
+TIMER_SCOPE = ("team_id", "source", "owner_id")
 HANDOFF_SCOPE = SCOPE_FIELDS
 
 
@@ -41,18 +42,23 @@ def grouped_with_scope(
     `prefix`), each with the id of its LeadScope (created when new; fields not kept are
     empty)."""
     columns = [f"{prefix}{name}" for name in fields]
+    if "status" in fields:
+        qs = qs.annotate(scope_status=unowned_status(prefix))
+        columns[fields.index("status")] = "scope_status"
     grouped = list(qs.values(*dims, *columns).annotate(**measures).order_by())
     combos: dict[str, tuple[Any, ...]] = {}
     for row in grouped:
         values = dict(zip(fields, (row[c] for c in columns), strict=True))
         combo = tuple(values.get(name) for name in SCOPE_FIELDS)
-        combo = (*combo[:3], combo[3] or "")
+        combo = (*combo[:3], combo[3] or "", combo[4] or "")
         row["_combo"] = combo
         combos[_scope_key(combo)] = combo
     if combos:
         LeadScope.objects.bulk_create(
             [
-                LeadScope(key=key, team_id=c[0], owner_id=c[1], ae_id=c[2], source=c[3])
+                LeadScope(
+                    key=key, team_id=c[0], owner_id=c[1], ae_id=c[2], source=c[3], status=c[4]
+                )
                 for key, c in combos.items()
             ],
             ignore_conflicts=True,
@@ -60,6 +66,15 @@ def grouped_with_scope(
         )
     ids = dict(LeadScope.objects.filter(key__in=list(combos)).values_list("key", "pk"))
     return [(row, ids[_scope_key(row["_combo"])]) for row in grouped]
+
+
+def unowned_status(prefix: str = "") -> Case:
+    """The lead's status when it has no owner, else "" (see `reports.models.LeadScope`)."""
+    return Case(
+        When(**{f"{prefix}owner__isnull": True}, then=F(f"{prefix}status")),
+        default=Value(""),
+        output_field=CharField(),
+    )
 
 
 def hour_bucket(field: str) -> TruncHour:
@@ -135,10 +150,12 @@ def _insert_sums(model: type[models.Model], rows: QuerySet[Any], period: Any, gr
     """Insert `grain` rows summing `rows` per `period` (a day or a month) and dimensions."""
     dims: list[str] = []
     measures: list[str] = []
+    numbers = (models.IntegerField, models.DecimalField, models.FloatField)
     for f in model._meta.concrete_fields:
         if f.name in ("id", "day", "hour", "grain"):
             continue
-        (dims if f.is_relation or isinstance(f, models.CharField) else measures).append(f.attname)
+        is_measure = isinstance(f, numbers) and not f.is_relation
+        (measures if is_measure else dims).append(f.attname)
     grouped = (
         rows.annotate(period=period)
         .values("period", *dims)

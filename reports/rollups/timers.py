@@ -6,10 +6,10 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import Case, Count, DateTimeField, Q, Value, When
 
 from reports.cohorts import ReportRequest, scoped_timers, timer_measures, timers_visible
-from reports.models import TimerDay
+from reports.models import STOPPED, TimerDay
 from reports.rollups.reading import Rollup
 from reports.rollups.storage import (
     TIMER_SCOPE,
@@ -35,7 +35,14 @@ TIMERS = Rollup(TimerDay, "due_at", scoped_timers, timers_visible, timer_rollup_
 
 def build_timer_rollup(days: set[datetime.date] | None, r: ReportRequest) -> int:
     """Rebuild the clock rollup rows of `days` (None: all); rows written."""
-    qs = SlaTimer.objects.filter(falls_on_days("due_at", days)).annotate(day=hour_bucket("due_at"))
+    qs = SlaTimer.objects.filter(falls_on_days("due_at", days)).annotate(
+        day=hour_bucket("due_at"),
+        stopped=Case(
+            When(stopped_at__isnull=True, then=Value(None)),
+            default=Value(STOPPED),
+            output_field=DateTimeField(),
+        ),
+    )
     measures = timer_rollup_measures(r)
     rows = [
         TimerDay(
@@ -43,13 +50,14 @@ def build_timer_rollup(days: set[datetime.date] | None, r: ReportRequest) -> int
             policy_id=row["policy_id"],
             responsible_id=row["responsible_id"],
             lead_id=scope,
+            stopped_at=row["stopped"],
             running=row["m_running"],
             **{n: row[f"m_{n}"] for n in STORED_FIGURES},
         )
         for row, scope in grouped_with_scope(
             qs,
             "lead__",
-            ["day", "policy_id", "responsible_id"],
+            ["day", "policy_id", "responsible_id", "stopped"],
             {
                 **{f"m_{n}": measures[n] for n in STORED_FIGURES},
                 "m_running": Count("pk", filter=Q(stopped_at__isnull=True)),

@@ -8,7 +8,7 @@ is broken down) and `reports.rollups` (where the sums are read from); the tables
 views and the API stand on them.
 """
 
-from reports.selectors.conversion import ConversionReport, conversion_by_source
+from reports.selectors.conversion import ConversionReport, conversion_by, conversion_by_source
 from reports.selectors.dashboard import Dashboard, dashboard
 from reports.selectors.funnel import Funnel, funnel
 from reports.selectors.people import PersonKpis, kpis_by
@@ -24,6 +24,7 @@ __all__ = [
     "Pipeline",
     "Quality",
     "compliance",
+    "conversion_by",
     "conversion_by_source",
     "dashboard",
     "funnel",

@@ -1,4 +1,5 @@
-"""Lead -> opportunity conversion by source, against RevOps' benchmark ranges.
+"""Lead -> opportunity conversion by source, against RevOps' benchmark ranges, or by
+campaign (campaigns have no range of their own: only the overall row is compared).
 
 Definition (shown on the page): the cohort is the leads created in the period; a lead
 counts as converted if it became an opportunity at any time, also after the period.
@@ -30,10 +31,12 @@ READINGS = {
 
 @dataclass
 class ConversionReport:
-    """A row per source (every source, also those without leads) and the overall row."""
+    """A row per source (every source, also those without leads) or per campaign (those
+    with leads), and the overall row."""
 
     rows: list[Group]
     overall: Group
+    by: str = "source"
 
 
 def benchmark_status(converted: int, leads: int, benchmark: BenchmarkRange | None) -> str | None:
@@ -84,3 +87,23 @@ def conversion_by_source(r: ReportRequest, *, counts: Tally | None = None) -> Co
     total = {"leads": counts.total["leads"], "converted": counts.total["converted"]}
     overall = Group(OVERALL, str(_("All sources")), None, total)
     return ConversionReport(rows=rows, overall=_with_benchmark(overall, benchmarks.get(OVERALL)))
+
+
+def conversion_by_campaign(r: ReportRequest) -> ConversionReport:
+    """One GROUP BY campaign over the cohort; "No campaign" is a row of its own."""
+    dim = dimension("campaign", "leads")
+    grouped = cohort_figures(LEADS_CREATED, r, [dim.column], ["leads", "converted"])
+    counts = tally_from(grouped, dim, ["leads", "converted"], order_by="leads")
+    overall_range = BenchmarkRange.objects.filter(source=OVERALL).first()
+    rows = [_with_benchmark(row, None) for row in counts.rows if row["leads"]]
+    total = {"leads": counts.total["leads"], "converted": counts.total["converted"]}
+    overall = Group(OVERALL, str(_("All campaigns")), None, total)
+    return ConversionReport(
+        rows=rows, overall=_with_benchmark(overall, overall_range), by="campaign"
+    )
+
+
+def conversion_by(r: ReportRequest, by: str = "source") -> ConversionReport:
+    if by == "campaign":
+        return conversion_by_campaign(r)
+    return conversion_by_source(r)

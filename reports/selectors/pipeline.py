@@ -3,7 +3,9 @@
 Two kinds of figure, and the page says which is which:
 
 * a snapshot of the deals open *now* (by stage, forecast by expected close month, aging,
-  stalled, weighted value) - the period does not apply to a snapshot;
+  stalled, weighted value) - the period does not apply to a snapshot. Deals waiting for a
+  manager's approval are not pipeline: they are left out of it and counted apart
+  (`pending_approval`);
 * flows in the period: deals created (stage-to-stage conversion), moved (time in stage)
   and closed (win rate, deal size, sales cycle, velocity).
 
@@ -17,7 +19,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, F, Q, Sum, Value
+from django.db.models import Aggregate, Count, F, Q, Sum, Value
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -29,6 +31,7 @@ from reports.cohorts import (
     ReportRequest,
     age_bucket_q,
     opportunities_open,
+    opportunities_pending,
     opportunities_visible,
     opportunity_measures,
     scoped_opportunities,
@@ -63,6 +66,15 @@ class Money:
 
     def __bool__(self) -> bool:
         return bool(self.amounts)
+
+
+@dataclass
+class Pending:
+    """Open deals waiting for a manager's approval: not pipeline, shown apart."""
+
+    count: int = 0
+    amount: Money = field(default_factory=Money)
+    by_currency: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -177,6 +189,7 @@ class Pipeline:
     stalled_early: int
     stall_age_days: int
     this_month: datetime.date
+    pending: Pending = field(default_factory=Pending)
 
     @property
     def average_probability(self) -> float | None:
@@ -226,7 +239,7 @@ def open_deal_figures(r: ReportRequest, group_by: list[str]) -> Grouped:
             },
         )
     elif r.rollups_as_of is not None:
-        qs = scoped_opportunities(OpenPipeline.objects.all(), r)
+        qs = scoped_opportunities(OpenPipeline.objects.filter(pending=False), r)
         grouped = grouped_aggregates(
             qs,
             group_by,
@@ -271,6 +284,26 @@ def open_deal_figures(r: ReportRequest, group_by: list[str]) -> Grouped:
         key: {name: values.get(name) or 0 for name in OPEN_FIGURES}
         for key, values in grouped.items()
     }
+
+
+def pending_approval(r: ReportRequest) -> Pending:
+    """One GROUP BY currency over the open deals waiting for approval (the rollup's
+    flagged rows while the request may read them)."""
+    aggregates: dict[str, Aggregate]
+    if r.rollups_as_of is not None:
+        qs = scoped_opportunities(OpenPipeline.objects.filter(pending=True), r)
+        aggregates = {"count": Sum("count"), "amount_sum": Sum("amount_sum")}
+    else:
+        qs = opportunities_pending(r)
+        aggregates = {"count": Count("pk"), "amount_sum": Sum("amount")}
+    result = Pending()
+    for (currency,), values in sorted(grouped_aggregates(qs, ["currency"], aggregates).items()):
+        if not values["count"]:
+            continue
+        result.count += values["count"]
+        result.by_currency[currency] = values["count"]
+        result.amount.add(currency, values["amount_sum"])
+    return result
 
 
 def precompute_open_deal_figures(
@@ -441,4 +474,5 @@ def pipeline(
         stalled_early=sum(row.stalled_early for row in open_rows),
         stall_age_days=r.policy.stall_age_days,
         this_month=this_month,
+        pending=pending_approval(r),
     )

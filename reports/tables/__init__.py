@@ -7,10 +7,12 @@ listing the rows behind it (`DrillLinks`). One module per report, as `reports.se
 
 from reports.tables.conversion import CONVERSION_DEFINITION, conversion_table
 from reports.tables.funnel import funnel_breakdown_table, funnel_table
+from reports.tables.marketing import revenue_table, targets_table
 from reports.tables.people import people_table
 from reports.tables.pipeline import (
     aging_table,
     forecast_table,
+    pending_table,
     reach_table,
     stages_table,
     time_in_stage_table,
@@ -41,13 +43,16 @@ __all__ = [
     "funnel_table",
     "handoff_table",
     "overrides_table",
+    "pending_table",
     "people_table",
     "pipeline_to_won_table",
     "premature_table",
     "reach_table",
     "response_table",
+    "revenue_table",
     "sla_table",
     "stages_table",
+    "targets_table",
     "time_in_stage_table",
     "velocity_table",
 ]

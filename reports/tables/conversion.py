@@ -17,8 +17,11 @@ CONVERSION_DEFINITION = gettext_lazy(
 
 
 def conversion_table(report: ConversionReport, drill: DrillLinks) -> Table:
+    """By source (table `conversion`) or by campaign (`conversion_by_campaign`): the first
+    column is keyed by the breakdown."""
+    by = report.by
     columns = [
-        Column("source", _("Source"), "text"),
+        Column(by, _("Campaign") if by == "campaign" else _("Source"), "text"),
         Column("leads", _("Leads")),
         Column("converted", _("Converted")),
         Column("rate", _("Rate"), "percent"),
@@ -29,20 +32,20 @@ def conversion_table(report: ConversionReport, drill: DrillLinks) -> Table:
         Column("reading", _("Reading"), "text", on_page=False),
     ]
     table = Table(
-        "conversion",
-        _("Conversion by source"),
+        "conversion" if by == "source" else f"conversion_by_{by}",
+        _("Conversion by campaign") if by == "campaign" else _("Conversion by source"),
         columns,
         caption=str(CONVERSION_DEFINITION),
         empty=_("No leads were created in this period."),
     )
     for group in [*report.rows, report.overall]:
-        params = {"g_source": group.param} if group.param else {}
+        params = {f"g_{by}": group.param} if group.param else {}
         leads_link = drill("leads", cohort="created", measure="leads", **params)
         converted_link = drill("leads", cohort="created", measure="converted", **params)
         table.rows.append(
             Row(
                 {
-                    "source": Cell(group.key, label=group.label),
+                    by: Cell(group.key, label=group.label),
                     "leads": Cell(group["leads"], leads_link),
                     "converted": Cell(group["converted"], converted_link),
                     "rate": Cell(group["rate"], converted_link),

@@ -299,3 +299,50 @@ def velocity_table(p: Pipeline, drill: DrillLinks) -> Table:
             )
         )
     return table
+
+
+def pending_table(p: Pipeline, drill: DrillLinks) -> Table:
+    """Deals waiting for a manager's approval: shown apart, in no pipeline figure."""
+    table = Table(
+        "pending_approval",
+        _("Waiting for approval (not in the pipeline)"),
+        [
+            Column("currency", _("Currency"), "text"),
+            Column("count", _("Deals")),
+            Column("amount", _("Amount"), "money"),
+        ],
+        caption=_(
+            "Open deals above the approval threshold that a manager has not approved yet. "
+            "They count in no pipeline total, forecast or velocity until approved."
+        ),
+        empty=_("No deal is waiting for approval."),
+    )
+    pending = p.pending
+    for currency, amount in pending.amount.items():
+        table.rows.append(
+            Row(
+                {
+                    "currency": Cell(currency),
+                    "count": Cell(
+                        pending.by_currency.get(currency, 0),
+                        drill("opportunities", cohort="pending", measure="opportunities",
+                              g_currency=currency),
+                    ),
+                    "amount": Cell((amount, currency)),
+                }
+            )
+        )  # fmt: skip
+    if len(table.rows) > 1:
+        table.rows.append(
+            Row(
+                {
+                    "currency": Cell(_("Total")),
+                    "count": Cell(
+                        pending.count,
+                        drill("opportunities", cohort="pending", measure="opportunities"),
+                    ),
+                },
+                is_total=True,
+            )
+        )
+    return table

@@ -21,6 +21,11 @@ STATUS = {
     "good": ("bench-good", "bi-check2", gettext_lazy("On target")),
     "warn": ("bench-warn", "bi-exclamation", gettext_lazy("Watch")),
     "bad": ("bench-bad", "bi-x", gettext_lazy("Off target")),
+    # MQLs delivered against a month's target (reports.selectors.marketing)
+    "target_met": ("bench-within", "bi-check2", gettext_lazy("Target met")),
+    "target_on_pace": ("bench-within", "bi-arrow-right", gettext_lazy("On pace")),
+    "target_behind": ("bench-warn", "bi-exclamation", gettext_lazy("Behind pace")),
+    "target_below": ("bench-bad", "bi-arrow-down", gettext_lazy("Below target")),
 }
 
 

@@ -1,5 +1,6 @@
 """Input parsing and output shape for the SLA API. No rules here: `sla.configuration`
-validates (the same checks as the browser) and records the audit."""
+validates (the same checks as the browser) and records the audit. Writes are strict
+(`crm.api.serializers.StrictFieldsMixin`): an unknown or read-only key is a 400 naming it."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from crm.api.serializers import StrictFieldsMixin
 from crm.models import Team, User
 from leads.models import Segment, Source
-from sla.configuration import START_EVENTS, STOP_EVENTS
+from sla.configuration import MAX_TARGET_MINUTES, START_EVENTS, STOP_EVENTS
 from sla.models import (
     BusinessCalendar,
     CalendarChange,
@@ -69,17 +71,20 @@ class SlaTimerSerializer(serializers.ModelSerializer):
         return str(timer.state(now))
 
 
-class EscalationStepSerializer(serializers.Serializer):
+class EscalationStepSerializer(StrictFieldsMixin, serializers.Serializer):
     to = serializers.ChoiceField(
         choices=[("manager", "manager"), ("revops", "revops")],
         help_text="Who is told: the responsible user's manager, or every RevOps user.",
     )
     after_minutes = serializers.IntegerField(
-        min_value=0, help_text="Minutes after the due time; no earlier than the level before."
+        min_value=0,
+        # A year at most, as a target: beyond it the due time overflows the calendar.
+        max_value=MAX_TARGET_MINUTES,
+        help_text="Minutes after the due time; no earlier than the level before.",
     )
 
 
-class SlaPolicySerializer(serializers.ModelSerializer):
+class SlaPolicySerializer(StrictFieldsMixin, serializers.ModelSerializer):
     # Range checks are the service's, so every problem comes back at once.
     target_value = serializers.IntegerField(help_text="At least 1, in `target_unit`s.")
     warn_at_percent = serializers.IntegerField(
@@ -109,7 +114,7 @@ class SlaPolicySerializer(serializers.ModelSerializer):
         help_text="Only leads of these teams (empty: all).",
     )
     escalation_chain = EscalationStepSerializer(many=True, required=False)
-    updated_by = UserNameSerializer(read_only=True)
+    updated_by = UserNameSerializer(read_only=True, allow_null=True)
     replan_running_timers = serializers.BooleanField(
         write_only=True,
         required=False,
@@ -162,13 +167,13 @@ class SlaPolicySerializer(serializers.ModelSerializer):
         return data, replan
 
 
-class HolidaySerializer(serializers.ModelSerializer):
+class HolidaySerializer(StrictFieldsMixin, serializers.ModelSerializer):
     class Meta:
         model = CalendarHoliday
         fields = ["date", "name"]
 
 
-class BusinessCalendarSerializer(serializers.ModelSerializer):
+class BusinessCalendarSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     time_zone = serializers.CharField(help_text="An IANA zone, e.g. Asia/Jakarta.")
     working_days = serializers.ListField(
         child=serializers.IntegerField(min_value=0, max_value=6),

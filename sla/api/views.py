@@ -7,12 +7,13 @@ Who may do what is `sla.rules` (through `sla.access`) and, for a lead's clocks,
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import GenericAPIView
@@ -20,6 +21,8 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthentic
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from crm.api.serializers import ERRORS, validate_all
+from crm.exceptions import Problem
 from crm.models import User
 from crm.web.requests import AuthedRequest
 from leads.access import lead_for
@@ -54,6 +57,19 @@ class _SettingsViewSet(
     request: AuthedRequest  # signed in: SlaSettingsPermission refuses anyone else
 
 
+def _sent(
+    request: Request, problems: Callable[[Mapping[str, Any]], list[Problem]]
+) -> Callable[[dict[str, Any]], list[Problem]]:
+    """The service's problems with a new record, kept to the fields the body sent (the
+    serializer names a required field that is missing; the service fills the defaults)."""
+    sent = set(request.data) if isinstance(request.data, Mapping) else set()
+    return lambda parsed: [p for p in problems(parsed) if (p.field or "").split(".")[0] in sent]
+
+
+@extend_schema_view(
+    create=extend_schema(responses={201: s.SlaPolicySerializer, 400: ERRORS}),
+    partial_update=extend_schema(responses={200: s.SlaPolicySerializer, 400: ERRORS}),
+)
 class SlaPolicyViewSet(_SettingsViewSet):
     serializer_class = s.SlaPolicySerializer
 
@@ -62,7 +78,7 @@ class SlaPolicyViewSet(_SettingsViewSet):
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = s.SlaPolicySerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        validate_all(serializer, check=_sent(request, configuration.policy_problems))
         data, _replan = serializer.to_service()
         policy = configuration.policy_create(by=self.request.user, data=data)
         return Response(self._saved_state(policy.pk), status=status.HTTP_201_CREATED)
@@ -70,7 +86,15 @@ class SlaPolicyViewSet(_SettingsViewSet):
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         policy = self.get_object()
         serializer = s.SlaPolicySerializer(policy, data=request.data, partial=True)
-        serializer.is_valid(raise_exception=True)
+        current: dict[str, Any] = {
+            name: getattr(policy, name)
+            for name in configuration.POLICY_FIELDS
+            if name != "applies_to_teams"
+        }
+        validate_all(
+            serializer,
+            check=lambda parsed: configuration.policy_problems(current | parsed, policy=policy),
+        )
         data, replan = serializer.to_service()
         configuration.policy_update(
             policy_id=policy.pk, by=self.request.user, data=data, replan_running=replan
@@ -90,6 +114,10 @@ class SlaPolicyViewSet(_SettingsViewSet):
         return Response(s.PolicyChangeSerializer(changes, many=True).data)
 
 
+@extend_schema_view(
+    create=extend_schema(responses={201: s.BusinessCalendarSerializer, 400: ERRORS}),
+    partial_update=extend_schema(responses={200: s.BusinessCalendarSerializer, 400: ERRORS}),
+)
 class BusinessCalendarViewSet(_SettingsViewSet):
     serializer_class = s.BusinessCalendarSerializer
 
@@ -98,7 +126,7 @@ class BusinessCalendarViewSet(_SettingsViewSet):
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = s.BusinessCalendarSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        validate_all(serializer, check=_sent(request, configuration.calendar_problems))
         data, holidays = serializer.to_service()
         with transaction.atomic():
             calendar = configuration.calendar_create(by=self.request.user, data=data)
@@ -111,7 +139,13 @@ class BusinessCalendarViewSet(_SettingsViewSet):
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         calendar = self.get_object()
         serializer = s.BusinessCalendarSerializer(calendar, data=request.data, partial=True)
-        serializer.is_valid(raise_exception=True)
+        current = {name: getattr(calendar, name) for name in configuration.CALENDAR_FIELDS}
+        validate_all(
+            serializer,
+            check=lambda parsed: configuration.calendar_problems(
+                current | parsed, calendar=calendar
+            ),
+        )
         data, holidays = serializer.to_service()
         with transaction.atomic():
             if data:

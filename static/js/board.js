@@ -3,6 +3,8 @@
  * On drop the card's move URL gets a POST (stage, version, the board's filters). 200 brings
  * the new column totals; 400/403/409 bring {"errors": [...]}: the card goes back and the
  * problems are shown. Closing lost without a reason opens a small form, then posts again.
+ * Deals waiting for a manager's approval sit outside the column lists without
+ * `data-draggable`: they do not drag, and a move the server refuses (409) comes back.
  */
 (function () {
   "use strict";
@@ -55,7 +57,8 @@
   function refreshEmpty() {
     board.querySelectorAll(".board-col").forEach((column) => {
       const empty = column.querySelector("[data-empty]");
-      if (empty) empty.hidden = column.querySelector(".deal-card") !== null;
+      const list = column.querySelector("[data-column-list]");
+      if (empty) empty.hidden = list !== null && list.querySelector(".deal-card") !== null;
     });
   }
 

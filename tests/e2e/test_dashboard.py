@@ -47,13 +47,12 @@ def demo_data(transactional_db, pipeline_stages) -> None:
 
 
 def _first_contact_clocks() -> None:
-    """The demo has no SLA clocks; derive the first-contact ones from the milestones."""
+    """First-contact clocks derived from the milestones, for the leads the demo gave none."""
     policy = SlaPolicy.objects.get(key="first-contact")
     now = timezone.now()
     timers = []
-    for lead in Lead.objects.filter(assigned_at__isnull=False).only(
-        "assigned_at", "first_contacted_at", "owner_id", "status"
-    ):
+    without = Lead.objects.filter(assigned_at__isnull=False).exclude(sla_timers__policy=policy)
+    for lead in without.only("assigned_at", "first_contacted_at", "owner_id", "status"):
         due = lead.assigned_at + datetime.timedelta(hours=24)
         stopped = lead.first_contacted_at
         if stopped is None and lead.status not in Lead.OPEN_STATUSES:
@@ -138,7 +137,13 @@ def test_manager_dashboard_shows_the_figures_of_their_records(
     }
     total = (created.count(), converted.count())
     expected["All sources"] = total
-    open_deals = Opportunity.objects.visible_to(manager).open().count()
+    # The pipeline: open deals, less those waiting for a manager's approval.
+    open_deals = (
+        Opportunity.objects.visible_to(manager)
+        .open()
+        .exclude(approval=Opportunity.Approval.PENDING)
+        .count()
+    )
     assert total[0] > 50 and total[1] > 0 and open_deals > 0  # the demo gave them figures
 
     _open_dashboard(page, live_server, login, manager)
@@ -204,3 +209,102 @@ def test_report_pages(page: Page, live_server, login, screenshot, demo_data, pat
     if page.locator("canvas[data-chart]").count():
         page.wait_for_function(ALL_DRAWN)
     screenshot(page, path)
+
+
+def _last_month(user: User) -> datetime.date:
+    today = timezone.localdate(timezone.now(), zoneinfo.ZoneInfo(user.time_zone))
+    return (today.replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
+
+
+def test_revops_sets_mql_targets_and_reads_delivery_against_them(
+    page: Page, live_server, login, screenshot, demo_data
+):
+    revops = User.objects.get(username="revops")
+    month = _last_month(revops)
+    page.emulate_media(reduced_motion="reduce")
+    login(page, live_server, revops, password="threshold-demo")
+
+    # RevOps finds the targets in the Settings hub and sets last month's inbound target
+    page.goto(f"{live_server.url}/settings/")
+    page.get_by_role("link", name=re.compile("MQL targets")).click()
+    page.goto(f"{live_server.url}/reports/mql-targets/?year={month.year}")
+    cell = page.locator(f"input[name='t_{month:%Y_%m}_inbound']")
+    cell.fill("100000")
+    page.locator(f"input[name='t_{month:%Y_%m}_referral']").fill("1")
+    page.get_by_test_id("targets-save").click()
+    expect(page.get_by_text(re.compile("MQL targets saved"))).to_be_visible()
+    latest = page.get_by_test_id("target-change").filter(has_text="Inbound").first
+    expect(latest).to_contain_text("100000")
+    expect(latest).to_contain_text(revops.get_full_name())
+    screenshot(page, "targets")
+
+    # the marketing report compares last month's delivery with it
+    page.get_by_role("link", name="Marketing").first.click()
+    last_day = (month + datetime.timedelta(days=32)).replace(day=1) - datetime.timedelta(days=1)
+    page.goto(
+        f"{live_server.url}/reports/marketing/?start={month.isoformat()}&end={last_day.isoformat()}"
+    )
+    targets = page.get_by_test_id("table-mql_targets")
+    headers = [h.strip() for h in targets.locator("thead th").all_inner_texts()]
+    column = next(i for i, h in enumerate(headers) if h.lower().startswith("inbound"))
+    with translation.override("en"):
+        month_label = formatting.month(month)
+    row = targets.locator("tbody tr", has_text=month_label)
+    inbound = row.locator("th, td").nth(column)
+    expect(inbound).to_contain_text("/ 100,000")
+    expect(inbound).to_contain_text("Below target")
+    below = targets.locator(".bench", has_text="Below target").count()
+    expect(page.get_by_test_id("kpi-below").locator(".kpi-value")).to_have_text(str(below))
+    delivered = Lead.objects.filter(
+        source="inbound", mql_at__isnull=False, created_at__gte=_local_start(revops, month),
+        created_at__lt=_local_start(revops, last_day + datetime.timedelta(days=1)),
+    ).count()  # fmt: skip
+    expect(inbound.locator("a.drill")).to_have_text(f"{delivered:,}")
+    # the number opens the leads behind it: company-wide, the whole month
+    inbound.locator("a.drill").click()
+    expect(page.get_by_test_id("drill-facts")).to_contain_text("Reached MQL")
+    assert page.get_by_test_id("drill-row").count() == min(delivered, 50)
+    page.go_back()
+    expect(page.get_by_test_id("table-revenue_by_source")).to_be_visible()
+    screenshot(page, "marketing")
+    page.get_by_role("link", name="Campaign").click()
+    expect(page.get_by_test_id("table-revenue_by_campaign")).to_be_visible()
+    screenshot(page, "marketing-by-campaign")
+
+
+def _local_start(user: User, day: datetime.date) -> datetime.datetime:
+    return datetime.datetime.combine(day, datetime.time(), zoneinfo.ZoneInfo(user.time_zone))
+
+
+def test_manager_reads_the_targets_and_the_marketing_report(
+    page: Page, live_server, login, screenshot, demo_data
+):
+    from reports.models import MqlTarget
+
+    manager = User.objects.get(username="manager")
+    month = _last_month(manager)
+    MqlTarget.objects.update_or_create(month=month, source="inbound", defaults={"target": 40})
+    page.emulate_media(reduced_motion="reduce")
+    login(page, live_server, manager, password="threshold-demo")
+
+    page.goto(f"{live_server.url}/reports/mql-targets/?year={month.year}")
+    expect(page.get_by_test_id("targets-read-only")).to_be_visible()
+    expect(page.locator(f"input[name='t_{month:%Y_%m}_inbound']")).to_be_disabled()
+    expect(page.locator(f"input[name='t_{month:%Y_%m}_inbound']")).to_have_value("40")
+    expect(page.get_by_test_id("targets-save")).to_have_count(0)
+    screenshot(page, "targets")
+
+    page.goto(f"{live_server.url}/reports/marketing/?period=12m")
+    expect(page.get_by_test_id("table-mql_targets")).to_contain_text("40")
+    expect(page.get_by_test_id("targets-link")).to_have_text(re.compile("See the targets"))
+    expect(page.get_by_test_id("table-mql_targets").locator("a.drill")).to_have_count(0)
+    screenshot(page, "marketing")
+
+
+def test_reps_have_no_marketing_report(page: Page, live_server, login, demo_data):
+    sdr = User.objects.get(username="sdr")
+    login(page, live_server, sdr, password="threshold-demo")
+    page.goto(f"{live_server.url}/reports/conversion/")
+    expect(page.locator("nav.report-tabs a", has_text="Marketing")).to_have_count(0)
+    response = page.goto(f"{live_server.url}/reports/marketing/")
+    assert response is not None and response.status == 403

@@ -120,12 +120,11 @@ def test_sdr_takes_a_lead_from_intake_to_hand_off(
     expect(page.get_by_role("alert").filter(has_text="sales-accepted")).to_be_visible()
     expect(header.get_by_test_id("status-badge")).to_have_text("SAL")
 
-    # trying SQL too early names what is missing
-    page.get_by_role("button", name="Move to SQL").click()
-    problems = page.get_by_test_id("qualify-problems")
-    expect(problems).to_contain_text("Confirm the business need")
-    expect(problems).to_contain_text("Confirm the budget")
-    expect(problems).to_contain_text("Identify the economic buyer")
+    # SQL is not offered too early; the panel names what is missing
+    expect(page.get_by_role("button", name="Move to SQL")).to_have_count(0)
+    readiness = page.get_by_test_id("sql-readiness")
+    for criterion in ("Need", "Budget", "Authority"):
+        expect(readiness.get_by_text(criterion, exact=True)).to_be_visible()
 
     # fills the qualification panel: need, budget and authority confirmed with evidence
     _criterion(page, "need", "Inbound leads wait two days; they lost two deals last quarter.")

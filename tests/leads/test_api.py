@@ -155,7 +155,11 @@ def test_patch_with_if_match_and_412_when_stale(sdr):
 def test_status_is_read_only(sdr):
     lead = LeadFactory(owner=sdr)
     response = client_for(sdr).patch(f"/api/v1/leads/{lead.pk}/", {"status": "sql"}, format="json")
-    assert response.status_code == 200
+    # Refused by name, not silently ignored: a client learns the step is an action.
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {"code": "read_only", "field": "status", "message": response.json()["errors"][0]["message"]}
+    ]
     lead.refresh_from_db()
     assert lead.status == Lead.Status.MQL
 
@@ -257,12 +261,15 @@ def test_reject_needs_reason_and_note(sdr):
     assert response.json()["rejection_reason"] == "no-intent"
 
 
-@pytest.mark.parametrize("action", ["nurture", "disqualify"])
-def test_off_ramps_need_a_reason(sdr, action):
+@pytest.mark.parametrize(
+    ("action", "body"),
+    [("nurture", {"reason": "x"}), ("disqualify", {"reason": "other", "note": "x"})],
+)
+def test_off_ramps_need_a_reason(sdr, action, body):
     lead = LeadFactory(owner=sdr)
     client = client_for(sdr)
     assert client.post(f"/api/v1/leads/{lead.pk}/{action}/", {}, format="json").status_code == 400
-    response = client.post(f"/api/v1/leads/{lead.pk}/{action}/", {"reason": "x"}, format="json")
+    response = client.post(f"/api/v1/leads/{lead.pk}/{action}/", body, format="json")
     assert response.status_code == 200
 
 

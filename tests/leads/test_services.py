@@ -290,9 +290,12 @@ def test_nurture_and_disqualify_need_a_reason_and_stop_every_clock(sdr, start):
     lead.refresh_from_db()
     assert lead.status == S.NURTURE and lead.nurtured_at
     assert not SlaTimer.objects.running().filter(lead=lead).exists()
-    services.lead_disqualify(lead_id=lead.pk, by=sdr, reason="Company closed")
+    services.lead_disqualify(
+        lead_id=lead.pk, by=sdr, reason_code="out-of-business", note="Company closed"
+    )
     lead.refresh_from_db()
-    assert lead.status == S.DISQUALIFIED and lead.disqualification_reason == "Company closed"
+    assert lead.status == S.DISQUALIFIED and lead.disqualification_note == "Company closed"
+    assert lead.disqualification_reason.code == "out-of-business"
 
 
 def test_reopen_a_nurtured_lead_returns_it_as_mql_with_fresh_clocks(sdr):
@@ -326,7 +329,9 @@ _MOVES = {
     ),
     S.SQL: lambda lead, by: services.lead_qualify(lead_id=lead.pk, by=by),
     S.NURTURE: lambda lead, by: services.lead_nurture(lead_id=lead.pk, by=by, reason="x"),
-    S.DISQUALIFIED: lambda lead, by: services.lead_disqualify(lead_id=lead.pk, by=by, reason="x"),
+    S.DISQUALIFIED: lambda lead, by: services.lead_disqualify(
+        lead_id=lead.pk, by=by, reason_code="other", note="x"
+    ),
     S.MQL: lambda lead, by: services.lead_reopen(lead_id=lead.pk, by=by, reason="x"),
 }
 _ILLEGAL = [

@@ -156,12 +156,13 @@ def test_the_lead_page_shows_the_lead_at_a_glance(client):
     accepted = Lead.objects.get(pk=lead.pk).accepted_at
     local = accepted.astimezone(zoneinfo.ZoneInfo("Asia/Jakarta"))
     assert local.strftime("%H:%M") in html
-    # actions for SAL: move to SQL, nurture, disqualify; no accept or reject
+    # actions for SAL: nurture, disqualify; no accept or reject, and no "Move to SQL"
+    # until the gate allows it (nothing is confirmed yet)
     actions = response.context["actions"]
-    assert actions["qualify"] and actions["nurture"] and actions["disqualify"]
+    assert actions["nurture"] and actions["disqualify"] and not actions["qualify"]
     assert not actions["accept"] and not actions["reject"] and not actions["assign"]
     assert reverse("leads:accept", args=[lead.pk]) not in html
-    assert reverse("leads:qualify", args=[lead.pk]) in html
+    assert reverse("leads:qualify", args=[lead.pk]) not in html
 
 
 def test_history_merges_moves_and_events_newest_first(owner_client, sdr):
@@ -206,7 +207,7 @@ def test_another_sdr_gets_404_on_the_lead_page(client, sdr):
         ("reject", {"reason": "not-icp", "note": "Wrong industry."}),
         ("qualify", {}),
         ("nurture", {"reason": "Not now."}),
-        ("disqualify", {"reason": "Fake company."}),
+        ("disqualify", {"reason": "not-a-company", "note": "Fake company."}),
         ("reopen", {"reason": "Back."}),
         ("assign", {"owner": "1"}),
         ("edit", {"company_name": "Hijacked", "last_name": "X", "email": "x@x.example"}),
@@ -506,7 +507,6 @@ def test_ae_records_the_discovery_call(client, ae):
     ("action", "start", "end"),
     [
         ("nurture", S.SAL, S.NURTURE),
-        ("disqualify", S.MQL, S.DISQUALIFIED),
         ("reopen", S.NURTURE, S.MQL),
     ],
 )
@@ -607,8 +607,25 @@ def test_a_manager_s_new_lead_is_routed(client, manager):
     )
 
     lead = Lead.objects.get(company_name="Routed Co")
-    assert lead.owner is None  # no routing rule matches in an empty database
-    assert "waits for assignment" in response.content.decode()
+    assert lead.owner is None  # no SDR at all in this database: nobody to route to
+    assert "waits in the Unassigned queue" in response.content.decode()
+
+
+def test_with_no_rule_a_new_lead_goes_round_robin_to_an_active_sdr(client, manager, sdr):
+    client.force_login(manager)
+
+    client.post(
+        reverse("leads:new"),
+        {
+            "company_name": "Fallback Co",
+            "last_name": "Lim",
+            "email": "l@f.example",
+            "source": "inbound",
+            "score": "10",
+        },
+    )
+
+    assert Lead.objects.get(company_name="Fallback Co").owner == sdr
 
 
 def test_edit_saves_and_records_each_change(owner_client, sdr):

@@ -114,7 +114,9 @@ def test_an_admin_edit_of_a_deal_goes_through_the_service_and_its_audit(admin_cl
     saved = admin_client.post(url, {**data, **inline_management, "next_step": "Send the proposal"})
 
     assert refused.status_code == 200  # the form again, with the service's rule on the field
-    assert refused.context["adminform"].form.errors["next_step"] == ["This field is required."]
+    assert refused.context["adminform"].form.errors["next_step"] == [
+        "Describe the next step: a specific action."
+    ]
     assert saved.status_code == 302
     opp.refresh_from_db()
     assert opp.next_step == "Send the proposal" and opp.version == 2

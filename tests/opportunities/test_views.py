@@ -687,7 +687,7 @@ def test_edit_problems_from_the_service_land_on_fields(client, ae):
     response = client.post(reverse("opportunities:edit", args=[opportunity.pk]), data)
 
     assert response.status_code == 400
-    assert response.context["form"].errors["name"] == ["This field is required."]
+    assert response.context["form"].errors["name"] == ["Name the opportunity."]
 
 
 def test_edit_is_forbidden_to_the_sdr_and_hidden_from_others(client, sdr, ae):
@@ -837,7 +837,9 @@ def test_board_has_a_column_per_stage_with_count_and_totals_per_currency(client,
     )
     assert columns["Discovery"]["count"] == 3
     assert columns["Discovery"]["totals"] == "EUR\u00a0300K · USD\u00a01.2M"
-    assert columns["Qualification"]["count"] == 1
+    # the pending deal sits apart, outside the stage's pipeline count
+    assert columns["Qualification"]["count"] == 0
+    assert columns["Qualification"]["pending_count"] == 1
     assert columns["Closed Won"]["count"] == 0
     html = response.content.decode()
     assert html.count('data-testid="deal-card"') == 4
@@ -878,7 +880,7 @@ def test_board_filters_by_owner_for_managers_and_links_stages_for_revops(client,
     assert sum(c["count"] for c in filtered.context["columns"]) == 1
     cards = [card for c in filtered.context["columns"] for card in c["cards"]]
     assert cards == [mine]
-    assert reverse("admin:opportunities_stage_changelist") in everyone.content.decode()
+    assert reverse("opportunities:settings-stages") in everyone.content.decode()
 
 
 def test_navigation_lists_opportunities_pipeline_and_approvals_by_role(client, ae, manager):

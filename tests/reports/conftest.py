@@ -108,7 +108,11 @@ def boss(team: Team) -> User:
 
 @pytest.fixture
 def rep(team: Team, boss: User) -> User:
-    return UserFactory(sdr=True, username="rep", team=team, manager=boss)
+    # `manager=` would name the factory's manager trait (the role), not the field.
+    sdr = UserFactory(sdr=True, username="rep", team=team)
+    sdr.manager = boss
+    sdr.save(update_fields=["manager"])
+    return sdr
 
 
 @pytest.fixture

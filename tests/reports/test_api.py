@@ -10,7 +10,9 @@ from tests.reports import world
 
 pytestmark = pytest.mark.django_db
 
-ENDPOINTS = ["conversion-by-source", "funnel", "quality", "pipeline", "sla", "feedback"]
+ENDPOINTS = [
+    "conversion-by-source", "funnel", "quality", "pipeline", "sla", "feedback", "marketing",
+]  # fmt: skip
 
 
 def client_for(user) -> APIClient:
@@ -32,19 +34,19 @@ def test_conversion_by_source_rows(w, revops):
     assert set(rows["inbound"]) >= {
         "source", "leads", "converted", "rate", "benchmark_low", "benchmark_high", "status",
     }  # fmt: skip
-    # Per source: 6 leads, 3 converted (won, open, lost) -> 50 %.
+    # Per source: 9 leads, 4 converted (won, open, lost, pending approval) -> 44.44 %.
     assert rows["inbound"] | {} == rows["inbound"]
-    assert (rows["inbound"]["leads"], rows["inbound"]["converted"]) == (6, 3)
-    assert rows["inbound"]["rate"] == 50.0
+    assert (rows["inbound"]["leads"], rows["inbound"]["converted"]) == (9, 4)
+    assert rows["inbound"]["rate"] == 44.44
     assert (rows["inbound"]["benchmark_low"], rows["inbound"]["benchmark_high"]) == (15.0, 25.0)
     assert rows["inbound"]["status"] == "above"
     assert rows["partner"]["leads"] == 0 and rows["partner"]["status"] is None
     assert body["overall"] == {
         "source": "overall",
         "label": "All sources",
-        "leads": 18,
-        "converted": 9,
-        "rate": 50.0,
+        "leads": 27,
+        "converted": 12,
+        "rate": 44.44,
         "benchmark_low": 5.0,
         "benchmark_high": 20.0,
         "status": "above",
@@ -55,7 +57,7 @@ def test_conversion_by_source_rows(w, revops):
 def test_same_filters_as_the_page(w, revops):
     api = client_for(revops)
     by_team = api.get(f"/api/v1/reports/conversion-by-source/?team={w.team.pk}").json()
-    assert by_team["overall"]["leads"] == 12
+    assert by_team["overall"]["leads"] == 14  # the team's two sources, owned leads
     by_source = api.get("/api/v1/reports/conversion-by-source/?source=referral").json()
     assert [row["source"] for row in by_source["rows"]] == ["referral"]
     dated = api.get("/api/v1/reports/conversion-by-source/?start=2001-01-01&end=2001-01-31")
@@ -79,13 +81,13 @@ def test_scope_is_the_readers(w, revops):
         client_for(w.manager)
         .get("/api/v1/reports/conversion-by-source/")
         .json()["overall"]["leads"]
-        == 12
+        == 17  # the team's 14, and the 3 open leads without an owner
     )
     assert (
         client_for(w.sdr).get("/api/v1/reports/conversion-by-source/").json()["overall"]["leads"]
-        == 12
+        == 14
     )
-    assert client_for(w.other_sdr).get("/api/v1/reports/funnel/").json()["funnel"][0]["count"] == 6
+    assert client_for(w.other_sdr).get("/api/v1/reports/funnel/").json()["funnel"][0]["count"] == 7
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
@@ -105,3 +107,33 @@ def test_money_is_per_currency(w, revops):
 
 def test_unauthenticated_is_refused():
     assert APIClient().get("/api/v1/reports/conversion-by-source/").status_code in (401, 403)
+
+
+def test_marketing_for_revops_and_managers_only(w, revops):
+    body = client_for(revops).get("/api/v1/reports/marketing/?by=campaign").json()
+    assert set(body) == {"filters", "mql_targets", "revenue_by_campaign"}
+    total = body["revenue_by_campaign"][-1]
+    assert total["is_total"] and total["mql"] == 27 and total["won"] == 3
+    assert total["won_amount"] == [
+        {"currency": "USD", "amount": "10000.00"},
+        {"currency": "EUR", "amount": "5000.00"},
+    ]
+    assert client_for(w.manager).get("/api/v1/reports/marketing/").status_code == 200
+    for rep in (w.sdr, w.ae):
+        response = client_for(rep).get("/api/v1/reports/marketing/")
+        assert response.status_code == 403
+        assert response.json()["errors"][0]["code"] == "permission_denied"
+    bad = client_for(revops).get("/api/v1/reports/marketing/?by=team")
+    assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "by"
+
+
+def test_feedback_and_funnel_by_campaign(w, revops):
+    api = client_for(revops)
+    feedback = api.get("/api/v1/reports/feedback/?by=campaign&period=30d").json()
+    campaigns = {row["campaign"] for row in feedback["rows"]}
+    assert {"Inbound spring", "", "all"} <= campaigns
+    funnel = api.get("/api/v1/reports/funnel/?by=campaign").json()
+    assert {row["group"] for row in funnel["funnel_by_campaign"]} >= {
+        "Inbound spring",
+        "No campaign",
+    }

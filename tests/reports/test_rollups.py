@@ -25,12 +25,14 @@ from reports.rollups.reading import fresh_rollup_state, rollup_max_age
 from reports.rollups.refresh import refresh
 from reports.selectors import (
     compliance,
+    conversion_by,
     conversion_by_source,
     funnel,
     kpis_by,
     pipeline,
     response_times,
 )
+from reports.selectors.marketing import mql_delivery, revenue_by
 from reports.selectors.quality import handoff_quality, pipeline_to_won, premature_conversion
 from reports.tasks import refresh_rollups_task
 from sla.models import SlaPolicy, SlaTimer
@@ -67,6 +69,14 @@ def figures(r: ReportRequest) -> dict[str, Any]:
                     x.open_amount.items(), x.won, x.lost, x.won_amount.items())
                    for x in kpis_by(r, "owner")],
         "ages": [row.age_seconds_sum for row in p.stages],
+        "pending": (p.pending.count, p.pending.amount.items(), p.pending.by_currency),
+        "by_campaign": [(g.key, g["leads"], g["converted"])
+                        for g in conversion_by(r, "campaign").rows],
+        "funnel_campaign": _tally(funnel(r, by="campaign", medians=False).breakdown),
+        "revenue": {by: [(x.key, x.leads, x.mql, x.converted, x.won, x.won_amount.items())
+                         for x in [*revenue.rows, revenue.total]]
+                    for by in ("source", "campaign") for revenue in [revenue_by(r, by)]},
+        "mql_delivery": [dataclasses.astuple(row) for row in mql_delivery(r).rows],
     }  # fmt: skip
 
 
@@ -171,13 +181,19 @@ def test_incremental_refresh_follows_changes(built, revops):
     timer.stopped_at, timer.met = later, False
     timer.save()
     timer.lead.save()  # services save the lead with its clocks
+    approved = Opportunity.objects.filter(approval=Opportunity.Approval.PENDING).first()
+    approved.approval = Opportunity.Approval.APPROVED  # a manager lets it into the pipeline
+    approved.save()
+    won_again = Opportunity.objects.filter(stage__name="Closed Won").last()
+    won_again.amount += 1  # the value won from its lead changes
+    won_again.save()
 
     # when the incremental refresh runs
     report = refresh(now=later)
 
     # then only touched days were rebuilt, and every figure equals the raw one again
     assert not report.full
-    assert 0 < report.days["created"] <= 4  # the leads touched, the new one, the deal's
+    assert 0 < report.days["created"] <= 6  # the leads touched, the new one, the deals'
     compare(revops, later, zone="Asia/Jakarta")
     compare(w.manager, later)
     compare(revops, later, owner=w.other_sdr)

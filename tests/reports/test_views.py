@@ -28,6 +28,14 @@ PAGES = [
     "/reports/sla/?by=source",
     "/reports/feedback/",
 ]
+# Pages for RevOps and managers, and the campaign breakdowns (beside the pages above).
+MORE_PAGES = [
+    "/reports/marketing/",
+    "/reports/marketing/?by=campaign",
+    "/reports/conversion/?by=campaign",
+    "/reports/funnel/?by=campaign",
+    "/reports/feedback/?by=campaign",
+]
 DRILL = re.compile(r'<a class="drill" href="([^"]+)"[^>]*>([^<]+)</a>')
 
 
@@ -63,7 +71,7 @@ def test_dashboard_shows_charts_tables_and_definitions(client, w, revops):
 
 
 @pytest.mark.parametrize("rolled", [False, True], ids=["source-rows", "rollups"])
-@pytest.mark.parametrize("page", [*PAGES, "/dashboard/speed/"])
+@pytest.mark.parametrize("page", [*PAGES, "/dashboard/speed/", *MORE_PAGES])
 def test_query_count_does_not_grow_with_the_data(
     client, w, revops, django_assert_max_num_queries, page, rolled
 ):
@@ -117,7 +125,7 @@ def _count_rows(client, url: str) -> int:
     return total
 
 
-@pytest.mark.parametrize("page", [*PAGES, "/dashboard/speed/"])
+@pytest.mark.parametrize("page", [*PAGES, "/dashboard/speed/", *MORE_PAGES])
 def test_csv_of_every_table_on_every_page(client, w, revops, page):
     world.build(w)
     client.force_login(revops)
@@ -154,7 +162,7 @@ def test_drill_csv_streams_the_whole_list(client, w, revops):
     assert response.status_code == 200
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
     assert rows[0][:3] == ["id", "company", "name"]
-    assert len(rows) == 1 + 9
+    assert len(rows) == 1 + 12  # 3 sources × (won, open, lost early, pending approval)
 
 
 def test_drill_rejects_unknown_measures_and_groups(client, revops):
@@ -190,8 +198,8 @@ def test_rep_sees_only_their_own_figures(client, w):
     assert "Your own figures" in html
     response = client.get("/api/v1/reports/conversion-by-source/")
     body = response.json()
-    assert body["overall"]["leads"] == 6  # one source, six leads of their own
-    assert [r["leads"] for r in body["rows"] if r["source"] == "outbound"] == [6]
+    assert body["overall"]["leads"] == 7  # one source, seven leads of their own
+    assert [r["leads"] for r in body["rows"] if r["source"] == "outbound"] == [7]
 
 
 def test_bad_filters_fall_back_to_the_default_with_a_message(client, revops):

@@ -42,9 +42,13 @@ def people() -> World:
     manager = UserFactory(manager=True, username="w-manager")
     team = TeamFactory(name="World Inbound", manager=manager)
     other_team = TeamFactory(name="World Outbound")
-    sdr = UserFactory(sdr=True, username="w-sdr", team=team, manager=manager)
+    # `manager=` would name the factory's manager trait (the role), not the field.
+    sdr = UserFactory(sdr=True, username="w-sdr", team=team)
     other_sdr = UserFactory(sdr=True, username="w-sdr2", team=other_team)
-    ae = UserFactory(ae=True, username="w-ae", team=team, manager=manager)
+    ae = UserFactory(ae=True, username="w-ae", team=team)
+    User.objects.filter(pk__in=[sdr.pk, ae.pk]).update(manager=manager)
+    sdr.refresh_from_db()
+    ae.refresh_from_db()
     return World(team, other_team, manager, sdr, other_sdr, ae)
 
 
@@ -74,6 +78,7 @@ def build(w: World, scale: int = 1) -> None:
     now = timezone.now()
     stages = {s.name: s for s in Stage.objects.all()}
     first_contact = SlaPolicy.objects.get(key="first-contact")
+    routing = SlaPolicy.objects.get(key="route-mql")
     for i in range(scale):
         t0 = now - (10 + i % 50) * D
         for source, owner, team in (
@@ -81,15 +86,18 @@ def build(w: World, scale: int = 1) -> None:
             ("outbound", w.other_sdr, w.other_team),
             ("referral", w.sdr, w.team),
         ):
+            campaign = f"{source.title()} spring" if i % 2 == 0 else ""
             # Converted and won
             won_lead = _lead(
-                t0, source=source, owner=owner, team=team, ae=w.ae, status="converted",
+                t0, source=source, campaign=campaign, owner=owner, team=team, ae=w.ae,
+                status="converted",
                 assigned_at=t0, first_contacted_at=t0 + 2 * H, accepted_at=t0 + D,
                 qualified_at=t0 + 2 * D, handed_off_at=t0 + 2 * D, converted_at=t0 + 3 * D,
             )  # fmt: skip
             won = _opportunity(
                 won_lead, t0 + 3 * D, stages["Closed Won"], owner=w.ae,
-                closed_at=t0 + 8 * D, amount=Decimal("5000"),
+                closed_at=t0 + 8 * D, amount=Decimal("5000"), campaign=campaign,
+                currency="EUR" if source == "referral" else "USD",
             )  # fmt: skip
             StageChange.objects.create(
                 opportunity=won,
@@ -123,6 +131,15 @@ def build(w: World, scale: int = 1) -> None:
                 opportunity=lost, from_stage=stages["Discovery"], to_stage=stages["Closed Lost"],
                 changed_at=t0 + 9 * D, time_in_previous_stage=7 * D,
             )  # fmt: skip
+            # Converted, waiting for a manager's approval: not pipeline
+            pending_lead = _lead(
+                t0, source=source, campaign=campaign, owner=owner, team=team, ae=w.ae,
+                status="converted", converted_at=t0 + 4 * D,
+            )  # fmt: skip
+            _opportunity(
+                pending_lead, t0 + 4 * D, stages["Qualification"], owner=w.ae,
+                amount=Decimal("250000"), approval=Opportunity.Approval.PENDING,
+            )  # fmt: skip
             # Not converted: one lost to a competitor, one rejected, one plain MQL
             _lead(t0, source=source, owner=owner, team=team, lost_to_competitor="Rival Inc")
             _lead(t0, source=source, owner=owner, team=team, status="nurture", nurtured_at=t0 + D)
@@ -145,6 +162,16 @@ def build(w: World, scale: int = 1) -> None:
                 ae_repeated_discovery=bool(i % 2),
             )  # fmt: skip
             Handoff.objects.filter(pk=handoff.pk).update(created_at=t0 + 2 * D)
+            # No owner (routing found no SDR): managers see the open one, and its running
+            # routing clock (not the stopped clock of the closed one)
+            waiting = _lead(t0, source=source, campaign=campaign, owner=None, team=None)
+            closed = _lead(t0, source=source, owner=None, team=None, status="disqualified")
+            for unowned, stopped in ((waiting, None), (closed, t0 + H)):
+                SlaTimer.objects.create(
+                    policy=routing, lead=unowned, responsible=None, started_at=t0,
+                    warn_at=t0 + H, due_at=t0 + 2 * H, target_value=5, target_unit="minutes",
+                    stopped_at=stopped, met=None if stopped is None else False,
+                )  # fmt: skip
             request = ConversionRequest.objects.create(
                 lead=open_lead, requested_by=w.ae, data={}, unmet=[], rationale="x",
                 state="approved",

@@ -12,7 +12,7 @@ from sla import configuration, selectors
 from sla.business_time import CalendarSpec, add_business_time
 from sla.models import BusinessCalendar, CalendarChange, SlaPolicy, SlaPolicyChange, SlaTimer
 from sla.sweep import timers_sweep
-from tests.factories import TeamFactory
+from tests.factories import TeamFactory, UserFactory
 from tests.sla.conftest import timer_of
 
 pytestmark = pytest.mark.django_db
@@ -210,7 +210,7 @@ def test_revops_creates_a_policy_scoped_to_a_team(revops, make_lead, owner):
     assert SlaPolicyChange.objects.get(policy=policy).new["key"] == "jakarta-first-touch"
     lead = make_lead()
     assert timer_of(lead, "jakarta-first-touch").responsible == owner
-    other_team_lead = make_lead(owner_=None)
+    other_team_lead = make_lead(owner_=UserFactory(sdr=True, team=TeamFactory(name="Other")))
     assert not SlaTimer.objects.filter(lead=other_team_lead, policy=policy).exists()
 
 

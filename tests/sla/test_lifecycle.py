@@ -192,13 +192,19 @@ def test_convert_after_discovery_runs_3_days_until_conversion(owner, make_lead):
     assert _running_keys(lead) == set()
 
 
-@pytest.mark.parametrize("ramp", ["lead_nurture", "lead_disqualify"])
-def test_leaving_the_flow_cancels_every_clock(owner, make_lead, ramp):
+@pytest.mark.parametrize(
+    ("ramp", "reasons"),
+    [
+        ("lead_nurture", {"reason": "Budget frozen"}),
+        ("lead_disqualify", {"reason_code": "out-of-business", "note": "Company closed"}),
+    ],
+)
+def test_leaving_the_flow_cancels_every_clock(owner, make_lead, ramp, reasons):
     lead = make_lead()
 
     assert _running_keys(lead) == {"first-contact", "accept-reject"}
 
-    getattr(lead_services, ramp)(lead_id=lead.pk, by=owner, reason="Budget frozen")
+    getattr(lead_services, ramp)(lead_id=lead.pk, by=owner, **reasons)
 
     lead.refresh_from_db()
     stopped_at = lead.nurtured_at or lead.disqualified_at

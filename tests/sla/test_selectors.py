@@ -206,3 +206,18 @@ def test_due_between_finds_running_timers_due_in_a_window(make_lead):
     assert SlaTimer.objects.at_risk(timer.warn_at).filter(pk=timer.pk).exists()
     assert not SlaTimer.objects.at_risk(timer.due_at).filter(pk=timer.pk).exists()
     assert timezone.is_aware(timer.due_at)
+
+
+def test_a_manager_sees_the_routing_clock_of_an_unassigned_lead(db):
+    from leads.clocks import ClockEvent, clocks
+    from sla.models import SlaTimer
+    from tests.factories import LeadFactory, UserFactory
+
+    manager = UserFactory(manager=True)
+    lead = LeadFactory(owner=None, team=None, status="mql")
+    clocks().on_event(lead=lead, event=ClockEvent.MQL, at=lead.created_at)
+
+    visible = SlaTimer.objects.visible_to(manager).filter(lead=lead)
+
+    assert [t.policy.key for t in visible] == ["route-mql"]
+    assert SlaTimer.objects.visible_to(UserFactory(sdr=True)).filter(lead=lead).count() == 0

@@ -16,7 +16,8 @@ from demo.staff import DEMO_STAFF
 
 class Command(BaseCommand):
     help = (
-        "Seed demo logins and 12 months of leads, opportunities and activity. Does nothing "
+        "Seed demo logins, routing rules, MQL targets and 12 months of leads, opportunities, "
+        "activity and SLA clocks. Does nothing "
         "when demo data exists (so `make run` can call it on every start); refuses when the "
         "database holds real data unless --force."
     )

@@ -1,7 +1,6 @@
-"""Report pages, the manager dashboard, drill-down lists, CSV exports and the RevOps
-benchmarks page. Thin: parse the filters, call `reports.pages` / `reports.drill` /
-`reports.services`, render (or write CSV with ?format=csv). Refusals rise as domain
-errors; `crm.web.errors` turns them into the 403 / 404 page."""
+"""Report pages, the manager dashboard, drill-down lists and CSV exports. Thin: parse the
+filters, call `reports.pages` / `reports.drill`, render (or write CSV with ?format=csv).
+Refusals rise as domain errors; `crm.web.errors` turns them into the 403 / 404 page."""
 
 from __future__ import annotations
 
@@ -10,40 +9,36 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET
 
 from crm.exceptions import NotAllowed
-from crm.web.forms import submit
+from crm.models import User
 from crm.web.requests import AuthedHttpRequest
-from leads.models import Source
 from reports.cohorts import ReportRequest
 from reports.dimensions import DIMENSIONS
 from reports.drill import CSV_COLUMNS, DrillResult, drill_down
-from reports.feedback import feedback_by_source, last_week_request
-from reports.forms import BenchmarkRangeFormSet, ReportFilterForm, ReportPolicyForm
-from reports.models import BenchmarkChange, BenchmarkRange, ReportPolicy
+from reports.feedback import feedback_by, last_week_request
+from reports.forms import ReportFilterForm
 from reports.pages import (
     Page,
     conversion_page,
     dashboard_page,
     funnel_page,
+    marketing_page,
     pipeline_page,
     quality_page,
     sla_page,
     speed_page,
 )
 from reports.rollups.reading import fresh_rollup_state
-from reports.services import benchmarks_update
 from reports.tables import Table
 
 REPORT_NAV = (
@@ -54,7 +49,12 @@ REPORT_NAV = (
     ("pipeline", "reports:pipeline", "bi-kanban"),
     ("sla", "reports:sla", "bi-stopwatch"),
     ("feedback", "reports:feedback", "bi-megaphone"),
+    ("marketing", "reports:marketing", "bi-graph-up-arrow"),
 )
+# Tabs shown only to those their page admits.
+REPORT_NAV_PERMS = {"marketing": "reports.view_marketing"}
+# The breakdowns of the reports marketing reads: where source is, campaign is too.
+SOURCE_OR_CAMPAIGN = ("source", "campaign")
 
 
 def report_request(
@@ -69,8 +69,8 @@ def report_request(
     return ReportRequest(user=request.user, filters=filters, now=now, rollups_as_of=as_of), form
 
 
-def _report_nav() -> list[tuple[str, str, str, str]]:
-    """The report tabs: (key, label, url, icon)."""
+def report_nav(user: User) -> list[tuple[str, str, str, str]]:
+    """The report tabs `user` may open: (key, label, url, icon)."""
     labels = {
         "dashboard": _("Dashboard"),
         "conversion": _("Conversion"),
@@ -79,8 +79,13 @@ def _report_nav() -> list[tuple[str, str, str, str]]:
         "pipeline": _("Pipeline"),
         "sla": _("SLA"),
         "feedback": _("Lead feedback"),
+        "marketing": _("Marketing"),
     }
-    return [(key, labels[key], reverse(url), icon) for key, url, icon in REPORT_NAV]
+    return [
+        (key, labels[key], reverse(url), icon)
+        for key, url, icon in REPORT_NAV
+        if key not in REPORT_NAV_PERMS or user.has_perm(REPORT_NAV_PERMS[key])
+    ]
 
 
 def chart_labels() -> dict[str, str]:
@@ -147,7 +152,7 @@ def _render_page(
         "page": page,
         "tables": page.tables,
         "charts": {**page.charts, "labels": chart_labels()} if page.charts else {},
-        "report_nav": _report_nav(),
+        "report_nav": report_nav(request.user),
         "current_report": slug,
         "query": _query_without(request, "format", "table"),
         "filter_query": _filter_query(r),
@@ -194,17 +199,28 @@ def dashboard_speed(request: AuthedHttpRequest) -> HttpResponse:
     )
 
 
+def _by_param(request: AuthedHttpRequest, allowed: tuple[str, ...], default: str) -> str:
+    by = request.GET.get("by") or default
+    return by if by in allowed else default
+
+
+def _source_or_campaign() -> list[tuple[str, str]]:
+    return [("source", _("Source")), ("campaign", _("Campaign"))]
+
+
 @login_required
 @require_GET
 def conversion(request: AuthedHttpRequest) -> HttpResponse:
     r, form = report_request(request)
+    by = _by_param(request, SOURCE_OR_CAMPAIGN, "source")
     return _render_page(
         request,
         slug="conversion",
         template="reports/conversion.html",
         r=r,
         form=form,
-        page=conversion_page(r),
+        page=conversion_page(r, by),
+        extra={"by": by, "by_choices": _source_or_campaign()},
     )
 
 
@@ -283,7 +299,8 @@ def feedback(request: AuthedHttpRequest) -> HttpResponse:
     r, form = report_request(request)
     if "start" not in request.GET and "period" not in request.GET:
         r = last_week_request(request.user, r.filters.tz, now=r.now)
-    summary = feedback_by_source(r)
+    by = _by_param(request, SOURCE_OR_CAMPAIGN, "source")
+    summary = feedback_by(r, by)
     page = Page()
     page.add(summary.table)
     return _render_page(
@@ -293,7 +310,28 @@ def feedback(request: AuthedHttpRequest) -> HttpResponse:
         r=r,
         form=form,
         page=page,
-        extra={"summary": summary},
+        extra={"summary": summary, "by": by, "by_choices": _source_or_campaign()},
+    )
+
+
+@login_required
+@require_GET
+def marketing(request: AuthedHttpRequest) -> HttpResponse:
+    """The marketing side of the SLA framework: MQLs delivered per month and source
+    against the targets, and MQL -> revenue by source or campaign."""
+    if not request.user.has_perm("reports.view_marketing"):
+        raise NotAllowed(_("Only RevOps and managers see the marketing report."))
+    r, form = report_request(request)
+    by = _by_param(request, SOURCE_OR_CAMPAIGN, "source")
+    page = marketing_page(r, by, drill_targets=request.user.sees_everything)
+    return _render_page(
+        request,
+        slug="marketing",
+        template="reports/marketing.html",
+        r=r,
+        form=form,
+        page=page,
+        extra={"by": by, "by_choices": _source_or_campaign()},
     )
 
 
@@ -334,7 +372,7 @@ def drill(request: AuthedHttpRequest, kind: str) -> HttpResponseBase:
             "first_url": f"?{_query_without(request, 'cursor')}" if "cursor" in request.GET else "",
             "csv_url": f"?{_query_without(request, 'cursor', 'format')}&format=csv",
             "back_url": f"{reverse('reports:dashboard')}?{_filter_query(r)}",
-            "report_nav": _report_nav(),
+            "report_nav": report_nav(request.user),
             "current_report": "",
             "filter_query": _filter_query(r),
             "keep_params": [
@@ -371,77 +409,3 @@ def _drill_csv(kind: str, result: DrillResult, filename: str) -> StreamingHttpRe
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
     return response
-
-
-# --- RevOps: benchmark ranges and thresholds --------------------------------------------------
-
-AUDIT_LABELS = {
-    "source": gettext_lazy("Source"),
-    "low_percent": gettext_lazy("From %"),
-    "high_percent": gettext_lazy("To %"),
-    "pipeline_to_won_low": gettext_lazy("Healthy ratio from"),
-    "pipeline_to_won_high": gettext_lazy("Healthy ratio up to"),
-}
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def benchmarks(request: AuthedHttpRequest) -> HttpResponse:
-    """RevOps edits the ranges and thresholds; managers read them and their history."""
-    user = request.user
-    if not user.has_perm("reports.view_benchmarks"):
-        raise NotAllowed(_("Only RevOps and managers see the benchmarks."))
-    can_edit = user.has_perm("reports.edit_benchmarks")
-    ranges = BenchmarkRange.objects.order_by("source")
-    policy = ReportPolicy.current()
-    status = 200
-    if request.method == "POST":
-        if not can_edit:
-            raise NotAllowed(_("Only RevOps edits the benchmarks."))
-        formset = BenchmarkRangeFormSet(request.POST, queryset=ranges)
-        policy_form = ReportPolicyForm(request.POST, instance=policy)
-        if formset.is_valid() and policy_form.is_valid():
-            saved = submit(
-                policy_form,
-                lambda: benchmarks_update(
-                    by=user, ranges=formset.edits(), thresholds=policy_form.thresholds()
-                ),
-            )
-            if saved is not None:
-                messages.success(request, _("Benchmarks saved."))
-                return redirect("reports:benchmarks")
-        status = 400
-    else:
-        formset = BenchmarkRangeFormSet(queryset=ranges)
-        policy_form = ReportPolicyForm(instance=policy)
-    if not can_edit:
-        for form in [*formset.forms, policy_form]:
-            for field in form.fields.values():
-                field.disabled = True
-    changes = BenchmarkChange.objects.select_related("actor")[:20]
-    return render(
-        request,
-        "reports/benchmarks.html",
-        {
-            "formset": formset,
-            "policy_form": policy_form,
-            "can_edit": can_edit,
-            "changes": [_change_rows(change) for change in changes],
-            "report_nav": _report_nav(),
-            "current_report": "benchmarks",
-        },
-        status=status,
-    )
-
-
-def _change_rows(change: BenchmarkChange) -> dict[str, Any]:
-    """An audit row for the history list: what changed, and (label, old, new) per field."""
-    fields = [name for name in AUDIT_LABELS if name in change.old or name in change.new]
-    sources = {"overall": _("Overall (all sources)"), **dict(Source.choices)}
-    return {
-        "change": change,
-        "subject": sources.get(change.source, change.source)
-        if change.source
-        else _("Pipeline-to-won ratio"),
-        "rows": [(AUDIT_LABELS[n], change.old.get(n), change.new.get(n)) for n in fields],
-    }
