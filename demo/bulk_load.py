@@ -147,6 +147,7 @@ def bulk_load(tables: Sequence[type[models.Model]]) -> Iterator[None]:
             cursor.execute(f"DROP INDEX {name}")
     yield
     with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the checks the other tables queued
         # Sort memory for the index builds, this transaction only (the default is 64 MB).
         cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
         for _name, definition in indexes:

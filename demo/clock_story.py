@@ -51,9 +51,9 @@ LEAVES_FLOW = frozenset({"rejected_at", "nurtured_at", "disqualified_at", "conve
 SWEEP_EVERY = 15  # seconds, as the beat schedule runs the sweep
 # Bell messages older than this were read, most of them within a day or two.
 READ_AFTER = timedelta(days=3)
-# The bell keeps this much history: enough to scroll through, and a tenth of the rows a
-# whole year of messages would cost the seed.
-NOTIFIED_SINCE = timedelta(days=90)
+# The bell keeps this much history: enough to scroll through, for a fraction of the rows a
+# whole year of messages would cost the seed (the events themselves go back the year).
+NOTIFIED_SINCE = timedelta(days=30)
 
 
 @dataclass(slots=True)

@@ -15,6 +15,19 @@ from django.utils.translation import gettext_lazy as _
 # names no row, and SQLite cannot even compare with it.
 MAX_ID = 2**63 - 1
 
+
+def parse_id(value: Any) -> int | None:
+    """`value` as an id (a whole number from 1 to `MAX_ID`, written in ASCII digits), else
+    None. `str.isdigit` alone would let "¹" or "²" through, which `int` then refuses."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        return None
+    text = str(value).strip()
+    if not (text.isascii() and text.isdigit()):
+        return None
+    number = int(text)
+    return number if 1 <= number <= MAX_ID else None
+
+
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
 
@@ -37,8 +50,7 @@ class IdsField(forms.ModelMultipleChoiceField):
 
     def clean(self, value: Any) -> Any:
         for pk in value if isinstance(value, list | tuple) else []:
-            text = str(pk).strip()
-            if not text.isdigit() or not 1 <= int(text) <= MAX_ID:
+            if parse_id(pk) is None:
                 raise ValidationError(
                     self.error_messages["invalid_pk_value"],
                     code="invalid_pk_value",

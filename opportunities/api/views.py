@@ -18,7 +18,7 @@ from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
 from crm.api.etags import IF_MATCH, expected_version, with_etag
-from crm.api.filters import IdFilter, IdsFilter, StrictBooleanFilter
+from crm.api.filters import IdFilter, IdsFilter, StrictBooleanFilter, parse_id
 from crm.api.pagination import KeysetPagination
 from crm.api.serializers import ERRORS, request_object, validate_all
 from crm.exceptions import NotFound, Problem, ValidationFailed
@@ -30,12 +30,7 @@ from leads.models import Lead, Qualification, Source
 from opportunities import selectors, services
 from opportunities.access import opportunity_for, override_request_for
 from opportunities.api import serializers as s
-from opportunities.conversion import (
-    MAX_ID,
-    input_problems,
-    parse_input,
-    unknown_field_problems,
-)
+from opportunities.conversion import input_problems, parse_input, unknown_field_problems
 from opportunities.models import ConversionPolicy, Opportunity, OpportunityQuerySet, Stage
 
 IDEMPOTENCY_KEY = OpenApiParameter(
@@ -183,10 +178,10 @@ def _lead_in_body(body: Mapping[str, Any]) -> int:
                 )
             ]
         )
-    text = str(value).strip() if isinstance(value, int | str) and value is not True else ""
-    if not text.isdigit() or not 1 <= int(text) <= MAX_ID:
+    lead_id = parse_id(value)
+    if lead_id is None:
         raise ValidationFailed(problems=[Problem("invalid", "lead", _("Give the lead's id."))])
-    return int(text)
+    return lead_id
 
 
 def _lead_to_convert(request: AuthedRequest, lead_id: int, *, in_body: bool) -> Lead:

@@ -16,6 +16,7 @@ from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
 from crm.api import parsers
+from crm.api.filters import parse_id
 from crm.api.schema import error_statuses
 from crm.models import User
 from tests.factories import UserFactory
@@ -175,3 +176,20 @@ def test_times_of_day_are_documented_as_they_are_written():
         assert re.fullmatch(calendar[name]["pattern"], "09:00:00")
         assert re.fullmatch(calendar[name]["pattern"], "17:30")
         assert not re.fullmatch(calendar[name]["pattern"], "24:00")
+
+
+# --- ids that only look like numbers --------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["\u00b9", "\u00b2\u00b3", "\u0663", "1e3", "-1", "0", str(2**63)])
+def test_an_id_is_ascii_digits_in_range(text):
+    assert parse_id(text) is None
+    assert parse_id("12") == 12 and parse_id(12) == 12 and parse_id(True) is None
+
+
+def test_a_superscript_id_is_a_400_not_a_500(user):
+    client = api_client(user)
+    listed = client.get("/api/v1/opportunities/?stage=\u00b9")
+    assert_errors(listed, 400, "invalid_pk_value")
+    converted = client.post("/api/v1/opportunities/", {"lead": "\u00b9"}, format="json")
+    assert_errors(converted, 400, "invalid")
