@@ -62,7 +62,8 @@ def intake_problems(data: Mapping[str, Any]) -> list[Problem]:
         )
     score = data.get("score")
     score_text = "" if score is None else str(score)
-    if score_text and not (score_text.isdigit() and 0 <= int(score_text) <= 100):
+    whole = score_text.isascii() and score_text.isdigit()  # "¹" is a digit int() refuses
+    if score_text and not (whole and 0 <= int(score_text) <= 100):
         problems.append(Problem("out_of_range", "score", _("The lead score runs from 0 to 100.")))
     return problems
 

@@ -223,7 +223,7 @@ def _whole_number(value: Any) -> int | None:
         return int(value)
     if isinstance(value, str):
         text = value.strip()
-        if text.lstrip("-").isdigit() and len(text) <= 20:
+        if text.lstrip("-").isascii() and text.lstrip("-").isdigit() and len(text) <= 20:
             return int(text)
     return None
 

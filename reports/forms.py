@@ -17,6 +17,7 @@ from django.forms import BaseModelFormSet, modelformset_factory
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from crm.api.serializers import EARLIEST, LATEST
 from crm.exceptions import Problem
 from crm.models import Team, User
 from leads.models import Source
@@ -83,6 +84,24 @@ class ReportFilterForm(forms.Form):
             field.widget.attrs["class"] = (
                 "form-select form-select-sm" if select else "form-control form-control-sm"
             )
+
+    def _bounded(self, name: str) -> datetime.date | None:
+        """A date inside the years reports can hold; 0001-01-01 or 9999-12-31 would overflow
+        the day arithmetic of a period, so they are a field error, not a 500."""
+        value: datetime.date | None = self.cleaned_data.get(name)
+        if value is not None and not EARLIEST <= value <= LATEST:
+            raise forms.ValidationError(
+                _("Choose a date between %(first)s and %(last)s.")
+                % {"first": EARLIEST.isoformat(), "last": LATEST.isoformat()},
+                code="out_of_range",
+            )
+        return value
+
+    def clean_start(self) -> datetime.date | None:
+        return self._bounded("start")
+
+    def clean_end(self) -> datetime.date | None:
+        return self._bounded("end")
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -23,7 +23,7 @@ def expected_version(request: Request, body_version: int | None = None) -> int |
     header = request.headers.get("If-Match", "").strip()
     if header and header != "*":
         tag = header.removeprefix("W/").strip('"')
-        if not tag.isdigit():
+        if not (tag.isascii() and tag.isdigit()) or len(tag) > 18:
             raise ValidationFailed(
                 problems=[Problem("invalid_etag", "If-Match", "If-Match must be an ETag we sent.")]
             )

@@ -61,7 +61,10 @@ class ObtainTokenView(ObtainAuthToken):
     @extend_schema(
         request=AuthTokenSerializer,
         responses={
-            200: AuthTokenSerializer,
+            200: OpenApiResponse(
+                inline_serializer(name="IssuedToken", fields={"token": serializers.CharField()}),
+                description="The user's API token; send it as `Authorization: Token <token>`.",
+            ),
             400: OpenApiResponse(_ERRORS, description="Wrong or missing credentials."),
             429: OpenApiResponse(
                 _ERRORS,

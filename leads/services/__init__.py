@@ -12,6 +12,7 @@ only writer of Lead.status) and `handoff` (SDR to AE, discovery). `_locking` and
 hold what they all share. Underscored names are internal to the package.
 """
 
+from leads.services._locking import lock_row as lead_lock_row
 from leads.services.activities import FIRST_CONTACT_KINDS, activity_complete, activity_log
 from leads.services.assignment import lead_assign, owner_choices
 from leads.services.edits import (
@@ -46,6 +47,7 @@ __all__ = [
     "lead_disqualify",
     "lead_hand_off",
     "lead_lock",
+    "lead_lock_row",
     "lead_mark_converted",
     "lead_nurture",
     "lead_qualify",

@@ -46,11 +46,8 @@ from opportunities.models import (
 def lock_lead_to_convert(lead_id: int, *, by: User) -> Lead:
     """The lead, locked for the caller's transaction, if `by` may convert it; a lead
     converted already is refused here, before anything is checked or written."""
-    lead = lead_to_convert(
-        by,
-        lead_id,
-        queryset=Lead.objects.select_for_update(of=("self",)).select_related("owner", "ae", "team"),
-    )
+    lead_services.lead_lock_row(lead_id)  # bare row first: leads.services._locking.lock_row
+    lead = lead_to_convert(by, lead_id, queryset=Lead.objects.select_related("owner", "ae", "team"))
     if lead.status == Lead.Status.CONVERTED:
         raise AlreadyConverted(_("This lead is already converted."))
     return lead
@@ -424,6 +421,7 @@ def _after_conversion(
             },
             url=url,
             email=True,
+            by=by,
         )
     if lead.owner_id and lead.owner_id != by.pk:
         notify(

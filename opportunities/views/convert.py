@@ -173,7 +173,7 @@ def _place_conversion_problems(
         message = str(problem.message)
         if field.startswith("contact_roles."):
             parts = field.split(".")
-            index = int(parts[1]) if parts[1].isdigit() else -1
+            index = int(parts[1]) if parts[1].isascii() and parts[1].isdigit() else -1
             if 0 <= index < len(origin):
                 row = roles.forms[origin[index]]
                 name = parts[2] if len(parts) > 2 and parts[2] in row.fields else None
@@ -281,7 +281,7 @@ def _problem_row(
         parts = field.split(".")
         label = (
             _("Contact role %(n)s") % {"n": int(parts[1]) + 1}
-            if len(parts) > 1 and parts[1].isdigit()
+            if len(parts) > 1 and parts[1].isascii() and parts[1].isdigit()
             else _("Contact roles")
         )
         anchor = "roles"

@@ -23,6 +23,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from crm.api.filters import parse_id
 from crm.api.serializers import ERRORS, request_object, validate_all
 from crm.exceptions import NotFound, Problem, ValidationFailed
 from crm.models import User
@@ -236,8 +237,8 @@ class MqlTargetViewSet(
         return MqlTarget.objects.order_by("month", "source")
 
     def get_object(self) -> MqlTarget:
-        raw = str(self.kwargs.get("pk", ""))
-        target = MqlTarget.objects.filter(pk=int(raw)).first() if raw.isdigit() else None
+        pk = parse_id(self.kwargs.get("pk"))
+        target = MqlTarget.objects.filter(pk=pk).first() if pk is not None else None
         if target is None:
             raise NotFound(_("No such MQL target."))
         return target

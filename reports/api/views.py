@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -48,6 +49,24 @@ FILTERS = [
 
 def _by(choices: list[str]) -> OpenApiParameter:
     return OpenApiParameter("by", str, enum=choices, description="Breakdown.")
+
+
+def breakdown(request: AuthedRequest, choices: list[str]) -> str:
+    """The `by=` asked for, the first choice when absent; anything else is a 400 naming
+    `by` rather than a silent fall-back the client would take for its answer."""
+    by = request.query_params.get("by") or choices[0]
+    if by not in choices:
+        raise serializers.ValidationError(
+            {
+                "by": [
+                    ErrorDetail(
+                        _("Choose one of: %(choices)s.") % {"choices": ", ".join(choices)},
+                        code="invalid_choice",
+                    )
+                ]
+            }
+        )
+    return by
 
 
 def report_request(request: AuthedRequest) -> ReportRequest:
@@ -125,7 +144,7 @@ class FunnelView(APIView):
     )
     def get(self, request: AuthedRequest) -> Response:
         r = report_request(request)
-        page = funnel_page(r, request.query_params.get("by") or "source")
+        page = funnel_page(r, breakdown(request, ["source", "campaign", "team", "owner"]))
         return Response({"filters": _period(r), **_tables(page.tables)})
 
 
@@ -133,7 +152,7 @@ class QualityView(APIView):
     @extend_schema(parameters=[*FILTERS, _by(["sdr", "ae"])], responses=OpenApiTypes.OBJECT)
     def get(self, request: AuthedRequest) -> Response:
         r = report_request(request)
-        page = quality_page(r, request.query_params.get("by") or "sdr")
+        page = quality_page(r, breakdown(request, ["sdr", "ae"]))
         return Response({"filters": _period(r), **_tables(page.tables)})
 
 
@@ -141,7 +160,7 @@ class PipelineView(APIView):
     @extend_schema(parameters=[*FILTERS, _by(["owner", "team"])], responses=OpenApiTypes.OBJECT)
     def get(self, request: AuthedRequest) -> Response:
         r = report_request(request)
-        page = pipeline_page(r, request.query_params.get("by") or "owner")
+        page = pipeline_page(r, breakdown(request, ["owner", "team"]))
         return Response({"filters": _period(r), **_tables(page.tables)})
 
 
@@ -152,17 +171,8 @@ class SlaView(APIView):
     )
     def get(self, request: AuthedRequest) -> Response:
         r = report_request(request)
-        page = sla_page(r, request.query_params.get("by") or "policy")
+        page = sla_page(r, breakdown(request, ["policy", "owner", "team", "source"]))
         return Response({"filters": _period(r), **_tables(page.tables)})
-
-
-def _source_or_campaign(request: AuthedRequest) -> str:
-    by = request.query_params.get("by") or "source"
-    if by not in ("source", "campaign"):
-        raise serializers.ValidationError(
-            {"by": [ErrorDetail("Choose source or campaign.", code="invalid_choice")]}
-        )
-    return by
 
 
 class FeedbackView(APIView):
@@ -173,7 +183,7 @@ class FeedbackView(APIView):
         """Lead quality by source (or campaign) for marketing; without dates, the last full
         week. Each rejection reason row names its source (or campaign) label."""
         r = report_request(request)
-        by = _source_or_campaign(request)
+        by = breakdown(request, ["source", "campaign"])
         if not ({"start", "end", "period"} & set(request.query_params)):
             r = last_week_request(request.user, r.filters.tz, now=r.now)
         summary = feedback_by(r, by)
@@ -200,6 +210,6 @@ class MarketingView(APIView):
         if not request.user.has_perm("reports.view_marketing"):
             raise NotAllowed("Only RevOps and managers see the marketing report.")
         r = report_request(request)
-        by = _source_or_campaign(request)
+        by = breakdown(request, ["source", "campaign"])
         page = marketing_page(r, by)
         return Response({"filters": _period(r), **_tables(page.tables)})

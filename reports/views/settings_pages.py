@@ -142,7 +142,7 @@ def _year(request: AuthedHttpRequest) -> int:
     """The year asked for (?year=), else the reader's current one."""
     this_year = timezone.localdate(timezone.now(), user_zone(request.user)).year
     raw = request.GET.get("year", "")
-    if raw.isdigit() and 2000 <= int(raw) <= 2100:
+    if raw.isascii() and raw.isdigit() and 2000 <= int(raw) <= 2100:
         return int(raw)
     return this_year
 
