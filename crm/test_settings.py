@@ -12,3 +12,14 @@ STORAGES["staticfiles"] = {  # noqa: F405
 REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = []  # noqa: F405
 if not env.str("REDIS_URL", default=""):  # noqa: F405
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# A second PostgreSQL database stands in for the read replica; only the router's tests ask
+# for it (pytest-django creates it for them alone) and switch REPLICA_READS on.
+if "postgresql" in DATABASES["default"]["ENGINE"] and "replica" not in DATABASES:  # noqa: F405
+    _primary = DATABASES["default"]  # noqa: F405
+    DATABASES["replica"] = {  # noqa: F405
+        **_primary,
+        "NAME": f"{_primary['NAME']}_replica",
+        "TEST": {"NAME": f"test_{_primary['NAME']}_replica"},
+    }
+REPLICA_READS = False

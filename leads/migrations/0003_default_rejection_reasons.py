@@ -17,7 +17,9 @@ REASONS = [
 def create(apps, schema_editor):
     RejectionReason = apps.get_model("leads", "RejectionReason")
     for position, (code, label) in enumerate(REASONS):
-        RejectionReason.objects.get_or_create(code=code, defaults=dict(label=label, position=position))
+        RejectionReason.objects.using(schema_editor.connection.alias).get_or_create(
+            code=code, defaults=dict(label=label, position=position)
+        )
 
 
 class Migration(migrations.Migration):

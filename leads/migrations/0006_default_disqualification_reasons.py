@@ -18,10 +18,12 @@ REASONS = [
 def create(apps, schema_editor):
     DisqualificationReason = apps.get_model("leads", "DisqualificationReason")
     for position, (code, label) in enumerate(REASONS):
-        DisqualificationReason.objects.get_or_create(
+        DisqualificationReason.objects.using(schema_editor.connection.alias).get_or_create(
             code=code, defaults={"label": label, "position": position}
         )
-    apps.get_model("leads", "RoutingFallback").objects.get_or_create(pk=1)
+    apps.get_model("leads", "RoutingFallback").objects.using(
+        schema_editor.connection.alias
+    ).get_or_create(pk=1)
 
 
 class Migration(migrations.Migration):

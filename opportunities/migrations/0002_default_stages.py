@@ -18,7 +18,7 @@ STAGES = [
 def create(apps, schema_editor):
     Stage = apps.get_model("opportunities", "Stage")
     for position, (name, prob, entry, early, rot, won, lost, exit_fields) in enumerate(STAGES):
-        Stage.objects.get_or_create(
+        Stage.objects.using(schema_editor.connection.alias).get_or_create(
             name=name,
             defaults=dict(
                 position=position,
@@ -32,7 +32,7 @@ def create(apps, schema_editor):
             ),
         )
     ConversionPolicy = apps.get_model("opportunities", "ConversionPolicy")
-    ConversionPolicy.objects.get_or_create(
+    ConversionPolicy.objects.using(schema_editor.connection.alias).get_or_create(
         pk=1,
         defaults=dict(
             required_fields=[

@@ -16,7 +16,7 @@ RANGES = {
 def create(apps, schema_editor):
     BenchmarkRange = apps.get_model("reports", "BenchmarkRange")
     for source, (low, high) in RANGES.items():
-        BenchmarkRange.objects.get_or_create(
+        BenchmarkRange.objects.using(schema_editor.connection.alias).get_or_create(
             source=source, defaults=dict(low_percent=Decimal(low), high_percent=Decimal(high))
         )
 

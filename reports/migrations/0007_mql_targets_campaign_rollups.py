@@ -9,94 +9,160 @@ def rebuild_rollups_next(apps, schema_editor):
     """The rollups gained columns (campaign, won amount, pending deals, what scoping reads of
     leads without an owner and of stopped clocks): forget how far they are up to date, so
     pages read the source rows until the next refresh rebuilds them all."""
-    apps.get_model("reports", "RollupState").objects.update(refreshed_at=None)
+    apps.get_model("reports", "RollupState").objects.using(schema_editor.connection.alias).update(
+        refreshed_at=None
+    )
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('reports', '0006_benchmark_change'),
+        ("reports", "0006_benchmark_change"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='leadassignedday',
-            name='campaign',
-            field=models.CharField(blank=True, default='', max_length=150),
+            model_name="leadassignedday",
+            name="campaign",
+            field=models.CharField(blank=True, default="", max_length=150),
         ),
         migrations.AddField(
-            model_name='leadassignedday',
-            name='status',
-            field=models.CharField(blank=True, default='', help_text="The lead's status when it has no owner; empty otherwise.", max_length=12),
+            model_name="leadassignedday",
+            name="status",
+            field=models.CharField(
+                blank=True,
+                default="",
+                help_text="The lead's status when it has no owner; empty otherwise.",
+                max_length=12,
+            ),
         ),
         migrations.AddField(
-            model_name='leadcreatedday',
-            name='campaign',
-            field=models.CharField(blank=True, default='', max_length=150),
+            model_name="leadcreatedday",
+            name="campaign",
+            field=models.CharField(blank=True, default="", max_length=150),
         ),
         migrations.AddField(
-            model_name='leadcreatedday',
-            name='currency',
-            field=models.CharField(blank=True, default='', max_length=3),
+            model_name="leadcreatedday",
+            name="currency",
+            field=models.CharField(blank=True, default="", max_length=3),
         ),
         migrations.AddField(
-            model_name='leadcreatedday',
-            name='status',
-            field=models.CharField(blank=True, default='', help_text="The lead's status when it has no owner; empty otherwise.", max_length=12),
+            model_name="leadcreatedday",
+            name="status",
+            field=models.CharField(
+                blank=True,
+                default="",
+                help_text="The lead's status when it has no owner; empty otherwise.",
+                max_length=12,
+            ),
         ),
         migrations.AddField(
-            model_name='leadcreatedday',
-            name='won_amount',
+            model_name="leadcreatedday",
+            name="won_amount",
             field=models.DecimalField(decimal_places=2, default=0, max_digits=20),
         ),
         migrations.AddField(
-            model_name='leadscope',
-            name='status',
-            field=models.CharField(blank=True, default='', help_text="The lead's status when it has no owner; empty otherwise.", max_length=12),
+            model_name="leadscope",
+            name="status",
+            field=models.CharField(
+                blank=True,
+                default="",
+                help_text="The lead's status when it has no owner; empty otherwise.",
+                max_length=12,
+            ),
         ),
         migrations.AddField(
-            model_name='openpipeline',
-            name='pending',
+            model_name="openpipeline",
+            name="pending",
             field=models.BooleanField(default=False),
         ),
         migrations.AddField(
-            model_name='timerday',
-            name='stopped_at',
+            model_name="timerday",
+            name="stopped_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.CreateModel(
-            name='MqlTarget',
+            name="MqlTarget",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('month', models.DateField(help_text='The first day of the month.', verbose_name='month')),
-                ('source', models.CharField(choices=[('inbound', 'Inbound'), ('outbound', 'Outbound'), ('referral', 'Referral'), ('event', 'Event / webinar'), ('partner', 'Partner'), ('other', 'Other')], max_length=10, verbose_name='source')),
-                ('target', models.PositiveIntegerField(verbose_name='MQL target')),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "month",
+                    models.DateField(help_text="The first day of the month.", verbose_name="month"),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("inbound", "Inbound"),
+                            ("outbound", "Outbound"),
+                            ("referral", "Referral"),
+                            ("event", "Event / webinar"),
+                            ("partner", "Partner"),
+                            ("other", "Other"),
+                        ],
+                        max_length=10,
+                        verbose_name="source",
+                    ),
+                ),
+                ("target", models.PositiveIntegerField(verbose_name="MQL target")),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'verbose_name': 'MQL target',
-                'verbose_name_plural': 'MQL targets',
-                'ordering': ['month', 'source'],
-                'constraints': [models.UniqueConstraint(fields=('month', 'source'), name='mql_target_month_source'), models.CheckConstraint(condition=models.Q(('month__day', 1)), name='mql_target_first_of_month')],
+                "verbose_name": "MQL target",
+                "verbose_name_plural": "MQL targets",
+                "ordering": ["month", "source"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("month", "source"), name="mql_target_month_source"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("month__day", 1)), name="mql_target_first_of_month"
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='MqlTargetChange',
+            name="MqlTargetChange",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('month', models.DateField(verbose_name='month')),
-                ('source', models.CharField(max_length=10, verbose_name='source')),
-                ('changed_at', models.DateTimeField(auto_now_add=True)),
-                ('old', models.JSONField(blank=True, default=dict)),
-                ('new', models.JSONField(blank=True, default=dict)),
-                ('actor', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('target', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='changes', to='reports.mqltarget')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("month", models.DateField(verbose_name="month")),
+                ("source", models.CharField(max_length=10, verbose_name="source")),
+                ("changed_at", models.DateTimeField(auto_now_add=True)),
+                ("old", models.JSONField(blank=True, default=dict)),
+                ("new", models.JSONField(blank=True, default=dict)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "target",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="changes",
+                        to="reports.mqltarget",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'MQL target change',
-                'verbose_name_plural': 'MQL target changes',
-                'ordering': ['-changed_at', '-id'],
+                "verbose_name": "MQL target change",
+                "verbose_name_plural": "MQL target changes",
+                "ordering": ["-changed_at", "-id"],
             },
         ),
         migrations.RunPython(rebuild_rollups_next, migrations.RunPython.noop),

@@ -6,23 +6,58 @@ from django.db import migrations
 
 POLICIES = [
     # key, name, start, stop, value, unit, chain
-    ("route-mql", "Route a lead within 5 minutes of MQL", "mql", "assigned", 5, "minutes",
-     [{"to": "revops", "after_minutes": 15}]),
-    ("first-contact", "First contact within 24 hours of assignment", "assigned", "first_contact",
-     24, "hours", [{"to": "manager", "after_minutes": 240}, {"to": "revops", "after_minutes": 1440}]),
-    ("accept-reject", "Accept or reject within 5 business days", "assigned", "decided", 5,
-     "business_days", [{"to": "manager", "after_minutes": 480}, {"to": "revops", "after_minutes": 2880}]),
-    ("discovery-call", "Discovery call within 2 business days of hand-off", "handoff", "discovery",
-     2, "business_days", [{"to": "manager", "after_minutes": 480}]),
-    ("convert-after-discovery", "Convert within 3 days of discovery", "discovery", "converted", 3,
-     "days", [{"to": "manager", "after_minutes": 1440}, {"to": "revops", "after_minutes": 4320}]),
+    (
+        "route-mql",
+        "Route a lead within 5 minutes of MQL",
+        "mql",
+        "assigned",
+        5,
+        "minutes",
+        [{"to": "revops", "after_minutes": 15}],
+    ),
+    (
+        "first-contact",
+        "First contact within 24 hours of assignment",
+        "assigned",
+        "first_contact",
+        24,
+        "hours",
+        [{"to": "manager", "after_minutes": 240}, {"to": "revops", "after_minutes": 1440}],
+    ),
+    (
+        "accept-reject",
+        "Accept or reject within 5 business days",
+        "assigned",
+        "decided",
+        5,
+        "business_days",
+        [{"to": "manager", "after_minutes": 480}, {"to": "revops", "after_minutes": 2880}],
+    ),
+    (
+        "discovery-call",
+        "Discovery call within 2 business days of hand-off",
+        "handoff",
+        "discovery",
+        2,
+        "business_days",
+        [{"to": "manager", "after_minutes": 480}],
+    ),
+    (
+        "convert-after-discovery",
+        "Convert within 3 days of discovery",
+        "discovery",
+        "converted",
+        3,
+        "days",
+        [{"to": "manager", "after_minutes": 1440}, {"to": "revops", "after_minutes": 4320}],
+    ),
 ]
 
 
 def create(apps, schema_editor):
     Calendar = apps.get_model("sla", "BusinessCalendar")
     Policy = apps.get_model("sla", "SlaPolicy")
-    calendar, _ = Calendar.objects.get_or_create(
+    calendar, _ = Calendar.objects.using(schema_editor.connection.alias).get_or_create(
         name="Standard week (Mon–Fri 09:00–17:00 UTC)",
         defaults=dict(
             time_zone="UTC",
@@ -32,7 +67,7 @@ def create(apps, schema_editor):
         ),
     )
     for key, name, start, stop, value, unit, chain in POLICIES:
-        Policy.objects.get_or_create(
+        Policy.objects.using(schema_editor.connection.alias).get_or_create(
             key=key,
             defaults=dict(
                 name=name,
