@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: install run web worker beat migrate seed test test-fast lint types format bench check-deploy vendor clean
+.PHONY: install run web worker beat migrate seed test test-fast lint types format bench check-deploy vendor clean faults
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,11 @@ format: install
 ## bench: speed targets on PostgreSQL (BENCH_DATABASE_URL, default a local threshold_bench db)
 bench: install
 	$(PY) -m bench
+
+## faults: a private PostgreSQL + Redis stack, scripted faults, invariants after each; a table
+## (several minutes; FAULTS_SHORT=1 for CI's short version, tests/faults/test_faults_short.py)
+faults: install
+	$(PY) -m faults
 
 check-deploy: install
 	DEBUG=0 SECRET_KEY=$$($(PY) -c 'import secrets;print(secrets.token_urlsafe(50))') \

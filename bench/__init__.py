@@ -1,7 +1,8 @@
 """Benchmarks: speed figures on PostgreSQL, not timed tests.
 
 Run them all with ``.venv/bin/python -m bench`` (or one: ``python -m bench.sla_sweep``).
-Each module ``bench/<name>.py`` with a ``main()`` is one benchmark. They share a database
+Each module ``bench/<name>.py`` with a ``main()`` is one benchmark; ``main()`` returns its
+figures as `Row`s, which ``python -m bench`` gathers into one table. They share a database
 named by ``BENCH_DATABASE_URL`` (default ``postgres://postgres@127.0.0.1:5432/threshold_bench``),
 created and migrated on first use: never point it at a database holding real data.
 """
@@ -13,9 +14,26 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/threshold_bench"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One figure of the bench table: its value beside its floor (the same work done the
+    barest way, measured in the same run), their ratio, and the target it is held to.
+
+    `target` is printed as given (e.g. "<= 1.3x"); `ok` is None for a figure without one."""
+
+    figure: str
+    value: float
+    unit: str = ""
+    floor: float | None = None
+    ratio: float | None = None
+    target: str | None = None
+    ok: bool | None = None
 
 
 def say(text: str) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -40,7 +42,10 @@ class InvalidTransition(DomainError):
 
     def __init__(self, *, current: str, target: str) -> None:
         self.current, self.target = current, target
-        super().__init__(f"A lead in status '{current}' cannot move to '{target}'.")
+        super().__init__(
+            _("A lead in status '%(current)s' cannot move to '%(target)s'.")
+            % {"current": current, "target": target}
+        )
 
 
 class StaleVersion(DomainError):

@@ -1,10 +1,12 @@
-"""Show instants in the signed-in user's own time zone (they are stored in UTC)."""
+"""Show instants in the signed-in user's own time zone (they are stored in UTC), and
+pages in the language they chose (blank: the one `LocaleMiddleware` took from the
+browser). It runs after authentication, which `LocaleMiddleware` runs before."""
 
 import zoneinfo
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 
 class UserTimezoneMiddleware:
@@ -13,11 +15,21 @@ class UserTimezoneMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated and user.time_zone:
+        signed_in = user is not None and user.is_authenticated
+        zone = getattr(user, "time_zone", "") if signed_in else ""
+        if zone:
             try:
-                timezone.activate(zoneinfo.ZoneInfo(user.time_zone))
+                timezone.activate(zoneinfo.ZoneInfo(zone))
             except zoneinfo.ZoneInfoNotFoundError:
                 timezone.deactivate()
         else:
             timezone.deactivate()
-        return self.get_response(request)
+        language = getattr(user, "language", "") if signed_in else ""
+        if not language:
+            return self.get_response(request)
+        # Restored afterwards: a thread's next request, task or test starts from the default.
+        with translation.override(language):
+            request.LANGUAGE_CODE = translation.get_language()
+            response = self.get_response(request)
+        response.headers.setdefault("Content-Language", request.LANGUAGE_CODE)
+        return response

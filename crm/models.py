@@ -8,6 +8,7 @@ import zoneinfo
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
@@ -57,6 +58,13 @@ class User(AbstractUser):
         REVOPS = "revops", _("RevOps")
         ADMIN = "admin", _("Administrator")
 
+    class Theme(models.TextChoices):
+        """How pages are coloured for this person: `system` follows their device."""
+
+        SYSTEM = "system", _("Same as my device")
+        LIGHT = "light", _("Light")
+        DARK = "dark", _("Dark")
+
     role = models.CharField(_("role"), max_length=10, choices=Role.choices, default=Role.SDR)
     team = models.ForeignKey(
         Team,
@@ -79,6 +87,24 @@ class User(AbstractUser):
     )
     default_currency = models.CharField(_("default currency"), max_length=3, default="USD")
     is_demo = models.BooleanField(_("demo account"), default=False, editable=False)
+    # Personal settings, each person's own (/settings/me/, /api/v1/me/). Written only by
+    # `crm.preferences.user_update_preferences`, which audits them as PreferenceChange rows.
+    language = models.CharField(
+        _("language"),
+        max_length=8,
+        choices=settings.LANGUAGES,
+        blank=True,
+        default="",
+        help_text=_("Blank: the language the browser asks for."),
+    )
+    theme = models.CharField(_("theme"), max_length=8, choices=Theme.choices, default=Theme.SYSTEM)
+    notification_preferences = models.JSONField(
+        _("notification preferences"),
+        default=dict,
+        blank=True,
+        help_text=_('The channels changed from the default, e.g. {"handoff": {"email": false}}.'),
+    )
+    preferences_version = models.PositiveIntegerField(default=1, editable=False)
 
     class Meta(AbstractUser.Meta):  # type: ignore[name-defined]  # stubs omit AbstractUser.Meta
         swappable = "AUTH_USER_MODEL"
@@ -86,6 +112,9 @@ class User(AbstractUser):
             models.CheckConstraint(
                 condition=Q(role__in=["sdr", "ae", "manager", "revops", "admin"]),
                 name="user_role_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(theme__in=["system", "light", "dark"]), name="user_theme_valid"
             ),
         ]
         indexes = [models.Index(fields=["role", "team"], name="user_role_team_idx")]
@@ -113,6 +142,28 @@ class User(AbstractUser):
     def sees_everything(self) -> bool:
         """RevOps and admins see every record; others are scoped to self or team."""
         return self.is_revops
+
+
+class PreferenceChange(models.Model):
+    """Audit of a change to someone's personal settings: whose, by whom, when, old -> new."""
+
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="preference_changes", verbose_name=_("user")
+    )
+    actor = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("changed by")
+    )
+    changed_at = models.DateTimeField(_("changed at"), auto_now_add=True)
+    changes = models.JSONField(_("changes"), help_text=_("{field: [old, new]}"))
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+        verbose_name = _("preference change")
+        verbose_name_plural = _("preference changes")
+        indexes = [models.Index(fields=["user", "-changed_at"], name="preference_change_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {', '.join(self.changes)}"
 
 
 def normalize_domain(value: str) -> str:
@@ -329,3 +380,8 @@ class IdempotencyRecord(models.Model):
 # The outbox's table lives with its code in `crm.outbox`; imported here so Django registers
 # it with the app (and `from crm.models import OutboxMessage` works like the others).
 from crm.outbox.models import OutboxMessage as OutboxMessage  # noqa: E402
+
+# Saved views of the lists live with their code in `crm.saved_views`; imported here so
+# Django registers them with the app.
+from crm.saved_views import SavedView as SavedView  # noqa: E402
+from crm.saved_views import SavedViewChange as SavedViewChange  # noqa: E402

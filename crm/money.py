@@ -3,6 +3,7 @@ never summed across currencies. Every app formats money through these."""
 
 from __future__ import annotations
 
+import copy
 import datetime
 from collections.abc import Iterable
 from decimal import Decimal
@@ -11,8 +12,8 @@ from babel import Locale, UnknownLocaleError
 from babel.core import get_global
 from babel.numbers import (
     format_compact_decimal,
-    format_currency,
     format_decimal,
+    get_currency_precision,
     get_currency_symbol,
     get_territory_currencies,
     list_currencies,
@@ -45,17 +46,31 @@ def _locale() -> Locale:
 
 
 def format_money(amount: Decimal | int | float | None, currency: str, *, cents: bool = True) -> str:
-    """`$50,000.00`, `€50.000,00`; a currency without its own symbol reads `IDR 1,600,000`."""
+    """`$50,000.00` in English, `US$50.000,00` and `Rp1.250.000` in Indonesian: symbol,
+    grouping and decimal mark come from the active locale (CLDR), the minor units from the
+    currency (none for IDR or JPY, as CLDR has it). A currency without a symbol in the
+    locale reads `IDR 1,250,000`. `cents=False` drops the minor units."""
     if amount is None:
         return "—"
     locale = _locale()
+    digits = _minor_units(amount, currency) if cents else 0
     symbol = get_currency_symbol(currency, locale=locale)
     if symbol == currency:
-        digits = "#,##0.00" if cents else "#,##0"
-        return f"{currency}\u00a0{format_decimal(amount, format=digits, locale=locale)}"
-    if cents:
-        return format_currency(amount, currency, locale=locale)
-    return format_currency(amount, currency, locale=locale, format="¤#,##0", currency_digits=False)
+        pattern = "#,##0." + "0" * digits if digits else "#,##0"
+        return f"{currency}\u00a0{format_decimal(amount, format=pattern, locale=locale)}"
+    # The locale's own pattern (where the symbol goes, spacing, grouping), `digits` places.
+    pattern = copy.copy(locale.currency_formats["standard"])
+    pattern.frac_prec = (digits, digits)
+    return pattern.apply(Decimal(str(amount)), locale, currency=currency, currency_digits=False)
+
+
+def _minor_units(amount: Decimal | int | float, currency: str) -> int:
+    """The currency's minor units, or as many as a stored fraction it does not use needs
+    (IDR 10.50), so an amount is never rounded away on screen."""
+    digits = get_currency_precision(currency)  # CLDR's; 2 for a code it does not know
+    exponent = Decimal(str(amount)).normalize().as_tuple().exponent
+    needed = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+    return max(2, min(needed, 4)) if needed > digits else digits
 
 
 def format_compact(amount: Decimal | int | float | None, currency: str) -> str:

@@ -49,6 +49,9 @@ INSTALLED_APPS = [
     "opportunities",
     "sla",
     "reports",
+    # Intake channels beside sla/opportunities: they feed leads through its intake service.
+    "imports",
+    "capture",
     # The top floor: they may import every app above this line (see ARCHITECTURE.md).
     "workspace",
     "demo",
@@ -67,6 +70,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Report GETs on the read replica when there is one; a user's writes pin them to the
+    # primary for the lag tolerance (crm/replica.py).
+    "crm.replica.ReplicaReadsMiddleware",
     "crm.middleware.UserTimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "crm.web.errors.DomainErrorMiddleware",
@@ -119,6 +125,21 @@ else:
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
     )
+
+# A streaming read replica (optional): report and dashboard GETs read from it, see
+# crm/replica.py for the lag tolerance and reads-after-writes on the primary.
+if env.str("DATABASE_REPLICA_URL", default="") and "postgresql" in DATABASES["default"]["ENGINE"]:
+    DATABASES["replica"] = {
+        **env.db("DATABASE_REPLICA_URL"),
+        "CONN_MAX_AGE": DATABASES["default"].get("CONN_MAX_AGE", 0),
+        "CONN_HEALTH_CHECKS": True,
+    }
+REPLICA_READS = "replica" in DATABASES
+REPLICA_LAG_TOLERANCE = env.float("REPLICA_LAG_TOLERANCE", default=10.0)
+REPLICA_LAG_CHECK_SECONDS = env.float("REPLICA_LAG_CHECK_SECONDS", default=5.0)
+REPLICA_READ_PATHS = ("/dashboard/", "/reports/", "/api/v1/reports/")
+REPLICA_APPS = ("leads", "opportunities", "sla", "reports")
+DATABASE_ROUTERS = ["crm.replica.ReplicaRouter"]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "crm.User"
@@ -247,6 +268,16 @@ CELERY_TASK_IGNORE_RESULT = True
 # At-least-once delivery: a task is acknowledged only after it ran, and a task whose worker
 # died is redelivered. Every task is idempotent (the SLA sweep records each event once,
 # enforced by unique constraints), so running one twice is harmless; losing one is not.
+# One queue per workload, so each can get its own workers (docker-compose.yml shows them):
+# the SLA sweep never waits behind a 1,000,000-row import or a rollup rebuild.
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {
+    "sla.tasks.*": {"queue": "sweeps"},
+    "crm.tasks.outbox_*": {"queue": "effects"},
+    "crm.tasks.notification_*": {"queue": "effects"},
+    "imports.tasks.*": {"queue": "imports"},
+    "reports.tasks.*": {"queue": "reports"},
+}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -309,6 +340,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # DRF's JSON, written by orjson (crm/api/renderers.py); the browsable API stays off.
+    "DEFAULT_RENDERER_CLASSES": ["crm.api.renderers.OrjsonRenderer"],
     "EXCEPTION_HANDLER": "crm.api.exceptions.exception_handler",
     # JSON bodies bounded in size and nesting (crm.api.parsers); forms as DRF reads them.
     "DEFAULT_PARSER_CLASSES": [
@@ -355,6 +388,9 @@ SPECTACULAR_SETTINGS = {
         "UserRoleEnum": "crm.models.User.Role",
         "ContactRoleEnum": "opportunities.models.OpportunityContactRole.Role",
         "OverrideRequestStateEnum": "opportunities.models.ConversionRequest.State",
+        "TimerStateEnum": "sla.models.SlaTimer.State",
+        "SearchKindEnum": "workspace.api.views.KIND_NAMES",
+        "SourceEnum": "leads.models.Source",
     },
 }
 

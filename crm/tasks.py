@@ -6,6 +6,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from crm.health import heartbeat_record
+from crm.preferences import wants_email
 
 logger = logging.getLogger(__name__)
 
@@ -53,9 +54,9 @@ def notification_email_task(*, notification_id: int) -> bool:
     still active and have an address (checked when it is sent, not when it was written).
     False when there was nobody to send it to."""
     from django.conf import settings
-    from django.core.mail import send_mail
 
     from crm.models import Notification
+    from crm.outbox.mail import send_mail  # names the delivery key: sent twice, seen once
 
     notification = (
         Notification.objects.select_related("recipient").filter(pk=notification_id).first()
@@ -65,9 +66,32 @@ def notification_email_task(*, notification_id: int) -> bool:
     person = notification.recipient
     if not (person.is_active and person.email):
         return False
+    if not wants_email(person.notification_preferences, notification.kind):
+        return False  # turned off since the notification was written
     url = notification.url
     link = f"\n\n{settings.THRESHOLD_BASE_URL.rstrip('/')}{url}" if url else ""
     send_mail(notification.message[:120], notification.message + link, None, [person.email])
+    return True
+
+
+@shared_task(name="crm.tasks.notification_message_email_task")
+def notification_message_email_task(
+    *, recipient_id: int, kind: str, message: str, url: str = ""
+) -> bool:
+    """The outbox's handler for the e-mail of a notification that has no bell row (its
+    recipient takes that kind by e-mail only). Checked when sent, as above."""
+    from django.conf import settings
+
+    from crm.models import User
+    from crm.outbox.mail import send_mail  # names the delivery key: sent twice, seen once
+
+    person = User.objects.filter(pk=recipient_id).first()
+    if person is None or not (person.is_active and person.email):
+        return False
+    if not wants_email(person.notification_preferences, kind):
+        return False
+    link = f"\n\n{settings.THRESHOLD_BASE_URL.rstrip('/')}{url}" if url else ""
+    send_mail(message[:120], message + link, None, [person.email])
     return True
 
 

@@ -16,7 +16,8 @@ from django.db.models import Count, Q, QuerySet
 from django.db.models.deletion import ProtectedError, RestrictedError
 from django.utils import timezone
 
-from crm.models import Account, Contact, Notification, Team, User
+from crm.models import Account, Contact, Notification, PreferenceChange, Team, User
+from crm.saved_views import SavedView, SavedViewChange
 from demo.bulk_load import (
     analyze_tables,
     bulk_load,
@@ -27,17 +28,22 @@ from demo.bulk_load import (
     move_sequences_past_demo_rows,
     row_writer,
 )
+from demo.capture import delete_demo_capture, seed_capture
+from demo.dedupe import seed_dedupe
 from demo.errors import DemoDataError
 from demo.funnel import HISTORY
 from demo.generator import DemoGenerator
+from demo.preferences import seed_preferences
 from demo.references import ReferenceIds, TakenKeys
 from demo.routing import create_routing_rules, demo_rules
 from demo.rows import WRITE_ORDER
+from demo.saved_views import seed_saved_views
 from demo.staff import DEMO_TEAMS, create_demo_staff
 from leads.models import (
     Activity,
     Handoff,
     Lead,
+    LeadEvent,
     LeadStatus,
     LeadTransition,
     Qualification,
@@ -92,6 +98,8 @@ def delete_demo_data() -> dict[str, int]:
     demo_leads = Lead.objects.filter(is_demo=True)
     demo_opps = Opportunity.objects.filter(Q(is_demo=True) | Q(lead__is_demo=True))
     Contact.objects.filter(reports_to__is_demo=True, is_demo=False).update(reports_to=None)
+    # Web forms, their posts and intake keys point at demo leads and users: they go first.
+    capture_deleted = delete_demo_capture()
     steps: list[QuerySet[Any]] = [
         SlaEvent.objects.filter(timer__lead__is_demo=True),
         SlaTimer.objects.filter(lead__is_demo=True),
@@ -105,10 +113,16 @@ def delete_demo_data() -> dict[str, int]:
         LeadTransition.objects.filter(lead__is_demo=True),
         Qualification.objects.filter(lead__is_demo=True),
         Handoff.objects.filter(lead__is_demo=True),
+        # Touches, merges and assignments made through the app on demo leads.
+        LeadEvent.objects.filter(lead__is_demo=True),
         demo_leads,
         Contact.objects.filter(is_demo=True),
         Account.objects.filter(is_demo=True),
         Notification.objects.filter(recipient__is_demo=True),
+        # Views and personal settings demo logins saved (their audit rows name the user).
+        SavedViewChange.objects.filter(Q(actor__is_demo=True) | Q(view__owner__is_demo=True)),
+        SavedView.objects.filter(owner__is_demo=True),
+        PreferenceChange.objects.filter(user__is_demo=True),
         SettingChange.objects.filter(
             kind=SettingChange.Kind.ROUTING_RULE, object_id__in=demo_rules().values("pk")
         ),
@@ -118,6 +132,7 @@ def delete_demo_data() -> dict[str, int]:
         # A demo-only database: the targets nobody set in the app are the demo's.
         steps.append(MqlTarget.objects.filter(changes__isnull=True))
     deleted = {str(qs.model._meta.verbose_name_plural): _delete_rows(qs) for qs in steps}
+    deleted |= capture_deleted
     try:
         connection.check_constraints()
         _count, by_model = User.objects.filter(is_demo=True).delete()
@@ -215,6 +230,13 @@ def seed_demo(
                 report_progress(f"  {done:>9,} / {leads:,} leads  ({elapsed:,.1f} s)")
             report_progress("  Rebuilding indexes and checking foreign keys ...")
         move_sequences_past_demo_rows()
+        # Through the services, as the app writes them: returning people and a pair to
+        # merge, web forms with their posts and an intake key, personal settings.
+        seed_dedupe(now=now)
+        capture = seed_capture(now=now, users=users)
+        seed_preferences(users=users)
+        seed_saved_views(users=users)
+        report_progress(f"  Intake key for the webhook (shown once): {capture.key_secret}")
         targets = MqlTarget.objects.bulk_create(generator.mql_targets(), ignore_conflicts=True)
         counts[MqlTarget._meta.label] = len(targets)
         # The report rollups describe the data that was there before (and a reset reuses

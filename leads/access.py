@@ -18,7 +18,7 @@ from crm.exceptions import NotAllowed, NotFound
 from crm.models import User
 from leads.models import ALLOWED_TRANSITIONS, Handoff, Lead
 
-LeadAction = Literal["view", "work", "assign", "record_discovery", "reopen"]
+LeadAction = Literal["view", "work", "assign", "record_discovery", "reopen", "merge"]
 
 # The `rules` permission behind each thing one may do with a lead (see leads/rules.py).
 PERMISSIONS: dict[LeadAction, str] = {
@@ -27,6 +27,7 @@ PERMISSIONS: dict[LeadAction, str] = {
     "assign": "leads.assign_lead",
     "record_discovery": "leads.record_discovery",
     "reopen": "leads.reopen_lead",
+    "merge": "leads.merge_lead",
 }
 
 
@@ -106,4 +107,8 @@ def lead_actions(user: User, lead: Lead, *, handoff: Handoff | None) -> dict[str
         and lead.status in (Status.NURTURE, Status.REJECTED)
         and user_may(user, "reopen", lead),
         "assign": can_assign and (lead.is_open or lead.status == Status.NURTURE),
+        # Merging another lead into this one (`leads.services.merge`); never a converted one.
+        "merge": lead.status not in (Status.CONVERTED, Status.DISQUALIFIED)
+        and lead.merged_into_id is None
+        and user_may(user, "merge", lead),
     }

@@ -13,6 +13,7 @@ clocks answer: nothing starts, nothing is due.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from django.db import models
@@ -46,8 +47,31 @@ class LeadClocks(Protocol):
     def on_reassign(self, *, lead: Lead) -> None:
         """The lead changed hands: running clocks now count against the new owner."""
 
-    def on_close(self, *, lead: Lead, at: datetime.datetime) -> None:
-        """The lead left the funnel: cancel every running clock."""
+    def on_close(
+        self, *, lead: Lead, at: datetime.datetime, ends: ClockEvent | None = None
+    ) -> None:
+        """The lead left the funnel: stop every running clock. Those whose policy ends at
+        `ends` (the move that closed it: converted, decided) are met when on time; the
+        others are cancelled. A clock already late is missed and keeps its breach."""
+
+    def on_merge(self, *, survivor: Lead, duplicate: Lead, at: datetime.datetime) -> None:
+        """`duplicate` is being merged into `survivor` (both locked): its clocks move to
+        `survivor`, stopped ones as history; a running one keeps running there unless
+        `survivor` already runs that policy or has left the funnel (then it is cancelled
+        first). Running clocks then count against `survivor`'s owner."""
+
+    def on_events_bulk(
+        self,
+        *,
+        lead_ids: Sequence[int],
+        events: Sequence[ClockEvent],
+        at: datetime.datetime,
+        new: bool = False,
+    ) -> None:
+        """`events` happened, in this order and all at `at`, to each of `lead_ids` (a bulk
+        intake: MQL then ASSIGNED, say). The same clocks as one `on_event` per lead and
+        event, written set-based; a clock one of the events starts and a later one stops
+        is recorded as met at once. `new`: the leads were just created and run no clock."""
 
     # --- reads, as expressions over Lead rows (OuterRef("pk") is the lead) ---
     def next_due(self) -> BaseExpression:
@@ -78,7 +102,22 @@ class _NoClocks:
     def on_reassign(self, *, lead: Lead) -> None:
         return None
 
-    def on_close(self, *, lead: Lead, at: datetime.datetime) -> None:
+    def on_close(
+        self, *, lead: Lead, at: datetime.datetime, ends: ClockEvent | None = None
+    ) -> None:
+        return None
+
+    def on_merge(self, *, survivor: Lead, duplicate: Lead, at: datetime.datetime) -> None:
+        return None
+
+    def on_events_bulk(
+        self,
+        *,
+        lead_ids: Sequence[int],
+        events: Sequence[ClockEvent],
+        at: datetime.datetime,
+        new: bool = False,
+    ) -> None:
         return None
 
     def next_due(self) -> BaseExpression:

@@ -178,7 +178,14 @@ class LeadForm(VersionedForm):
     def __init__(self, *args: Any, intake: bool = False, **kwargs: Any) -> None:
         # At intake the outcome fields (lost to a competitor) make no sense yet.
         self.field_names = tuple(f for f in EDITABLE_FIELDS if not (intake and f in OUTCOME))
+        self.intake = intake
         super().__init__(*args, **kwargs)
+        if intake:
+            # Sent by the duplicate warning's "Create anyway" button, never rendered as a
+            # field: a likely duplicate is saved only once the person has seen it.
+            self.fields["confirm_duplicate"] = forms.BooleanField(
+                required=False, widget=forms.HiddenInput
+            )
 
     def add_fields(self) -> None:
         for name, field in _model_fields(Lead, self.field_names).items():
@@ -456,3 +463,93 @@ class HandoffForm(VersionedForm):
             "discovery_meeting_at": data.get("discovery_meeting_at"),
             "expected_version": data.get("version"),
         }
+
+
+# --- merge ------------------------------------------------------------------------------------
+
+
+class MergePickForm(StyledForm):
+    """Which lead to merge into this one: a lead number, or a name, company or e-mail."""
+
+    q = forms.CharField(
+        label=_("Lead number, name, company or e-mail"),
+        required=False,
+        max_length=100,
+        widget=forms.SearchInput(attrs={"placeholder": _("e.g. 1042 or budi@acme.com")}),
+    )
+
+
+class MergeForm(StyledForm):
+    """The side-by-side chooser: for each field whose values differ, whose value the
+    merged lead keeps (`choice_<field>`), plus why and the versions both pages showed."""
+
+    CHOICES = (("survivor", _("This lead")), ("duplicate", _("The duplicate")))
+
+    reason = forms.CharField(
+        label=_("Why merge?"),
+        required=False,
+        max_length=2000,
+        widget=_textarea(2),
+        help_text=_("Kept with the merge on both leads' history."),
+    )
+    survivor_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    duplicate_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+    def __init__(
+        self, *args: Any, survivor: Lead, duplicate: Lead, fields: Iterable[str], **kwargs: Any
+    ) -> None:
+        self.survivor, self.duplicate = survivor, duplicate
+        self.choice_names = tuple(fields)
+        super().__init__(*args, **kwargs)
+
+    def add_fields(self) -> None:
+        for name in self.choice_names:
+            # Default: keep this lead's value, unless it has none and the duplicate has one.
+            mine, theirs = getattr(self.survivor, name), getattr(self.duplicate, name)
+            blank = mine in (None, "") and theirs not in (None, "")
+            self.fields[f"choice_{name}"] = forms.ChoiceField(
+                label=selectors.field_label(name),
+                choices=self.CHOICES,
+                initial="duplicate" if blank else "survivor",
+                widget=forms.RadioSelect,
+                # Left unanswered, the service keeps this lead's value (or fills a blank).
+                required=False,
+            )
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per differing field: its label, both values, and its radio buttons."""
+        rows = []
+        for name in self.choice_names:
+            bound = self[f"choice_{name}"]
+            radios = list(bound)
+            rows.append(
+                {
+                    "name": name,
+                    "label": bound.label,
+                    "survivor": _display(self.survivor, name),
+                    "duplicate": _display(self.duplicate, name),
+                    "survivor_radio": radios[0],
+                    "duplicate_radio": radios[1],
+                    "errors": bound.errors,
+                }
+            )
+        return rows
+
+    def add_problems(self, problems: Iterable[Any]) -> None:
+        """A service problem on `values.<field>` goes onto that field's choice."""
+        for problem in problems:
+            name = (problem.field or "").removeprefix("values.")
+            field = f"choice_{name}" if f"choice_{name}" in self.fields else None
+            if problem.field in self.fields:
+                field = problem.field
+            self.add_error(field, str(problem.message))
+
+    def service_values(self) -> dict[str, str]:
+        chosen = {name: self.cleaned_data.get(f"choice_{name}") for name in self.choice_names}
+        return {name: choice for name, choice in chosen.items() if choice}
+
+
+def _display(lead: Lead, name: str) -> Any:
+    """A lead's field as the chooser shows it: the choice's label for coded fields."""
+    display = getattr(lead, f"get_{name}_display", None)
+    return display() if callable(display) else getattr(lead, name)

@@ -11,6 +11,7 @@ from typing import Any
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from crm.exceptions import Problem
 from crm.placeholders import is_placeholder
@@ -116,12 +117,12 @@ def is_sql_ready(lead: Lead, qualification: Qualification | None) -> bool:
 
 
 HANDOFF_FIELDS = {
-    "company_background": _("Describe the company's background and fit."),
-    "contacts_org_chart": _("List the contacts and the org chart."),
-    "pain_points": _("Describe the pain points and business context."),
-    "engagement_history": _("Summarise the engagement history."),
-    "qualification_notes": _("Add the qualification notes (BANT/MEDDIC)."),
-    "recommended_next_step": _("Recommend the next step."),
+    "company_background": gettext_lazy("Describe the company's background and fit."),
+    "contacts_org_chart": gettext_lazy("List the contacts and the org chart."),
+    "pain_points": gettext_lazy("Describe the pain points and business context."),
+    "engagement_history": gettext_lazy("Summarise the engagement history."),
+    "qualification_notes": gettext_lazy("Add the qualification notes (BANT/MEDDIC)."),
+    "recommended_next_step": gettext_lazy("Recommend the next step."),
 }
 
 
@@ -137,7 +138,7 @@ def handoff_problems(
         )
     for field, message in HANDOFF_FIELDS.items():
         if is_blank(package.get(field)):
-            problems.append(Problem("required", field, message))
+            problems.append(Problem("required", field, str(message)))
     ae = package.get("to_user")
     if ae is None:
         problems.append(Problem("required", "to_user", _("Choose the account executive.")))
@@ -164,26 +165,28 @@ def handoff_problems(
 
 
 CRITERIA_LABELS = {
-    "budget": _("Budget confirmed, or a path to budget"),
-    "authority": _("Authority identified (economic buyer or decision unit)"),
-    "need": _("Need validated (problem, cost of inaction, why now)"),
-    "timeline": _("Timeline defined (forcing event and target date)"),
-    "decision": _("Decision process understood"),
+    "budget": gettext_lazy("Budget confirmed, or a path to budget"),
+    "authority": gettext_lazy("Authority identified (economic buyer or decision unit)"),
+    "need": gettext_lazy("Need validated (problem, cost of inaction, why now)"),
+    "timeline": gettext_lazy("Timeline defined (forcing event and target date)"),
+    "decision": gettext_lazy("Decision process understood"),
 }
 # The criterion as a sentence names it ("Budget is marked confirmed, but ...").
 CRITERIA_NAMES = {
-    "budget": _("Budget"),
-    "authority": _("Authority"),
-    "need": _("Need"),
-    "timeline": _("Timeline"),
-    "decision": _("Decision process"),
+    "budget": gettext_lazy("Budget"),
+    "authority": gettext_lazy("Authority"),
+    "need": gettext_lazy("Need"),
+    "timeline": gettext_lazy("Timeline"),
+    "decision": gettext_lazy("Decision process"),
 }
 CRITERIA_HINTS = {
-    "budget": _("Confirm the budget or the path to it, with evidence."),
-    "authority": _("Name the economic buyer or decision unit, with evidence."),
-    "need": _("Validate the business need, with evidence."),
-    "timeline": _("Define the forcing event and target date, with evidence."),
-    "decision": _("Map who decides, on what criteria, by when, against whom, with evidence."),
+    "budget": gettext_lazy("Confirm the budget or the path to it, with evidence."),
+    "authority": gettext_lazy("Name the economic buyer or decision unit, with evidence."),
+    "need": gettext_lazy("Validate the business need, with evidence."),
+    "timeline": gettext_lazy("Define the forcing event and target date, with evidence."),
+    "decision": gettext_lazy(
+        "Map who decides, on what criteria, by when, against whom, with evidence."
+    ),
 }
 
 
@@ -201,8 +204,18 @@ class Check:
         return Problem(self.code, self.field, self.message)
 
 
-def conversion_checklist(lead: Lead, qualification: Qualification | None) -> list[Check]:
-    """Everything on the lead's side of the conversion gate, met or not.
+class _Unread:
+    """The hand-off was not read by the caller: the gate reads it."""
+
+
+UNREAD = _Unread()
+
+
+def conversion_checklist(
+    lead: Lead, qualification: Qualification | None, *, handoff: Handoff | None | _Unread = UNREAD
+) -> list[Check]:
+    """Everything on the lead's side of the conversion gate, met or not. A caller that
+    read the current hand-off already (the conversion does) passes it in.
 
     The opportunity's own required fields (amount, close date, ...) are checked against
     the wizard's input by `opportunities.conversion.input_problems`.
@@ -223,13 +236,14 @@ def conversion_checklist(lead: Lead, qualification: Qualification | None) -> lis
             Check(
                 f"{criterion}_unconfirmed",
                 f"{criterion}_status",
-                CRITERIA_LABELS[criterion],
+                str(CRITERIA_LABELS[criterion]),
                 q.is_confirmed(criterion),
-                _criterion_hint(q, criterion, CRITERIA_HINTS[criterion]),
+                _criterion_hint(q, criterion, str(CRITERIA_HINTS[criterion])),
             )
         )
     # A recycled lead starts over: only a hand-off made since its latest reopening counts.
-    handoff = current_handoff(lead)
+    if isinstance(handoff, _Unread):
+        handoff = current_handoff(lead)
     checks.append(
         Check(
             "no_handoff",
@@ -302,12 +316,15 @@ def current_handoff(lead: Lead) -> Handoff | None:
     """The hand-off this pass through the funnel converts on, if there is one yet."""
     if not lead.pk:
         return None
-    return handoffs_this_pass(lead).first()
+    return handoffs_this_pass(lead).select_related("from_user", "to_user").first()
 
 
-def conversion_problems(lead: Lead, qualification: Qualification | None) -> list[Problem]:
+def conversion_problems(
+    lead: Lead, qualification: Qualification | None, *, handoff: Handoff | None | _Unread = UNREAD
+) -> list[Problem]:
     """Every reason on the lead's side that it cannot become an opportunity yet."""
-    return [c.as_problem() for c in conversion_checklist(lead, qualification) if not c.met]
+    checks = conversion_checklist(lead, qualification, handoff=handoff)
+    return [c.as_problem() for c in checks if not c.met]
 
 
 def unmet_criteria(problems: list[Problem]) -> list[str]:

@@ -12,9 +12,14 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 from crm.placeholders import is_placeholder
+
+# The lead's history of events lives in `leads.event_models`; import it from here.
+from leads.event_models import LeadEvent as LeadEvent
+from leads.identity import NameKey
 
 # The settings' own tables live in `leads.settings_models`; import them from here.
 from leads.settings_models import DisqualificationReason as DisqualificationReason
@@ -199,6 +204,26 @@ class Lead(models.Model):
     contact = models.ForeignKey(
         "crm.Contact", on_delete=models.PROTECT, null=True, blank=True, related_name="leads"
     )
+    # One person, one live lead (`leads.identity`): a returning person's new lead points at
+    # their last closed one; a merged duplicate points at the lead it was merged into.
+    previous_lead = models.ForeignKey(
+        "self",
+        verbose_name=_("previous lead"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="later_leads",
+    )
+    merged_into = models.ForeignKey(
+        "self",
+        verbose_name=_("merged into"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="merged_leads",
+    )
     # Optimistic concurrency: bumped on every write; API clients send it back (If-Match).
     version = models.PositiveIntegerField(default=1, editable=False)
     is_demo = models.BooleanField(default=False, editable=False)
@@ -233,6 +258,21 @@ class Lead(models.Model):
             models.Index(fields=["created_at", "source"], name="lead_created_source_idx"),
             models.Index(fields=["status", "-created_at"], name="lead_status_created_idx"),
             models.Index(fields=["source", "-created_at"], name="lead_source_created_idx"),
+            # Deduplication at intake (`leads.identity`): the person's leads by e-mail, and
+            # by name (then compared on the company domain), each an index probe.
+            models.Index(Lower("email"), condition=~Q(email=""), name="lead_email_key_idx"),
+            models.Index(
+                NameKey("first_name", "last_name"),
+                condition=~Q(last_name=""),
+                name="lead_name_key_idx",
+            ),
+            # The queue's sortable columns, each with the id that breaks ties (keyset).
+            models.Index(fields=["company_name", "id"], name="lead_sort_company_idx"),
+            models.Index(fields=["status", "id"], name="lead_sort_status_idx"),
+            models.Index(fields=["source", "id"], name="lead_sort_source_idx"),
+            models.Index(fields=["score", "id"], name="lead_sort_score_idx"),
+            models.Index(fields=["created_at", "id"], name="lead_sort_created_idx"),
+            models.Index(fields=["updated_at", "id"], name="lead_sort_updated_idx"),
         ]
 
     def __str__(self) -> str:
@@ -537,37 +577,3 @@ class RoutingRule(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-
-class LeadEvent(models.Model):
-    """Everything that happens to a lead besides a status move: edits (field, old, new),
-    assignments, first contact, qualification updates, hand-offs. Append-only."""
-
-    class Kind(models.TextChoices):
-        CREATED = "created", _("Created")
-        EDITED = "edited", _("Edited")
-        ASSIGNED = "assigned", _("Assigned")
-        FIRST_CONTACT = "first_contact", _("First contact")
-        QUALIFICATION = "qualification", _("Qualification updated")
-        HANDOFF = "handoff", _("Handed off")
-        DISCOVERY = "discovery", _("Discovery held")
-
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="events")
-    kind = models.CharField(max_length=16, choices=Kind.choices)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-    created_at = models.DateTimeField()
-    changes = models.JSONField(
-        default=dict, blank=True, help_text=_('{"field": ["old", "new"], ...}')
-    )
-    note = models.TextField(blank=True)
-
-    class Meta:
-        ordering = ["created_at", "id"]
-        verbose_name = _("lead event")
-        verbose_name_plural = _("lead events")
-        indexes = [models.Index(fields=["lead", "created_at"], name="leadevent_lead_idx")]
-
-    def __str__(self) -> str:
-        return f"{self.get_kind_display()} on lead {self.lead_id}"

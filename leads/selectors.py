@@ -17,7 +17,8 @@ from django.utils import timezone
 from django.utils.text import capfirst
 
 from crm.models import User
-from crm.web.pagination import KeysetPage, keyset_page
+from crm.web.pagination import KeysetPage
+from crm.web.sorting import Sort, SortKey, SortSpec, sorted_page
 from leads.clocks import clocks
 from leads.models import (
     Activity,
@@ -37,9 +38,31 @@ Status = Lead.Status
 
 # --- the queue -------------------------------------------------------------------------------
 
-# Most urgent first: the running clock due soonest (none last), then the newest lead.
-QUEUE_ORDER = ("next_due", "-created_at", "-pk")
-QUEUE_NULLS_LAST = (True, False, False)
+
+def _next_due() -> dict[str, Any]:
+    return {"next_due": clocks().next_due()}
+
+
+# The columns the queue, the API and the export sort by (`?ordering=`). Each but the
+# clocks' and the owner's has an index (column, id), so a page costs what the first costs.
+LEAD_SORTS = SortSpec(
+    SortKey("next_due", ("next_due", "-created_at"), nullable=("next_due",), annotate=_next_due),
+    SortKey("company_name", ("company_name",)),
+    SortKey("status", ("status",)),
+    SortKey("source", ("source",)),
+    SortKey(
+        "owner",
+        ("owner__first_name", "owner__last_name"),
+        nullable=("owner__first_name", "owner__last_name"),
+    ),
+    SortKey("score", ("score",)),
+    SortKey("created_at", ("created_at",)),
+    SortKey("updated_at", ("updated_at",)),
+    default="-created_at",
+)
+# The queue's usual order, most urgent first: the running clock due soonest (none last),
+# then the newest lead. The API's is LEAD_SORTS.default, newest first.
+QUEUE_SORT = "next_due"
 
 # Filter values beyond a Lead.Status, a Source or an owner's id.
 OPEN_STATUSES = "open"
@@ -82,7 +105,7 @@ def _day_bounds(now: datetime.datetime) -> tuple[datetime.datetime, datetime.dat
 
 
 def lead_queue(user: User, filters: QueueFilter, *, now: datetime.datetime) -> QuerySet[Lead]:
-    """The leads `user` may see, narrowed by `filters`, most urgent first (QUEUE_ORDER)."""
+    """The leads `user` may see, narrowed by `filters`, most urgent first (QUEUE_SORT)."""
     hook = clocks()
     leads = (
         Lead.objects.visible_to(user)
@@ -116,18 +139,19 @@ def lead_queue_page(
     now: datetime.datetime,
     cursor: str | None,
     size: int,
+    sort: Sort | None = None,
 ) -> KeysetPage:
-    """One page of the queue after `cursor`, each lead with its `running_timers`.
+    """One page of the queue after `cursor`, each lead with its `running_timers`, in
+    `sort`'s order (most urgent first when None).
 
     Keyset pagination (no COUNT over the table), and one query for the clocks of the
     whole page whatever its length.
     """
-    page = keyset_page(
+    page = sorted_page(
         lead_queue(user, filters, now=now),
-        fields=QUEUE_ORDER,
+        sort or LEAD_SORTS.sort_for(QUEUE_SORT),
         cursor=cursor,
         size=size,
-        nulls_last=QUEUE_NULLS_LAST,
     )
     running = clocks().running_prefetch("running_timers")
     if running is not None:

@@ -6,9 +6,12 @@ from django.urls import path
 from leads.views import (
     actions,
     activities,
+    bulk,
     detail,
     handoff,
+    inline,
     intake,
+    merge,
     qualification,
     queue,
     settings,
@@ -18,9 +21,15 @@ app_name = "leads"
 
 urlpatterns = [
     path("", queue.lead_list, name="list"),
+    path("export/", queue.lead_export, name="export"),
+    path("bulk/", bulk.lead_bulk_run, name="bulk"),
+    path("bulk/bar/", bulk.lead_bulk_bar, name="bulk_bar"),
     path("new/", intake.lead_new, name="new"),
+    path("new/duplicates/", intake.lead_duplicates, name="duplicates"),
     path("<int:pk>/", detail.lead_detail, name="detail"),
     path("<int:pk>/edit/", intake.lead_edit, name="edit"),
+    path("<int:pk>/cell/<str:field>/", inline.lead_cell, name="cell"),
+    path("<int:pk>/cell/<str:field>/edit/", inline.lead_cell_edit, name="cell_edit"),
     path("<int:pk>/activities/", activities.lead_activity_log, name="activity"),
     path(
         "<int:pk>/activities/<int:activity_pk>/complete/",
@@ -38,6 +47,8 @@ urlpatterns = [
     path("<int:pk>/reopen/", actions.lead_reopen, name="reopen"),
     path("<int:pk>/assign/", actions.lead_assign, name="assign"),
     path("<int:pk>/assign/queue/", queue.lead_assign_from_queue, name="assign_from_queue"),
+    path("<int:pk>/merge/", merge.lead_merge_pick, name="merge_pick"),
+    path("<int:pk>/merge/<int:duplicate_pk>/", merge.lead_merge, name="merge"),
     # RevOps' settings (managers read them)
     path("settings/routing/", settings.routing_rules, name="settings_routing"),
     path("settings/routing/new/", settings.routing_rule_new, name="settings_routing_new"),

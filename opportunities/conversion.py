@@ -11,14 +11,16 @@ from __future__ import annotations
 import contextlib
 import datetime
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from crm.exceptions import Problem
 from crm.models import Contact, User
@@ -41,12 +43,12 @@ CUSTOM_FIELDS = (
     "risks",
 )
 CUSTOM_FIELD_LABELS = {
-    "product_line": _("product line"),
-    "use_case": _("use case"),
-    "industry_vertical": _("industry vertical"),
-    "decision_criteria": _("decision criteria"),
-    "competitive_landscape": _("competitive landscape"),
-    "risks": _("risks / deal blockers"),
+    "product_line": gettext_lazy("product line"),
+    "use_case": gettext_lazy("use case"),
+    "industry_vertical": gettext_lazy("industry vertical"),
+    "decision_criteria": gettext_lazy("decision criteria"),
+    "competitive_landscape": gettext_lazy("competitive landscape"),
+    "risks": gettext_lazy("risks / deal blockers"),
 }
 _NAME_PARTS = re.compile(r"\s+[-–—]\s+")
 # Currencies an amount may be kept in: legal tender somewhere, never "XXX" or a metal.
@@ -199,7 +201,8 @@ def _amount(value: Any, problems: list[Problem]) -> Decimal | None:
             Problem(
                 "out_of_range",
                 "amount",
-                _("The deal size must be below %(max)s.") % {"max": f"{limit:,.0f}"},
+                _("The deal size must be below %(max)s.")
+                % {"max": number_format(limit, 0, force_grouping=True)},
             )
         )
         return None
@@ -258,8 +261,12 @@ def _pks(value: Any) -> list[int]:
     return [pk] if pk is not None and 1 <= pk <= MAX_ID else []
 
 
-def parse_input(raw: Mapping[str, Any]) -> tuple[ConversionData, list[Problem]]:
-    """Raw primitives -> typed data, with a problem for every value that does not parse."""
+def parse_input(
+    raw: Mapping[str, Any], *, people: Sequence[User | None] = ()
+) -> tuple[ConversionData, list[Problem]]:
+    """Raw primitives -> typed data, with a problem for every value that does not parse.
+    `people` are users the caller has loaded (the lead's AE, the person converting): a
+    next-step owner among them is taken as is instead of read again."""
     problems: list[Problem] = []
     data = ConversionData(
         name=_text(raw, "name", problems),
@@ -286,9 +293,12 @@ def parse_input(raw: Mapping[str, Any]) -> tuple[ConversionData, list[Problem]]:
             problems.append(Problem("invalid_choice", "stage", _("Choose a pipeline stage.")))
             data.unparsed.add("stage")
     if raw.get("next_step_owner") not in (None, ""):
-        data.next_step_owner = User.objects.filter(
-            pk__in=_pks(raw["next_step_owner"]), is_active=True
-        ).first()
+        wanted = _pks(raw["next_step_owner"])
+        # The AE or the person converting, usually: loaded already, no query for them.
+        known = [u for u in people if u is not None and u.pk in wanted and u.is_active]
+        data.next_step_owner = (
+            known[0] if known else User.objects.filter(pk__in=wanted, is_active=True).first()
+        )
         if data.next_step_owner is None:
             problems.append(
                 Problem("invalid_choice", "next_step_owner", _("Choose who owns the next step."))

@@ -7,6 +7,7 @@ every rule and message; the views put the service's `Problem`s back on these fie
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
@@ -111,7 +112,8 @@ def _area(label: StrOrPromise, rows: int = 2, **kwargs: Any) -> forms.CharField:
 
 def _date(label: StrOrPromise, **kwargs: Any) -> forms.CharField:
     # ISO YYYY-MM-DD from the browser's date picker; the service parses and judges it.
-    return _text(label, widget=forms.DateInput(attrs={"type": "date"}), **kwargs)
+    widget = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")  # in every language
+    return _text(label, widget=widget, **kwargs)
 
 
 class StageSelect(forms.Select):
@@ -297,6 +299,33 @@ ContactRoleFormSet = cast(
 # --- opportunity list and board ---------------------------------------------------------------
 
 
+class CloseMonthField(forms.DateField):
+    """A month as `<input type="month">` sends it ("2026-03"), read as its first day."""
+
+    widget = forms.DateInput(attrs={"type": "month"}, format="%Y-%m")
+    input_formats = ["%Y-%m"]
+
+    def to_python(self, value: Any) -> datetime.date | None:
+        day = super().to_python(value)
+        if day is not None and not 1900 <= day.year <= 2999:
+            raise forms.ValidationError(_("Choose a month between 1900 and 2999."))
+        return day
+
+
+FILTER_NAMES = (
+    "q",
+    "state",
+    "stage",
+    "owner",
+    "team",
+    "source",
+    "currency",
+    "close_month",
+    "approval",
+)
+BOARD_FILTER_NAMES = ("owner", "team", "currency", "close_month")
+
+
 class OpportunityFilterForm(StyledForm):
     STATE_OPEN = selectors.STATE_OPEN
     STATE_CLOSED = selectors.STATE_CLOSED
@@ -332,6 +361,11 @@ class OpportunityFilterForm(StyledForm):
         label=_("Source"), required=False, choices=[("", _("Any source")), *Source.choices]
     )
     currency = forms.ChoiceField(label=_("Currency"), required=False)
+    # The board's filters too, so the board-table toggle keeps what the user narrowed.
+    team = forms.ModelChoiceField(
+        label=_("Team"), required=False, queryset=Team.objects.none(), empty_label=_("All teams")
+    )
+    close_month = CloseMonthField(label=_("Closing in"), required=False)
     approval = forms.ChoiceField(
         label=_("Governance"),
         required=False,
@@ -343,19 +377,24 @@ class OpportunityFilterForm(StyledForm):
     )
     cursor = forms.CharField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args: Any, owners: Any, currencies: list[str], **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, owners: Any, currencies: list[str], teams: Any = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         _model_choice(self, "stage").queryset = Stage.objects.filter(is_active=True)
         _model_choice(self, "owner").queryset = owners
+        _model_choice(self, "team").queryset = teams if teams is not None else Team.objects.none()
         _choice(self, "currency").choices = [("", _("Any currency"))] + [(c, c) for c in currencies]
 
     def querystring(self, **changes: Any) -> str:
         """The filters as a query string (without the cursor unless given)."""
         params = QueryDict(mutable=True)
         data = self.cleaned_data if self.is_bound and hasattr(self, "cleaned_data") else {}
-        for name in ("q", "state", "stage", "owner", "source", "currency", "approval"):
+        for name in FILTER_NAMES:
             value = changes.get(name, data.get(name))
             value = getattr(value, "pk", value)
+            if isinstance(value, datetime.date):
+                value = value.strftime("%Y-%m")
             if value not in (None, ""):
                 params[name] = str(value)
         if changes.get("cursor"):
@@ -364,17 +403,25 @@ class OpportunityFilterForm(StyledForm):
 
 
 class BoardFilterForm(StyledForm):
+    """The board's filters; the deal list takes the same names, so the board-table toggle
+    carries them across."""
+
     owner = forms.ModelChoiceField(
         label=_("Owner"), required=False, queryset=User.objects.none(), empty_label=_("Everyone")
     )
     team = forms.ModelChoiceField(
         label=_("Team"), required=False, queryset=Team.objects.none(), empty_label=_("All teams")
     )
+    currency = forms.ChoiceField(label=_("Currency"), required=False)
+    close_month = CloseMonthField(label=_("Closing in"), required=False)
 
-    def __init__(self, *args: Any, owners: Any, teams: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, owners: Any, teams: Any, currencies: list[str], **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         _model_choice(self, "owner").queryset = owners
         _model_choice(self, "team").queryset = teams
+        _choice(self, "currency").choices = [("", _("Any currency"))] + [(c, c) for c in currencies]
 
 
 # --- one opportunity --------------------------------------------------------------------------

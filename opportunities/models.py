@@ -215,9 +215,20 @@ class Opportunity(models.Model):
         ]
         indexes = [
             models.Index(fields=["owner", "stage"], name="opp_owner_stage_idx"),
+            # The board: each column's newest cards, walked from the top (`board.first_cards`).
+            models.Index(fields=["stage", "-created_at", "-id"], name="opp_board_idx"),
             models.Index(fields=["stage", "expected_close_date"], name="opp_stage_close_idx"),
             models.Index(fields=["account", "product_line"], name="opp_account_product_idx"),
             models.Index(fields=["created_at", "source"], name="opp_created_source_idx"),
+            # The deal list's sortable columns (`selectors.OPPORTUNITY_SORTS`), each with
+            # the id that breaks ties: a keyset page in any order walks one index.
+            models.Index(fields=["name", "id"], name="opp_sort_name_idx"),
+            models.Index(fields=["currency", "amount", "id"], name="opp_sort_amount_idx"),
+            models.Index(fields=["expected_close_date", "id"], name="opp_sort_close_idx"),
+            models.Index(fields=["probability", "id"], name="opp_sort_probability_idx"),
+            models.Index(fields=["source", "id"], name="opp_sort_source_idx"),
+            models.Index(fields=["created_at", "id"], name="opp_sort_created_idx"),
+            models.Index(fields=["updated_at", "id"], name="opp_sort_updated_idx"),
         ]
 
     def __str__(self) -> str:

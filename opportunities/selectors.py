@@ -15,24 +15,20 @@ from typing import Any
 
 from babel.numbers import UnknownCurrencyError
 from django.db.models import (
-    BooleanField,
     Case,
-    Count,
     F,
     IntegerField,
     Q,
     QuerySet,
-    Sum,
     Value,
     When,
-    Window,
 )
-from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from crm.models import Team, User
-from crm.money import format_money, format_totals
-from crm.web.pagination import KeysetPage, keyset_page
+from crm.money import format_money
+from crm.web.pagination import KeysetPage
+from crm.web.sorting import Sort, SortKey, SortSpec, sorted_page
 from leads.gate import CRITERIA_LABELS, HANDOFF_FIELDS, is_blank
 from leads.models import Activity, Handoff, Qualification
 from opportunities.conversion import CUSTOM_FIELDS
@@ -46,8 +42,21 @@ from opportunities.models import (
     field_label,
 )
 
-# The deal list's order: newest first, the id breaking ties (the keyset).
-LIST_ORDER = ("-created_at", "-id")
+# The columns the deal list, the API and the export sort by (`?ordering=`), each with an
+# index. Amounts sort within their currency (never compared across currencies).
+OPPORTUNITY_SORTS = SortSpec(
+    SortKey("name", ("name",)),
+    SortKey("account", ("account__name",)),
+    SortKey("stage", ("stage__position",)),
+    SortKey("amount", ("currency", "amount")),
+    SortKey("expected_close_date", ("expected_close_date",)),
+    SortKey("probability", ("probability",)),
+    SortKey("owner", ("owner__first_name", "owner__last_name")),
+    SortKey("source", ("source",)),
+    SortKey("created_at", ("created_at",)),
+    SortKey("updated_at", ("updated_at",)),
+    default="-created_at",  # newest first, the id breaking ties (the keyset)
+)
 CRITERIA_CODES = {f"{c}_unconfirmed": c for c in Qualification.CRITERIA}
 
 # `state` filter values of the deal list.
@@ -120,6 +129,12 @@ def opportunities_filtered(user: User, filters: Mapping[str, Any]) -> QuerySet[O
         qs = qs.filter(source=filters["source"])
     if filters.get("currency"):
         qs = qs.filter(currency=filters["currency"])
+    if filters.get("team"):
+        qs = qs.filter(owner__team=filters["team"])
+    if filters.get("close_month"):
+        start = filters["close_month"].replace(day=1)
+        end = (start + datetime.timedelta(days=32)).replace(day=1)
+        qs = qs.filter(expected_close_date__gte=start, expected_close_date__lt=end)
     if filters.get("approval") == "override":
         qs = qs.filter(is_override=True)
     elif filters.get("approval"):
@@ -128,15 +143,19 @@ def opportunities_filtered(user: User, filters: Mapping[str, Any]) -> QuerySet[O
 
 
 def opportunity_page(
-    user: User, filters: Mapping[str, Any], *, cursor: str | None, size: int
+    user: User,
+    filters: Mapping[str, Any],
+    *,
+    cursor: str | None,
+    size: int,
+    sort: Sort | None = None,
 ) -> KeysetPage:
-    """One page of the deal list, newest first, after `cursor`: no COUNT, no OFFSET."""
-    qs = (
-        opportunities_filtered(user, filters)
-        .select_related("account", "owner", "stage")
-        .order_by(*LIST_ORDER)
+    """One page of the deal list after `cursor`, in `sort`'s order (newest first when
+    None): no COUNT, no OFFSET."""
+    qs = opportunities_filtered(user, filters).select_related("account", "owner", "stage")
+    return sorted_page(
+        qs, sort or OPPORTUNITY_SORTS.sort_for(OPPORTUNITY_SORTS.default), cursor=cursor, size=size
     )
-    return keyset_page(qs, fields=LIST_ORDER, cursor=cursor, size=size)
 
 
 # --- one deal ---------------------------------------------------------------------------------
@@ -282,81 +301,7 @@ def custom_field_rows(opportunity: Opportunity) -> list[tuple[str, Any]]:
 # --- the board --------------------------------------------------------------------------------
 
 
-def board_queryset(
-    user: User, *, owner: User | None = None, team: Team | None = None
-) -> QuerySet[Opportunity]:
-    """The deals on `user`'s board: visible, in an active stage, narrowed by owner/team."""
-    qs = Opportunity.objects.visible_to(user).filter(stage__is_active=True)
-    if owner is not None:
-        qs = qs.filter(owner=owner)
-    if team is not None:
-        qs = qs.filter(owner__team=team)
-    return qs
-
-
-def column_totals(qs: QuerySet[Opportunity]) -> dict[int, dict[str, Any]]:
-    """Count and amount per stage, per currency (never summed across): one query.
-
-    Pending is not pipeline (DOMAIN.md): `count`, `totals` and `label` hold the deals that
-    count; `pending_count`, `pending_totals` and `pending_label` those waiting for a
-    manager's approval, shown apart."""
-    columns: dict[int, dict[str, Any]] = {}
-    is_pending = Case(
-        When(approval=Opportunity.Approval.PENDING, then=Value(True)),
-        default=Value(False),
-        output_field=BooleanField(),
-    )
-    rows = (
-        qs.order_by()
-        .annotate(is_pending=is_pending)
-        .values("stage", "currency", "is_pending")
-        .annotate(count=Count("id"), total=Sum("amount"))
-        .order_by("stage", "currency")
-    )
-    for row in rows:
-        column = columns.setdefault(
-            row["stage"], {"count": 0, "totals": [], "pending_count": 0, "pending_totals": []}
-        )
-        side = "pending_" if row["is_pending"] else ""
-        column[f"{side}count"] += row["count"]
-        column[f"{side}totals"].append((row["currency"], row["total"]))
-    for column in columns.values():
-        column["label"] = format_totals(column["totals"])
-        column["pending_label"] = format_totals(column["pending_totals"])
-    return columns
-
-
-def pending_summary(columns: Mapping[int, Mapping[str, Any]]) -> dict[str, Any]:
-    """The board's "pending approval" line: how many deals wait, and their amounts per
-    currency, from the column totals already read (no query)."""
-    by_currency: dict[str, Decimal] = {}
-    for column in columns.values():
-        for currency, total in column.get("pending_totals", []):
-            by_currency[currency] = by_currency.get(currency, Decimal(0)) + (total or 0)
-    return {
-        "count": sum(column.get("pending_count", 0) for column in columns.values()),
-        "label": format_totals(sorted(by_currency.items())),
-    }
-
-
-def board_cards(qs: QuerySet[Opportunity], *, per_column: int) -> dict[int, list[Opportunity]]:
-    """The newest `per_column` cards of every stage in one query (ranked within the stage)."""
-    cards = (
-        qs.annotate(
-            rank=Window(
-                RowNumber(),
-                partition_by=[F("stage_id")],
-                order_by=[F("created_at").desc(), F("id").desc()],
-            )
-        )
-        .filter(rank__lte=per_column)
-        .select_related("account", "owner", "stage")
-        .order_by("-created_at", "-id")
-    )
-    by_stage: dict[int, list[Opportunity]] = {}
-    for card in cards:
-        by_stage.setdefault(card.stage_id, []).append(card)
-    return by_stage
+# The board's reads are in `opportunities/board.py`.
 
 
 # --- override requests ------------------------------------------------------------------------

@@ -3,12 +3,15 @@ RevOps' pipeline settings (stages, conversion policy)."""
 
 from django.urls import path
 
-from opportunities.views import board, convert, deals, overrides, settings
+from opportunities.views import board, bulk, convert, deals, overrides, settings
 
 app_name = "opportunities"
 
 urlpatterns = [
     path("opportunities/", deals.opportunity_list, name="list"),
+    path("opportunities/export/", deals.opportunity_export, name="export"),
+    path("opportunities/bulk/", bulk.opportunity_bulk_run, name="bulk"),
+    path("opportunities/bulk/bar/", bulk.opportunity_bulk_bar, name="bulk-bar"),
     path("opportunities/<int:pk>/", deals.opportunity_detail, name="detail"),
     path("opportunities/<int:pk>/edit/", deals.opportunity_edit, name="edit"),
     path("opportunities/<int:pk>/stage/", deals.opportunity_stage, name="stage"),
@@ -20,6 +23,7 @@ urlpatterns = [
         name="override-decide",
     ),
     path("pipeline/", board.pipeline_board, name="board"),
+    path("pipeline/stages/<int:stage_id>/cards/", board.board_column, name="board-column"),
     path("leads/<int:pk>/convert/", convert.lead_convert, name="convert"),
     path("settings/stages/", settings.stage_list, name="settings-stages"),
     path("settings/stages/new/", settings.stage_new, name="settings-stage-new"),

@@ -16,6 +16,7 @@ from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from crm.exceptions import NotAllowed, Problem, ValidationFailed
@@ -207,7 +208,8 @@ def mql_target_problems(edit: TargetEdit) -> list[Problem]:
             Problem(
                 "out_of_range",
                 "target",
-                _("A target is between 0 and %(max)s MQLs.") % {"max": f"{MAX_MQL_TARGET:,}"},
+                _("A target is between 0 and %(max)s MQLs.")
+                % {"max": number_format(MAX_MQL_TARGET, force_grouping=True)},
             )
         )
     return problems

@@ -20,6 +20,8 @@ from sla.models import SlaEvent
 
 # Rows per INSERT statement: 6 parameters each stays well under SQLite's variable limit.
 INSERT_CHUNK = 1_000
+# Rows per INSERT on PostgreSQL, where a statement binds six arrays whatever its rows.
+UNNEST_CHUNK = 10_000
 
 T = TypeVar("T")
 
@@ -38,7 +40,8 @@ class EventRow:
 
 def record_events(rows: list[EventRow]) -> list[tuple[int, str, int]]:
     """INSERT the events, skipping any already recorded; return the (timer, kind, level)
-    of the rows this statement really inserted. Works on PostgreSQL and SQLite >= 3.35."""
+    of the rows this statement really inserted. Works on PostgreSQL (rows bound as arrays,
+    ``unnest``) and SQLite >= 3.35 (multi-row VALUES)."""
     if not rows:
         return []
     meta = SlaEvent._meta
@@ -48,29 +51,55 @@ def record_events(rows: list[EventRow]) -> list[tuple[int, str, int]]:
     ]
     conflict = [_column(name) for name in ("timer", "kind", "level")]
     quote = connection.ops.quote_name
-    inserted: list[tuple[int, str, int]] = []
-    for chunk in in_chunks(rows, INSERT_CHUNK):
-        values = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(chunk))
+    head = f"INSERT INTO {quote(meta.db_table)} ({', '.join(map(quote, columns))}) "
+    tail = (
+        f" ON CONFLICT ({', '.join(map(quote, conflict))}) DO NOTHING "
+        f"RETURNING {quote(columns[0])}, {quote(columns[1])}, {quote(columns[2])}"
+    )
+    if connection.vendor == "postgresql":
+        # Six arrays, whatever the number of rows: nothing per row for the driver to bind.
         sql = (
-            f"INSERT INTO {quote(meta.db_table)} ({', '.join(map(quote, columns))}) "
-            f"VALUES {values} "
-            f"ON CONFLICT ({', '.join(map(quote, conflict))}) DO NOTHING "
-            f"RETURNING {quote(columns[0])}, {quote(columns[1])}, {quote(columns[2])}"
+            f"{head}SELECT * FROM unnest(%s::bigint[], %s::varchar[], %s::integer[], "
+            f"%s::bigint[], %s::bigint[], %s::timestamptz[]){tail}"
         )
-        params: list[Any] = []
-        for row in chunk:
-            params += [
-                row.timer_id,
-                str(row.kind),
-                row.level,
-                row.notified_id,
-                row.responsible_id,
-                connection.ops.adapt_datetimefield_value(row.created_at),
-            ]
+        batches: Iterator[tuple[str, list[Any]]] = (
+            (
+                sql,
+                [
+                    [row.timer_id for row in chunk],
+                    [str(row.kind) for row in chunk],
+                    [row.level for row in chunk],
+                    [row.notified_id for row in chunk],
+                    [row.responsible_id for row in chunk],
+                    [row.created_at for row in chunk],
+                ],
+            )
+            for chunk in in_chunks(rows, UNNEST_CHUNK)
+        )
+    else:
+        batches = (_values_statement(head, tail, chunk) for chunk in in_chunks(rows, INSERT_CHUNK))
+    inserted: list[tuple[int, str, int]] = []
+    for sql, params in batches:
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             inserted += [(int(t), str(k), int(lvl)) for t, k, lvl in cursor.fetchall()]
     return inserted
+
+
+def _values_statement(head: str, tail: str, chunk: Sequence[EventRow]) -> tuple[str, list[Any]]:
+    """A multi-row VALUES INSERT, for databases without arrays (SQLite)."""
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(chunk))
+    params: list[Any] = []
+    for row in chunk:
+        params += [
+            row.timer_id,
+            str(row.kind),
+            row.level,
+            row.notified_id,
+            row.responsible_id,
+            connection.ops.adapt_datetimefield_value(row.created_at),
+        ]
+    return f"{head}VALUES {values}{tail}", params
 
 
 def _column(name: str) -> str:

@@ -303,7 +303,9 @@ class CalendarForm(SettingsForm):
 
 
 class HolidayForm(forms.Form):
-    date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+    date = forms.DateField(
+        label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
     name = forms.CharField(label=_("Name"), max_length=100)
 
     prefix = "holiday"  # shares the page with the calendar form's own "name"

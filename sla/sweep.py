@@ -16,14 +16,17 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.urls import NoReverseMatch, reverse
 from django.utils.dates import MONTHS_3, WEEKDAYS_ABBR
 from django.utils.translation import gettext as _
 
 from crm.models import Notification, User
-from crm.services import notifications_email
+from crm.outbox.services import hand_off_after_commit
+from crm.preferences import wants_email, wants_in_app
+from crm.services import notifications_deliver
+from crm.tasks import notification_email_task
 from sla.events import INSERT_CHUNK, EventRow, in_chunks, record_events
 from sla.models import SlaEvent, SlaPolicy, SlaTimer
 from sla.timers import escalation_delays
@@ -72,11 +75,21 @@ def timers_sweep(*, now: datetime.datetime, batch_size: int = SWEEP_BATCH_SIZE) 
     3. notifications are written, in the same transaction, only for the events the
        INSERT returned; e-mail is queued after the commit;
     4. the timers move on (`warned_at`, `breached_at`, `escalation_level`, the next
-       `next_check_at`, always after `now` or empty) in a few grouped UPDATEs.
+       `next_check_at`, always after `now` or empty) in one UPDATE joined to arrays on
+       PostgreSQL (a few grouped UPDATEs elsewhere).
 
-    The cost is that of the due timers only: timers not yet due are never read.
+    Nothing is bound per row: events, bell rows with their outbox rows, and the timers'
+    changes each go to PostgreSQL as a handful of arrays (``unnest``), so the cost per
+    due timer is the database's writes, not the driver's parameter handling.
+
+    The cost is that of the due timers only: timers not yet due are never read, and a
+    tick with nothing due is a single index probe.
     """
     result = SweepResult()
+    # Most ticks find nothing due: one probe of the partial index answers that, without a
+    # transaction, row locks or the joins the batch query needs.
+    if not SlaTimer.objects.sweep_due(now).exists():
+        return result
     sweep_cache = _SweepCache()
     while True:
         with transaction.atomic():
@@ -203,7 +216,7 @@ def _sweep_batch(
             rows.append(EventRow(timer.pk, kind, level, single, timer.responsible_id, now))
     inserted = record_events(rows)
 
-    notifications = []
+    notifications: list[_Message] = []
     by_pk = {t.pk: t for t in due}
     for timer_id, kind, level in inserted:
         result.add(kind)
@@ -266,7 +279,11 @@ def _minutes(value: int) -> datetime.timedelta:
 
 
 def _advance_timers(plans: list[_TimerPlan], *, now: datetime.datetime) -> None:
-    """Move the timers on, grouped so that each distinct change is one UPDATE."""
+    """Move the timers on: on PostgreSQL in one UPDATE joined to the changes bound as
+    arrays (``unnest``); elsewhere grouped, each distinct change one UPDATE."""
+    if connection.vendor == "postgresql":
+        _advance_timers_unnest(plans, now=now)
+        return
     groups: dict[tuple[bool, bool, int, tuple[str, int] | None], list[int]] = defaultdict(list)
     for plan in plans:
         timer = plan.timer
@@ -288,6 +305,38 @@ def _advance_timers(plans: list[_TimerPlan], *, now: datetime.datetime) -> None:
             SlaTimer.objects.filter(pk__in=chunk).update(**values)
 
 
+def _advance_timers_unnest(plans: list[_TimerPlan], *, now: datetime.datetime) -> None:
+    """The same changes as the grouped UPDATEs, one statement per chunk: a column is set
+    only where this sweep changed it (newly warned, newly breached)."""
+    table = SlaTimer._meta.db_table
+    sql = f"""
+        UPDATE {table} AS t SET
+            escalation_level = u.level,
+            warned_at = CASE WHEN u.warned THEN %(now)s ELSE t.warned_at END,
+            breached_at = CASE WHEN u.breached THEN %(now)s ELSE t.breached_at END,
+            next_check_at = CASE u.next_column
+                WHEN 'due_at' THEN t.due_at + u.minutes * interval '1 minute'
+                WHEN 'warn_at' THEN t.warn_at + u.minutes * interval '1 minute'
+                END
+        FROM unnest(%(ids)s::bigint[], %(levels)s::integer[], %(warned)s::boolean[],
+                    %(breached)s::boolean[], %(columns)s::text[], %(minutes)s::integer[])
+             AS u(id, level, warned, breached, next_column, minutes)
+        WHERE t.id = u.id
+    """  # noqa: S608 - the table name from the model, values bound
+    for chunk in in_chunks(plans, _UPDATE_CHUNK):
+        params: dict[str, Any] = {
+            "now": now,
+            "ids": [p.timer.pk for p in chunk],
+            "levels": [p.level for p in chunk],
+            "warned": [p.warned and p.timer.warned_at is None for p in chunk],
+            "breached": [p.breached and p.timer.breached_at is None for p in chunk],
+            "columns": [p.next_check[0] if p.next_check else None for p in chunk],
+            "minutes": [p.next_check[1] if p.next_check else 0 for p in chunk],
+        }
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+
+
 class _BatchRecipients:
     """The people a batch of events may concern: who manages whom came with the locked
     query; their names, zones and whether they are active is one more query."""
@@ -295,6 +344,7 @@ class _BatchRecipients:
     def __init__(self) -> None:
         self.users: dict[int, tuple[str, str, bool]] = {}  # pk: name, zone, active
         self.revops: list[int] = []
+        self._zones: dict[int, ZoneInfo] = {}
 
     @classmethod
     def load(cls, due: list[_DueTimer], *, revops: list[int]) -> _BatchRecipients:
@@ -349,19 +399,24 @@ class _BatchRecipients:
         return self.users[pk][0] if pk in self.users else _("nobody")
 
     def zone(self, pk: int) -> ZoneInfo:
-        try:
-            return ZoneInfo(self.users[pk][1] or "UTC")
-        except (ZoneInfoNotFoundError, ValueError):
-            return ZoneInfo("UTC")
+        zone = self._zones.get(pk)
+        if zone is None:
+            try:
+                zone = ZoneInfo(self.users[pk][1] or "UTC")
+            except (ZoneInfoNotFoundError, ValueError):
+                zone = ZoneInfo("UTC")
+            self._zones[pk] = zone
+        return zone
 
 
 class _NotificationBuilder:
     """The sweep's bell messages, translated once per sweep rather than once per message."""
 
     def __init__(self) -> None:
+        self._due: dict[tuple[datetime.datetime, ZoneInfo], str] = {}
         self.days = [str(WEEKDAYS_ABBR[i]) for i in range(7)]
         self.months = {m: str(MONTHS_3[m]).title() for m in range(1, 13)}
-        self.templates = {
+        self.templates: dict[str, tuple[str, str]] = {
             Kind.WARNING: (
                 Notification.Kind.SLA_WARNING,
                 _("SLA at risk: “%(policy)s” for %(company)s is due %(due)s."),
@@ -395,22 +450,26 @@ class _NotificationBuilder:
         policy: SlaPolicy,
         recipients: _BatchRecipients,
         to: int,
-    ) -> Notification:
+    ) -> _Message:
         """One bell message, with times in the recipient's own zone."""
-        notification_kind, template = self.templates[Kind(kind)]
+        notification_kind, template = self.templates[kind]
         message = template % {
             "policy": policy.name,
             "company": timer.company,
-            "due": self.when(timer.due_at.astimezone(recipients.zone(to))),
+            "due": self.due(timer.due_at, recipients.zone(to)),
             "level": level,
             "owner": recipients.name(timer.responsible_id),
         }
-        return Notification(
-            recipient_id=to,
-            kind=notification_kind,
-            message=message[:300],
-            url=_lead_url(timer.lead_id),
-        )
+        return _Message(to, notification_kind, message[:300], _lead_url(timer.lead_id))
+
+    def due(self, moment: datetime.datetime, zone: ZoneInfo) -> str:
+        """`when` of `moment` in `zone`, formatted once per distinct pair: a sweep's due
+        timers share few due times and fewer zones."""
+        key = (moment, zone)
+        text = self._due.get(key)
+        if text is None:
+            text = self._due[key] = self.when(moment.astimezone(zone))
+        return text
 
 
 _URL_PLACEHOLDER = 987_654_321
@@ -430,14 +489,110 @@ def _lead_url(lead_id: int) -> str:
     return _lead_url_pattern().format(lead_id)
 
 
-def _write_notifications(notifications: list[Notification]) -> None:
-    """Bell rows in this transaction, and their e-mail as outbox rows in it too: sent
-    after the commit, each once (`crm.services.notifications_email`).
+@dataclass(frozen=True)
+class _Message:
+    """One bell message to write: plain values, no model instance per message."""
 
-    `crm.services.notify` sends one message to many people; a sweep sends many messages,
-    so it writes the rows in bulk itself.
+    recipient_id: int
+    kind: str
+    message: str
+    url: str
+
+    def as_notification(self) -> Notification:
+        return Notification(
+            recipient_id=self.recipient_id, kind=self.kind, message=self.message, url=self.url
+        )
+
+
+# Rows per set-based INSERT of bell messages (arrays bound as four parameters).
+_BELL_CHUNK = 5_000
+
+
+def _write_notifications(messages: list[_Message]) -> None:
+    """Bell rows in this transaction, and their e-mail as outbox rows in it too: sent
+    after the commit, each once; each as its recipient asked (in the app, by e-mail).
+
+    It is `crm.services.notifications_deliver`'s contract, set-based for a sweep's
+    thousands of messages on PostgreSQL: the recipients' preferences are read in one
+    query, then one statement per chunk inserts the bell rows from arrays (``unnest``)
+    and, from what that INSERT returns, the outbox row of each one its recipient takes by
+    e-mail (same task, key and payload as `notifications_email`). The rare message whose
+    recipient takes it by e-mail only goes through `notifications_deliver` itself.
     """
-    if not notifications:
+    if not messages:
         return
-    created = Notification.objects.bulk_create(notifications, batch_size=INSERT_CHUNK)
-    notifications_email(created)
+    if connection.vendor != "postgresql":
+        notifications_deliver(
+            [m.as_notification() for m in messages], email=True, batch_size=INSERT_CHUNK
+        )
+        return
+    known = {
+        pk: (stored, address)
+        for pk, stored, address in User.objects.filter(
+            pk__in={m.recipient_id for m in messages}
+        ).values_list("pk", "notification_preferences", "email")
+    }
+    choices: dict[tuple[int, str], tuple[bool, bool]] = {}  # (in the app, by e-mail)
+    shown: list[_Message] = []
+    mail_only: list[_Message] = []
+    for m in messages:
+        key = (m.recipient_id, m.kind)
+        choice = choices.get(key)
+        if choice is None:
+            stored, address = known[m.recipient_id]
+            choice = choices[key] = (
+                wants_in_app(stored, m.kind),
+                bool(address) and wants_email(stored, m.kind),
+            )
+        if choice[0]:
+            shown.append(m)
+        elif choice[1]:
+            mail_only.append(m)
+    mailed = [key for key, (in_app, email) in choices.items() if in_app and email]
+    keys: list[str] = []
+    for chunk in in_chunks(shown, _BELL_CHUNK):
+        keys += _insert_bell_rows(chunk, mailed)
+    hand_off_after_commit(keys)
+    if mail_only:
+        notifications_deliver([m.as_notification() for m in mail_only], email=True)
+
+
+def _insert_bell_rows(messages: Sequence[_Message], mailed: list[tuple[int, str]]) -> list[str]:
+    """One statement: the bell rows, then an outbox row for each (recipient, kind) in
+    `mailed`; returns the outbox rows' delivery keys."""
+    notification = Notification._meta.db_table
+    outbox = "crm_outboxmessage"
+    now = datetime.datetime.now(tz=datetime.UTC)
+    sql = f"""
+        WITH bell AS (
+            INSERT INTO {notification} (recipient_id, kind, message, url, created_at)
+            SELECT m.recipient_id, m.kind, m.message, m.url, %(now)s
+            FROM unnest(%(recipients)s::bigint[], %(kinds)s::varchar[],
+                        %(texts)s::varchar[], %(urls)s::varchar[])
+                 AS m(recipient_id, kind, message, url)
+            RETURNING id, recipient_id, kind
+        )
+        INSERT INTO {outbox} (kind, payload, delivery_key, created_at, available_at,
+                              attempts, last_error)
+        SELECT %(task)s, jsonb_build_object('notification_id', bell.id),
+               'notification-email:' || bell.id, %(now)s, %(now)s, 0, ''
+        FROM bell
+        JOIN unnest(%(mailed_to)s::bigint[], %(mailed_kinds)s::varchar[])
+             AS mailed(recipient_id, kind)
+          ON mailed.recipient_id = bell.recipient_id AND mailed.kind = bell.kind
+        ON CONFLICT (delivery_key) DO NOTHING
+        RETURNING delivery_key
+    """  # noqa: S608 - table names from the models, values bound
+    params = {
+        "now": now,
+        "recipients": [m.recipient_id for m in messages],
+        "kinds": [m.kind for m in messages],
+        "texts": [m.message for m in messages],
+        "urls": [m.url for m in messages],
+        "task": notification_email_task.name,
+        "mailed_to": [pk for pk, _kind in mailed],
+        "mailed_kinds": [kind for _pk, kind in mailed],
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [key for (key,) in cursor.fetchall()]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+from django.db import connection
 from django.db.models import F, Q
 
 from leads.models import Lead
@@ -97,6 +98,55 @@ def timers_cancel(*, lead: Lead, at: datetime.datetime) -> int:
     """The lead left the flow (nurture, disqualify, conversion): stop every clock. A timer
     already past due keeps its breach; the others end neither met nor missed."""
     return _stop(SlaTimer.objects.running().filter(lead=lead), at=at, on_time=None)
+
+
+def timers_close(*, lead: Lead, at: datetime.datetime, ends: str | None = None) -> int:
+    """The lead left the funnel: stop every running clock in one statement.
+
+    A clock whose policy ends at `ends` is met when stopped on time; the others end
+    neither met nor missed; a late one is missed, and its breach is recorded once (the
+    unique constraint decides against a sweep that got there first). On PostgreSQL this
+    is one UPDATE with the breach INSERT in the same statement (a data-modifying CTE):
+    a conversion stops its clocks in one round trip instead of eight.
+    """
+    if connection.vendor != "postgresql":
+        stopped = 0
+        if ends:
+            mine = SlaTimer.objects.running().filter(lead=lead, policy__stop_event=ends)
+            stopped += _stop(mine, at=at, on_time=True)
+        return stopped + timers_cancel(lead=lead, at=at)
+    quote = connection.ops.quote_name
+    timer, policy, event = (
+        quote(model._meta.db_table) for model in (SlaTimer, SlaPolicy, SlaEvent)
+    )
+    sql = f"""
+        WITH closed AS (
+            UPDATE {timer} AS t
+            SET stopped_at = %(at)s,
+                met = CASE
+                    WHEN t.due_at <= %(at)s OR t.breached_at IS NOT NULL THEN FALSE
+                    WHEN p.stop_event = %(ends)s THEN TRUE
+                END,
+                breached_at = CASE
+                    WHEN t.breached_at IS NULL AND t.due_at <= %(at)s THEN %(at)s
+                    ELSE t.breached_at
+                END
+            FROM {policy} AS p
+            WHERE p.id = t.policy_id AND t.lead_id = %(lead)s AND t.stopped_at IS NULL
+            RETURNING t.id, t.responsible_id, t.breached_at
+        ), breaches AS (
+            INSERT INTO {event} (timer_id, kind, level, notified_id, responsible_id, created_at)
+            SELECT id, %(breach)s, 0, NULL, responsible_id, %(at)s
+            FROM closed WHERE breached_at = %(at)s
+            ON CONFLICT (timer_id, kind, level) DO NOTHING
+        )
+        SELECT count(*) FROM closed
+    """
+    params = {"at": at, "ends": ends, "lead": lead.pk, "breach": str(SlaEvent.Kind.BREACH)}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return int(row[0]) if row else 0
 
 
 def _stop(running: SlaTimerQuerySet, *, at: datetime.datetime, on_time: bool | None) -> int:

@@ -2,12 +2,13 @@
 
 from django.urls import path
 
-from sla import views
+from sla import list_views, views
 
 app_name = "sla"
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("clocks/", list_views.timer_list, name="clocks"),
     path("policies/", views.policy_list, name="policies"),
     path("policies/new/", views.policy_new, name="policy_new"),
     path("policies/<int:pk>/", views.policy_edit, name="policy"),

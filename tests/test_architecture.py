@@ -21,9 +21,11 @@ ALLOWED: dict[str, set[str]] = {
     "leads": {"crm"},
     "sla": {"crm", "leads"},
     "opportunities": {"crm", "leads"},
+    "imports": {"crm", "leads"},
+    "capture": {"crm", "leads"},
     "reports": {"crm", "leads", "sla", "opportunities"},
-    "workspace": {"crm", "leads", "sla", "opportunities", "reports"},
-    "demo": {"crm", "leads", "sla", "opportunities", "reports"},
+    "workspace": {"crm", "leads", "sla", "opportunities", "reports", "imports", "capture"},
+    "demo": {"crm", "leads", "sla", "opportunities", "reports", "imports", "capture"},
 }
 # Modules an app keeps to itself: its interface layers. Another app reaches the same
 # thing through services, selectors, access helpers or models.

@@ -2,7 +2,7 @@ from django.apps import AppConfig
 
 
 class WorkspaceConfig(AppConfig):
-    """Cross-app pages; no models of its own."""
+    """Cross-app pages; no models of its own (its migration only adds search indexes)."""
 
     name = "workspace"
     verbose_name = "Workspace"

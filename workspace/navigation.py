@@ -23,6 +23,7 @@ SECTIONS = (
         with_perm("opportunities.decide_overrides"),
     ),
     Section(_("SLA"), "sla:dashboard", "bi-stopwatch", with_perm("sla.view_area")),
+    Section(_("Import leads"), "imports:list", "bi-upload", with_perm("imports.import_leads")),
     Section(_("Settings"), "settings", "bi-sliders", lambda user: bool(settings_pages_for(user))),
 )
 

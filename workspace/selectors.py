@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime
 from typing import TypedDict
 
-from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from crm.models import User
+from leads.clocks import clocks
 from leads.models import Lead
 from opportunities.models import Opportunity
-from sla.models import SlaTimer
 
 MY_WORK_LIMIT = 50
 
@@ -37,22 +37,17 @@ def my_work(user: User) -> MyWork:
     own, most urgent first, in four queries whatever their number (the lists stop at
     MY_WORK_LIMIT; the counts are one aggregate each and count everything).
 
-    Most urgent first means: leads by the due time of their next running SLA clock (the
-    stored value the sweep and the queue badges use), leads without a clock after them,
-    each group oldest first; opportunities by expected close date, the soonest (or the
-    longest overdue) first. The primary key breaks ties, so the order is stable."""
+    Most urgent first means what it means in the lead queue (`leads.selectors.QUEUE_ORDER`,
+    the same order on both pages): leads by the due time of their next running SLA clock
+    (the stored value the sweep and the queue badges use), leads without a clock after
+    them, each group newest first; opportunities by expected close date, the soonest (or
+    the longest overdue) first. The primary key breaks ties, so the order is stable."""
     mine = Q(owner=user) | Q(ae=user)
-    next_due = (
-        SlaTimer.objects.running()
-        .filter(lead=OuterRef("pk"))
-        .order_by("due_at")
-        .values("due_at")[:1]
-    )
     leads = (
         Lead.objects.filter(mine, status__in=Lead.OPEN_STATUSES)
         .select_related("owner", "ae")
-        .annotate(next_due_at=Subquery(next_due))
-        .order_by(F("next_due_at").asc(nulls_last=True), "created_at", "pk")[:MY_WORK_LIMIT]
+        .annotate(next_due_at=clocks().next_due())
+        .order_by(F("next_due_at").asc(nulls_last=True), "-created_at", "-pk")[:MY_WORK_LIMIT]
     )
     opportunities = (
         Opportunity.objects.filter(owner=user)

@@ -3,6 +3,7 @@ as If-Match (or a `version` field); a mismatch is 412 Precondition Failed."""
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -25,7 +26,9 @@ def expected_version(request: Request, body_version: int | None = None) -> int |
         tag = header.removeprefix("W/").strip('"')
         if not (tag.isascii() and tag.isdigit()) or len(tag) > 18:
             raise ValidationFailed(
-                problems=[Problem("invalid_etag", "If-Match", "If-Match must be an ETag we sent.")]
+                problems=[
+                    Problem("invalid_etag", "If-Match", _("If-Match must be an ETag we sent."))
+                ]
             )
         return int(tag)
     return body_version

@@ -8,11 +8,13 @@ view (an unexpected exception: a 500) or never reaches one is made JSON by
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpResponsePermanentRedirect
 from django.urls import Resolver404, resolve
 from django.utils.translation import gettext as _
@@ -25,6 +27,10 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from crm.api.parsers import RequestTooLarge
 from crm.exceptions import DomainError
+
+logger = logging.getLogger(__name__)
+# Seconds a client is asked to wait before retrying while the database is unreachable.
+UNAVAILABLE_RETRY_AFTER = 5
 
 
 def flatten_errors(detail: Any, field: str | None = None) -> list[dict[str, Any]]:
@@ -52,6 +58,8 @@ def flatten_errors(detail: Any, field: str | None = None) -> list[dict[str, Any]
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, DomainError):
         return Response({"errors": exc.as_list()}, status=exc.http_status)
+    if isinstance(exc, OperationalError | InterfaceError):
+        return database_unavailable(exc)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -68,7 +76,25 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, exceptions.APIException):
         response.data = {"errors": flatten_errors(exc.detail)}
     if response.status_code == status.HTTP_400_BAD_REQUEST and not response.data.get("errors"):
-        response.data = {"errors": [{"code": "invalid", "field": None, "message": "Bad request."}]}
+        response.data = {
+            "errors": [{"code": "invalid", "field": None, "message": _("Bad request.")}]
+        }
+    return response
+
+
+def database_unavailable(exc: Exception) -> Response:
+    """The database went away under the request — restarted, failed over, the connection
+    cut, no connection free — or timed it out: a 503 to retry, not a 500. The request's
+    transaction did not commit (a cut-off COMMIT aside, which an Idempotency-Key replay
+    settles), so trying again is safe. Found by the fault suite (`make faults`)."""
+    logger.warning("Database unavailable, answered 503: %s: %s", type(exc).__name__, exc)
+    problem = {
+        "code": "unavailable",
+        "field": None,
+        "message": _("The service is unavailable; please try again shortly."),
+    }
+    response = Response({"errors": [problem]}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+    response["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER)
     return response
 
 

@@ -29,6 +29,7 @@ from typing import Any, ClassVar
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema_field, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail, ValidationError
@@ -249,3 +250,13 @@ def _kind(value: Any) -> str:
     if isinstance(value, int | float):
         return _("a number")
     return type(value).__name__
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class DisplayName(serializers.ReadOnlyField):
+    """An object's display name, `str(obj)`, with `source="*"`. `CharField(source=
+    "__str__")` says the same through DRF's callable check: an `inspect.signature` per
+    object per row, 7 % of a lead list page."""
+
+    def to_representation(self, value: Any) -> str:
+        return str(value)

@@ -34,6 +34,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from crm.outbox.mail import delivering
 from crm.outbox.models import OutboxMessage
 
 logger = logging.getLogger(__name__)
@@ -111,7 +112,9 @@ def _deliver_one(lookup: Q, *, now: datetime.datetime) -> Outcome:
         message.attempts += 1
         try:
             handler = handler_for(message.kind)
-            with transaction.atomic():  # a savepoint: a failing handler's writes roll back
+            # A savepoint: a failing handler's writes roll back. Its e-mail names the row's
+            # delivery key, so a message sent again after a lost COMMIT is the same message.
+            with transaction.atomic(), delivering(message.delivery_key):
                 handler(**message.payload)
         except Exception as error:  # noqa: BLE001 - any failure is recorded and retried
             return _failed(message, error, now=now)

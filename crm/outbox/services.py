@@ -55,8 +55,15 @@ def outbox_put_many(effects: Iterable[Effect]) -> list[str]:
         return []
     OutboxMessage.objects.bulk_create(rows.values(), ignore_conflicts=True, batch_size=1000)
     keys = list(rows)
-    transaction.on_commit(lambda: hand_off(keys))
+    hand_off_after_commit(keys)
     return keys
+
+
+def hand_off_after_commit(keys: list[str]) -> None:
+    """Hand rows the caller wrote itself (a set-based INSERT, as the SLA sweep's) to the
+    relay once the transaction commits: the one after-commit hook side effects use."""
+    if keys:
+        transaction.on_commit(lambda: hand_off(keys))
 
 
 def hand_off(keys: list[str]) -> None:

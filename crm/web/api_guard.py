@@ -88,6 +88,16 @@ def _is_json(response: HttpResponseBase) -> bool:
     return _is_json_type(response.get("Content-Type", ""))
 
 
+# Endpoints that take a file upload larger than DATA_UPLOAD_MAX_MEMORY_SIZE, with their own
+# limit; an app registers its upload path from its `AppConfig.ready` (`crm` names none).
+_LARGE_BODIES: dict[str, int] = {}
+
+
+def allow_large_body(path: str, limit: int) -> None:
+    """Let requests to exactly `path` declare bodies up to `limit` bytes."""
+    _LARGE_BODIES[path] = limit
+
+
 class ApiGuardMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
@@ -95,7 +105,7 @@ class ApiGuardMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         if not request.path.startswith(API_PREFIX):
             return self.get_response(request)
-        limit: int | None = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        limit: int | None = _LARGE_BODIES.get(request.path, settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
         if limit is not None and _declared_length(request) > limit:
             return error_response(
                 413,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from crm.api.serializers import BoundedDateTimeField, StrictFieldsMixin
+from crm.api.serializers import BoundedDateTimeField, DisplayName, StrictFieldsMixin
 from crm.models import User
 from leads.models import (
     Activity,
@@ -23,7 +23,7 @@ from leads.services import EDITABLE_FIELDS, QUALIFICATION_FIELDS
 
 
 class UserRefSerializer(serializers.ModelSerializer):
-    name = serializers.CharField(source="__str__", read_only=True)
+    name = DisplayName(source="*")
 
     class Meta:
         model = User
@@ -78,6 +78,8 @@ class LeadSerializer(StrictFieldsMixin, serializers.ModelSerializer):
             "disqualification_note",
             "account",
             "contact",
+            "previous_lead",
+            "merged_into",
         ]
         read_only_fields = [f for f in fields if f not in EDITABLE_FIELDS]
         # Intake rules (company, contact, source) live in leads.gate, applied by the service,
@@ -86,6 +88,33 @@ class LeadSerializer(StrictFieldsMixin, serializers.ModelSerializer):
             "company_name": {"required": False, "allow_blank": True},
             "last_name": {"required": False, "allow_blank": True},
         }
+
+
+class LeadCreatedSerializer(LeadSerializer):
+    """`POST /leads/` when the person was new (201): the lead, and what intake did."""
+
+    outcome = serializers.ChoiceField(
+        choices=["created"],
+        read_only=True,
+        help_text="created: a new lead (previous_lead: the person's last closed lead, if any).",
+    )
+
+    class Meta(LeadSerializer.Meta):
+        fields = [*LeadSerializer.Meta.fields, "outcome"]
+        read_only_fields = [*LeadSerializer.Meta.read_only_fields, "outcome"]
+
+
+class LeadDeduplicatedSerializer(serializers.Serializer):
+    """`POST /leads/` when the person already had a live lead (200): nothing was created;
+    the submission was recorded as a touch on that lead's timeline."""
+
+    outcome = serializers.ChoiceField(choices=["deduplicated"], read_only=True)
+    id = serializers.IntegerField(read_only=True, help_text="The person's live lead.")
+    lead = LeadSerializer(
+        read_only=True,
+        allow_null=True,
+        help_text="That lead, or null when it is not yours to see (another rep's lead).",
+    )
 
 
 class LeadPatchSerializer(LeadSerializer):

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
@@ -24,7 +25,7 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from crm.api.serializers import StrictFieldsMixin, request_object, validate_all
+from crm.api.serializers import DisplayName, StrictFieldsMixin, request_object, validate_all
 from crm.models import User
 from crm.web.requests import AuthedRequest
 from leads import selectors
@@ -45,7 +46,9 @@ CHANGES_LIMIT = 200
 class LeadsSettingsPermission(BasePermission):
     """Reads for managers and RevOps; writes for RevOps (`leads.rules`)."""
 
-    message = "Only RevOps may change routing rules and reasons; managers may read them."
+    message = gettext_lazy(
+        "Only RevOps may change routing rules and reasons; managers may read them."
+    )
 
     def has_permission(self, request: Request, view: Any) -> bool:
         user = request.user
@@ -55,7 +58,7 @@ class LeadsSettingsPermission(BasePermission):
 
 
 class PersonSerializer(serializers.ModelSerializer):
-    name = serializers.CharField(source="__str__", read_only=True)
+    name = DisplayName(source="*")
 
     class Meta:
         model = User

@@ -1,5 +1,8 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from leads.api.bulk import LeadBulkView
+from leads.api.merge import LeadMergeView
 from leads.api.settings import (
     DisqualificationReasonViewSet,
     RejectionReasonViewSet,
@@ -14,4 +17,8 @@ router.register("rejection-reasons", RejectionReasonViewSet, basename="rejection
 router.register(
     "disqualification-reasons", DisqualificationReasonViewSet, basename="disqualification-reason"
 )
-urlpatterns = router.urls
+urlpatterns = [
+    path("leads/bulk/", LeadBulkView.as_view(), name="lead-bulk"),  # before leads/<pk>/
+    *router.urls,
+    path("leads/<str:pk>/merge/", LeadMergeView.as_view(), name="lead-merge"),
+]

@@ -11,6 +11,9 @@ from typing import Any
 
 import django_filters  # type: ignore[import-untyped]  # django-filter ships no type hints
 from django.db.models import QuerySet
+from django.http import StreamingHttpResponse
+from django.utils import timezone
+from django_filters.rest_framework import DjangoFilterBackend  # type: ignore[import-untyped]
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -18,11 +21,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from crm.api.etags import IF_MATCH, expected_version, with_etag
+from crm.api.exports import CsvNegotiation, csv_export_schema
 from crm.api.filters import IdFilter
-from crm.api.pagination import KeysetPagination
+from crm.api.ordering import OrderingFilter, SortedKeysetPagination
 from crm.api.serializers import ERRORS, Check, validate_all
+from crm.csv_safe import reader_zone, streaming_csv_response
 from crm.web.requests import AuthedRequest
-from leads import gate, selectors, services
+from leads import exports, gate, selectors, services
 from leads.access import LeadAction, lead_for
 from leads.api import serializers as lead_serializers
 from leads.models import Lead, Qualification, Source
@@ -32,10 +37,9 @@ from leads.services.lifecycle import disqualify_problems
 LeadStep = Callable[[Lead, dict[str, Any], int | None], object]
 
 
-class LeadKeysetPagination(KeysetPagination):
-    """Keyset pagination: constant cost per page, no COUNT(*) over the table."""
+class LeadKeysetPagination(SortedKeysetPagination):
+    """Keyset pagination in the `?ordering=` asked: constant cost per page, no COUNT(*)."""
 
-    ordering = ("-created_at", "-id")
     page_size = 50
     max_page_size = 200
     page_size_query_param = "page_size"
@@ -68,6 +72,8 @@ class LeadViewSet(
     serializer_class = lead_serializers.LeadSerializer
     pagination_class = LeadKeysetPagination
     filterset_class = LeadFilter
+    filter_backends = [DjangoFilterBackend, OrderingFilter]
+    sort_spec = selectors.LEAD_SORTS
     http_method_names = ["get", "post", "patch", "head", "options"]
     request: AuthedRequest
 
@@ -96,18 +102,35 @@ class LeadViewSet(
         lead = self.get_object()
         return with_etag(Response(lead_serializers.LeadSerializer(lead).data), lead.version)
 
-    @extend_schema(responses={201: lead_serializers.LeadSerializer, 400: ERRORS})
+    @extend_schema(
+        responses={
+            201: lead_serializers.LeadCreatedSerializer,
+            200: lead_serializers.LeadDeduplicatedSerializer,
+            400: ERRORS,
+        },
+        description="Intake. A person (e-mail, else name at company domain) who already "
+        "has a live lead gets no second one: the submission is recorded as a touch on that "
+        "lead and the answer is 200 with `outcome` `deduplicated`. Otherwise 201 with the "
+        "new lead and `outcome` `created`.",
+    )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         # A body the serializer refuses is also read by the intake rules: every problem at once.
         data = validate_all(self.get_serializer(data=request.data), check=gate.intake_problems)
         user = self.request.user
-        lead = services.lead_create(
-            by=user,
-            data=data,
-            owner=user if user.is_sdr else None,
-            via="api",
+        result = services.lead_intake(
+            by=user, data=data, owner=user if user.is_sdr else None, via="api"
         )
-        return self._lead_response(lead.pk, status.HTTP_201_CREATED)
+        if result.outcome == "deduplicated":
+            visible = self.get_queryset().filter(pk=result.lead.pk).first()
+            body = {
+                "outcome": result.outcome,
+                "id": result.lead.pk,
+                "lead": lead_serializers.LeadSerializer(visible).data if visible else None,
+            }
+            return Response(body, status=status.HTTP_200_OK)
+        lead = self.get_queryset().get(pk=result.lead.pk)
+        created = lead_serializers.LeadSerializer(lead).data | {"outcome": result.outcome}
+        return with_etag(Response(created, status=status.HTTP_201_CREATED), lead.version)
 
     @extend_schema(
         parameters=[IF_MATCH], responses={200: lead_serializers.LeadSerializer, 400: ERRORS}
@@ -127,6 +150,27 @@ class LeadViewSet(
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return self.partial_update(request, *args, **kwargs)
+
+    @csv_export_schema(
+        "Every lead the list's filters match, as a CSV file: the same filters, `ordering` "
+        "and scope as `GET /api/v1/leads/` (a user exports only the leads they may see), "
+        "without pages."
+    )
+    @action(
+        detail=False,
+        methods=["get"],
+        pagination_class=None,
+        content_negotiation_class=CsvNegotiation,
+    )
+    def export(self, request: AuthedRequest) -> StreamingHttpResponse:
+        leads = self.filter_queryset(self.get_queryset())
+        zone = reader_zone(request.user)
+        day = timezone.now().astimezone(zone).date().isoformat()
+        return streaming_csv_response(
+            f"threshold-leads-{day}",
+            exports.lead_export_header(),
+            exports.lead_export_rows(leads, zone=zone),
+        )
 
     # --- lifecycle actions -----------------------------------------------------------------
 

@@ -15,9 +15,11 @@ REASONS = [
 
 
 def create(apps, schema_editor):
+    # The database being migrated (tests call this with None to re-seed the defaults).
+    db = schema_editor.connection.alias if schema_editor is not None else "default"
     RejectionReason = apps.get_model("leads", "RejectionReason")
     for position, (code, label) in enumerate(REASONS):
-        RejectionReason.objects.using(schema_editor.connection.alias).get_or_create(
+        RejectionReason.objects.using(db).get_or_create(
             code=code, defaults=dict(label=label, position=position)
         )
 

@@ -16,14 +16,14 @@ REASONS = [
 
 
 def create(apps, schema_editor):
+    # The database being migrated (tests call this with None to re-seed the defaults).
+    db = schema_editor.connection.alias if schema_editor is not None else "default"
     DisqualificationReason = apps.get_model("leads", "DisqualificationReason")
     for position, (code, label) in enumerate(REASONS):
-        DisqualificationReason.objects.using(schema_editor.connection.alias).get_or_create(
+        DisqualificationReason.objects.using(db).get_or_create(
             code=code, defaults={"label": label, "position": position}
         )
-    apps.get_model("leads", "RoutingFallback").objects.using(
-        schema_editor.connection.alias
-    ).get_or_create(pk=1)
+    apps.get_model("leads", "RoutingFallback").objects.using(db).get_or_create(pk=1)
 
 
 class Migration(migrations.Migration):

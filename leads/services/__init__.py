@@ -6,10 +6,11 @@ SLA clocks in the same transaction, and defers e-mail to after the commit. Brows
 and admin all call these; none of them writes a lead directly.
 
 Callers import this package (`from leads import services`); the modules split it by topic:
-`intake` (lead_create), `assignment` (routing and reassignment), `edits` (fields and the
-five criteria), `activities`, `lifecycle` (every status move; `_transition` there is the
-only writer of Lead.status) and `handoff` (SDR to AE, discovery). `_locking` and `_records`
-hold what they all share. Underscored names are internal to the package.
+`intake` (lead_intake; lead_create skips deduplication), `assignment` (routing and
+reassignment), `edits` (fields and the five criteria), `activities`, `lifecycle` (every
+status move; `_transition` there is the only writer of Lead.status), `handoff` (SDR to
+AE, discovery) and `merge`. `_locking` and `_records` hold what they all share.
+Underscored names are internal to the package.
 """
 
 from leads.services._locking import lock_row as lead_lock_row
@@ -22,7 +23,7 @@ from leads.services.edits import (
     qualification_update,
 )
 from leads.services.handoff import ae_choices, lead_hand_off, lead_record_discovery
-from leads.services.intake import lead_create
+from leads.services.intake import IntakeResult, lead_create, lead_intake
 from leads.services.lifecycle import (
     lead_accept,
     lead_disqualify,
@@ -33,9 +34,12 @@ from leads.services.lifecycle import (
     lead_reject,
     lead_reopen,
 )
+from leads.services.merge import MergeResult, lead_merge
 
 __all__ = [
     "EDITABLE_FIELDS",
+    "IntakeResult",
+    "MergeResult",
     "FIRST_CONTACT_KINDS",
     "QUALIFICATION_FIELDS",
     "activity_complete",
@@ -46,9 +50,11 @@ __all__ = [
     "lead_create",
     "lead_disqualify",
     "lead_hand_off",
+    "lead_intake",
     "lead_lock",
     "lead_lock_row",
     "lead_mark_converted",
+    "lead_merge",
     "lead_nurture",
     "lead_qualify",
     "lead_record_discovery",

@@ -193,6 +193,7 @@ def _assign(
         message=_("New lead for you: %(company)s (%(person)s)")
         % {"company": lead.company_name, "person": lead.full_name},
         url=lead_url(lead),
+        by=by,
     )
 
 

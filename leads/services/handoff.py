@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from crm.exceptions import InvalidTransition, Problem, ValidationFailed
 from crm.models import Notification, User
+from crm.outbox.services import outbox_put
 from crm.services import notify
 from crm.versioning import check_version, save_with_version_bump
 from leads import gate
@@ -25,6 +26,7 @@ from leads.clocks import ClockEvent, clocks
 from leads.models import Activity, Handoff, Lead, LeadEvent
 from leads.services._locking import lock_for
 from leads.services._records import lead_url, record_event
+from leads.tasks import handoff_email_task
 
 
 def lead_hand_off(
@@ -99,8 +101,11 @@ def lead_hand_off(
                 "when": timezone.localtime(discovery_meeting_at).strftime("%Y-%m-%d %H:%M %Z"),
             },
             url=lead_url(lead),
-            email=True,
+            by=by,
         )
+        # The AE's e-mail is not the bell's plain copy: it carries the package and the
+        # meeting as a calendar invitation (leads.tasks.handoff_email_task).
+        outbox_put(handoff_email_task, key=f"handoff-email:{handoff.pk}", handoff_id=handoff.pk)
     return handoff
 
 

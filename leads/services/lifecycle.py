@@ -97,8 +97,7 @@ def lead_reject(
         save_with_version_bump(
             lead, ["status", "rejected_at", "rejection_reason", "rejection_note"]
         )
-        clocks().on_event(lead=lead, event=ClockEvent.DECIDED, at=now)
-        clocks().on_close(lead=lead, at=now)
+        clocks().on_close(lead=lead, at=now, ends=ClockEvent.DECIDED)
         _tell_marketing(lead, _("rejected by sales (%s)") % reason.label, note)
     return lead
 
@@ -339,6 +338,5 @@ def lead_mark_converted(
     lead.account = account
     lead.contact = contact
     save_with_version_bump(lead, ["status", "converted_at", "account", "contact"])
-    clocks().on_event(lead=lead, event=ClockEvent.CONVERTED, at=at)
-    clocks().on_close(lead=lead, at=at)
+    clocks().on_close(lead=lead, at=at, ends=ClockEvent.CONVERTED)
     _tell_marketing(lead, _("converted to an opportunity"), reason)

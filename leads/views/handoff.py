@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
@@ -20,6 +21,7 @@ from crm.web.requests import AuthedHttpRequest
 from leads import gate, selectors, services
 from leads.access import is_handed_off_this_round, lead_for
 from leads.forms import HandoffForm
+from leads.handoff_draft import handoff_draft
 from leads.models import Lead
 from leads.views.actions import post_lead_step
 from leads.views.detail import lead_url
@@ -53,15 +55,16 @@ def lead_handoff(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     set_back_url(request, lead_url(lead), subject="lead")
     aes = services.ae_choices()
     status = 200
+    form: HandoffForm | None
     if request.method == "POST":
-        form = HandoffForm(request.POST, aes=aes)
+        form = posted = HandoffForm(request.POST, aes=aes)
         keep_package = _KeepPackageOnStale(request, lead, aes)
         handoff = None
-        if form.is_valid():
+        if posted.is_valid():
             handoff = submit(
-                form,
+                posted,
                 lambda: services.lead_hand_off(
-                    lead_id=lead.pk, by=request.user, **form.service_kwargs()
+                    lead_id=lead.pk, by=request.user, **posted.service_kwargs()
                 ),
                 on_stale=keep_package,
             )
@@ -70,7 +73,7 @@ def lead_handoff(request: AuthedHttpRequest, pk: int) -> HttpResponse:
             messages.success(
                 request,
                 _("Handed off to %(ae)s. Discovery meeting on %(when)s.")
-                % {"ae": handoff.to_user, "when": when.strftime("%d %b %Y, %H:%M")},
+                % {"ae": handoff.to_user, "when": date_format(when, "j M Y, H:i")},
             )
             return redirect(lead_url(lead))
         if keep_package.form is not None:
@@ -84,15 +87,23 @@ def lead_handoff(request: AuthedHttpRequest, pk: int) -> HttpResponse:
         messages.info(request, _("This lead is already handed off; its AE holds the discovery."))
         return redirect(lead_url(lead))
     else:
-        form = HandoffForm(aes=aes, initial={"version": lead.version, "loaded_at": timezone.now()})
+        form = None
+    qualification = selectors.lead_qualification(lead)
+    activities = selectors.lead_recent_activities(lead)
+    if form is None:
+        # Drafted from the qualification and the activities: the SDR edits, not retypes.
+        draft = handoff_draft(lead, qualification, activities)
+        form = HandoffForm(
+            aes=aes, initial={"version": lead.version, "loaded_at": timezone.now(), **draft}
+        )
     return render(
         request,
         "leads/handoff.html",
         {
             "lead": lead,
             "form": form,
-            "qualification": selectors.lead_qualification(lead),
-            "activities": selectors.lead_recent_activities(lead),
+            "qualification": qualification,
+            "activities": activities,
             # A reopened lead is handed off afresh; the earlier pass's hand-off is named.
             "previous_handoff": None
             if gate.current_handoff(lead)

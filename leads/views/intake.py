@@ -1,6 +1,10 @@
-"""A new lead from the browser form, and editing a lead's own fields."""
+"""A new lead from the browser form (warned of likely duplicates), and editing a
+lead's own fields."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -8,13 +12,15 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
+from crm.models import User
 from crm.web.errors import set_back_url
-from crm.web.forms import submit
+from crm.web.forms import put_on_form, submit
 from crm.web.requests import AuthedHttpRequest
-from leads import services
+from leads import gate, services
 from leads.access import lead_for, user_may
+from leads.duplicates import find_duplicates
 from leads.forms import LeadForm
 from leads.models import Lead
 from leads.views.detail import lead_url
@@ -26,25 +32,70 @@ def _reloaded(lead: Lead) -> Lead:
     return lead
 
 
+# What identifies a person (`leads.identity`): the fields the duplicate check reads.
+IDENTITY_FIELDS = ("email", "first_name", "last_name", "company_name", "company_domain")
+
+
+def _likely_duplicates(user: User, data: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The leads `data` may duplicate, each with whether `user` may open it: a rep must
+    learn that the person is someone else's lead, without reading that lead."""
+    matches = find_duplicates(data)
+    visible = set(
+        Lead.objects.visible_to(user)
+        .filter(pk__in=[m.pk for m in matches])
+        .values_list("pk", flat=True)
+    )
+    return [{"lead": m, "visible": m.pk in visible} for m in matches]
+
+
+def _form_page(
+    request: AuthedHttpRequest,
+    form: LeadForm,
+    *,
+    status: int = 200,
+    duplicates: list[dict[str, Any]] | None = None,
+) -> HttpResponse:
+    context = {
+        "form": form,
+        "lead": None,
+        "stale_changes": None,
+        "duplicates": duplicates or [],
+        "confirm_duplicates": bool(duplicates),
+    }
+    return render(request, "leads/form.html", context, status=status)
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def lead_new(request: AuthedHttpRequest) -> HttpResponse:
+    """The intake form. A likely duplicate is shown before saving (as the fields are
+    filled in, and again on submit, which then asks to confirm); a person who already has
+    a live lead gets no second one: the entry becomes a touch on that lead."""
     if request.method != "POST":
-        context = {"form": LeadForm(intake=True), "lead": None, "stale_changes": None}
-        return render(request, "leads/form.html", context)
+        return _form_page(request, LeadForm(intake=True))
     form = LeadForm(request.POST, intake=True)
     user = request.user
+    if not form.is_valid():
+        return _form_page(request, form, status=400)
+    data = form.service_data()
+    problems = gate.intake_problems(data)
+    if problems:
+        put_on_form(form, problems)
+        return _form_page(request, form, status=400)
+    if not form.cleaned_data.get("confirm_duplicate"):
+        duplicates = _likely_duplicates(user, data)
+        if duplicates:
+            return _form_page(request, form, duplicates=duplicates)
     # An SDR's own lead is theirs; anyone else's goes through routing.
     owner = user if user.is_sdr else None
-    lead = None
-    if form.is_valid():
-        lead = submit(
-            form, lambda: services.lead_create(by=user, data=form.service_data(), owner=owner)
-        )
-    if lead is None:
-        context = {"form": form, "lead": None, "stale_changes": None}
-        return render(request, "leads/form.html", context, status=400)
-    if lead.owner is None:
+    result = submit(form, lambda: services.lead_intake(by=user, data=data, owner=owner, via="form"))
+    if result is None:
+        return _form_page(request, form, status=400)
+    lead = result.lead
+    visible = user_may(user, "view", lead)
+    if result.outcome == "deduplicated":
+        _tell_deduplicated(request, lead, visible=visible)
+    elif lead.owner is None:
         messages.warning(
             request, _("Lead created. No SDR is available, so it waits in the Unassigned queue.")
         )
@@ -54,9 +105,43 @@ def lead_new(request: AuthedHttpRequest) -> HttpResponse:
         messages.success(
             request, _("Lead created and routed to %(owner)s.") % {"owner": lead.owner}
         )
-    if user_may(user, "view", lead):
+    if visible:
         return redirect(lead_url(lead))
     return redirect("leads:list")
+
+
+def _tell_deduplicated(request: AuthedHttpRequest, lead: Lead, *, visible: bool) -> None:
+    if visible:
+        messages.info(
+            request,
+            _(
+                "This person already has a lead, so no second one was created: your entry "
+                "is recorded on its history as a touch."
+            ),
+        )
+        return
+    messages.info(
+        request,
+        _(
+            "This person already has a lead (#%(id)s, owned by %(owner)s), so no second one "
+            "was created: your entry is recorded on it as a touch."
+        )
+        % {"id": lead.pk, "owner": lead.owner or _("nobody yet")},
+    )
+
+
+@login_required
+@require_GET
+def lead_duplicates(request: AuthedHttpRequest) -> HttpResponse:
+    """The intake form's live warning (htmx, as identity fields change): likely
+    duplicates of what is typed so far, with links to the ones the user may open."""
+    data = {name: request.GET.get(name, "")[:200] for name in IDENTITY_FIELDS}
+    duplicates = _likely_duplicates(request.user, data) if any(data.values()) else []
+    return render(
+        request,
+        "leads/_duplicates.html",
+        {"duplicates": duplicates, "confirm_duplicates": False},
+    )
 
 
 @login_required

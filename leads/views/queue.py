@@ -8,22 +8,26 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
+from crm.csv_safe import reader_zone, streaming_csv_response
+from crm.models import User
+from crm.saved_view_pages import list_views, open_default_view
 from crm.web.errors import set_back_url
-from crm.web.pagination import decode_cursor
 from crm.web.requests import AuthedHttpRequest
-from leads import selectors, services
+from crm.web.sorting import ORDERING_PARAM, Sort, headers
+from leads import exports, selectors, services
 from leads.access import lead_for
 from leads.forms import AssignForm, LeadFilterForm
 
 QUEUE_PAGE_SIZE = 25
+LIST_KEY = "leads"  # its saved views (crm.saved_views.ListKey)
 
 
 def unassigned_url() -> str:
@@ -31,19 +35,32 @@ def unassigned_url() -> str:
     return f"{reverse('leads:list')}?{urlencode({'owner': selectors.UNASSIGNED})}"
 
 
+def _filters(request: AuthedHttpRequest) -> tuple[LeadFilterForm, Sort, list[User] | None]:
+    """The queue's filter form (owners offered to managers and RevOps) and its sort, as
+    the page and its export both read them."""
+    user = request.user
+    owners = services.owner_choices() if user.is_manager or user.sees_everything else None
+    form = LeadFilterForm(request.GET, owners=owners)
+    form.is_valid()
+    sort = selectors.LEAD_SORTS.parse_or_default(
+        request.GET.get(ORDERING_PARAM), default=selectors.QUEUE_SORT
+    )
+    return form, sort, owners
+
+
 @login_required
 def lead_list(request: AuthedHttpRequest) -> HttpResponse:
     """The queue. Keyset pagination: no COUNT over the table, a `next` link only."""
+    if (default_view := open_default_view(request, LIST_KEY)) is not None:
+        return default_view
     user = request.user
     assigns = user.is_manager or user.sees_everything
-    owners = services.owner_choices() if assigns else None
-    form = LeadFilterForm(request.GET, owners=owners)
-    form.is_valid()
+    form, sort, owners = _filters(request)
     now = timezone.now()
     cursor = request.GET.get("after")
     queue_filter = form.queue_filter()
     page = selectors.lead_queue_page(
-        user, queue_filter, now=now, cursor=cursor, size=QUEUE_PAGE_SIZE
+        user, queue_filter, now=now, cursor=cursor, size=QUEUE_PAGE_SIZE, sort=sort
     )
     next_url = ""
     if page.next_cursor:
@@ -51,7 +68,7 @@ def lead_list(request: AuthedHttpRequest) -> HttpResponse:
         params["after"] = page.next_cursor
         next_url = f"?{params.urlencode()}"
     # A cursor that is not one of ours shows the first page, with no way "back" to it.
-    continues = decode_cursor(cursor, length=len(selectors.QUEUE_ORDER)) is not None
+    continues = sort.decode(cursor) is not None
     first_params = request.GET.copy()
     first_params.pop("after", None)
     unassigned_tab = assigns and queue_filter.owner == selectors.UNASSIGNED
@@ -72,7 +89,25 @@ def lead_list(request: AuthedHttpRequest) -> HttpResponse:
             "unassigned_count": selectors.unassigned_count(user) if assigns else 0,
             "unassigned_cap": selectors.UNASSIGNED_COUNT_CAP,
             "assign_owners": owners if unassigned_tab else None,
+            "sort": sort,
+            "sort_headers": headers(request.GET, sort, selectors.LEAD_SORTS),
+            "export_url": f"{reverse('leads:export')}?{first_params.urlencode()}",
+            **list_views(request, LIST_KEY),
         },
+    )
+
+
+@login_required
+@require_GET
+def lead_export(request: AuthedHttpRequest) -> StreamingHttpResponse:
+    """Every lead the queue shows with these filters, in its order, as a CSV file."""
+    form, sort, _owners = _filters(request)
+    leads = selectors.lead_queue(request.user, form.queue_filter(), now=timezone.now())
+    zone = reader_zone(request.user)
+    return streaming_csv_response(
+        f"threshold-leads-{timezone.now().astimezone(zone).date().isoformat()}",
+        exports.lead_export_header(),
+        exports.lead_export_rows(sort.apply(leads), zone=zone),
     )
 
 

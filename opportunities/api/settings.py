@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -22,7 +23,7 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from crm.api.serializers import StrictFieldsMixin, request_object, validate_all
+from crm.api.serializers import DisplayName, StrictFieldsMixin, request_object, validate_all
 from crm.models import User
 from crm.web.requests import AuthedRequest
 from opportunities.conversion import CUSTOM_FIELDS
@@ -43,7 +44,7 @@ CHANGES_LIMIT = 200
 class PipelineSettingsPermission(BasePermission):
     """Reads for anyone signed in; writes for RevOps (`opportunities.rules`)."""
 
-    message = "Only RevOps may change the pipeline stages and conversion policy."
+    message = gettext_lazy("Only RevOps may change the pipeline stages and conversion policy.")
 
     def has_permission(self, request: Request, view: Any) -> bool:
         user = request.user
@@ -53,7 +54,7 @@ class PipelineSettingsPermission(BasePermission):
 
 
 class ActorSerializer(serializers.ModelSerializer):
-    name = serializers.CharField(source="__str__", read_only=True)
+    name = DisplayName(source="*")
 
     class Meta:
         model = User

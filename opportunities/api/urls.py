@@ -1,13 +1,15 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from opportunities.api import settings, views
+from opportunities.api import bulk, settings, views
 
 router = SimpleRouter()
 router.register("opportunities", views.OpportunityViewSet, basename="opportunity")
 router.register("stages", settings.StageViewSet, basename="stage")
 
 urlpatterns = [
+    # before the router's opportunities/<pk>/
+    path("opportunities/bulk/", bulk.OpportunityBulkView.as_view(), name="opportunity-bulk"),
     path("leads/<int:pk>/readiness/", views.LeadReadinessView.as_view(), name="lead-readiness"),
     path("leads/<int:pk>/convert/", views.LeadConvertView.as_view(), name="lead-convert"),
     path(

@@ -7,8 +7,10 @@ from typing import Any
 
 import django_filters  # type: ignore[import-untyped]  # django-filter ships no type hints
 from django.db.models import QuerySet
+from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_filters.rest_framework import DjangoFilterBackend  # type: ignore[import-untyped]
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -18,16 +20,18 @@ from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
 from crm.api.etags import IF_MATCH, expected_version, with_etag
+from crm.api.exports import CsvNegotiation, csv_export_schema
 from crm.api.filters import IdFilter, IdsFilter, StrictBooleanFilter, parse_id
-from crm.api.pagination import KeysetPagination
+from crm.api.ordering import OrderingFilter, SortedKeysetPagination
 from crm.api.serializers import ERRORS, request_object, validate_all
+from crm.csv_safe import reader_zone, streaming_csv_response
 from crm.exceptions import NotFound, Problem, ValidationFailed
 from crm.idempotency import idempotent
 from crm.web.requests import AuthedRequest
 from leads.access import lead_for
 from leads.gate import conversion_checklist
 from leads.models import Lead, Qualification, Source
-from opportunities import selectors, services
+from opportunities import exports, selectors, services
 from opportunities.access import opportunity_for, override_request_for
 from opportunities.api import serializers as s
 from opportunities.conversion import input_problems, parse_input, unknown_field_problems
@@ -42,13 +46,13 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 )
 
 
-class OpportunityCursorPagination(KeysetPagination):
-    """Newest first, the id breaking ties: the deal list's order (`selectors.LIST_ORDER`)."""
+class OpportunityCursorPagination(SortedKeysetPagination):
+    """In the `?ordering=` asked (`selectors.OPPORTUNITY_SORTS`; newest first by default),
+    the id breaking ties."""
 
     page_size = 50
     max_page_size = 200
     page_size_query_param = "page_size"
-    ordering = ("-created_at", "-id")
 
 
 class OpportunityFilter(django_filters.FilterSet):
@@ -78,6 +82,8 @@ class OpportunityViewSet(
     serializer_class = s.OpportunitySerializer
     pagination_class = OpportunityCursorPagination
     filterset_class = OpportunityFilter
+    filter_backends = [DjangoFilterBackend, OrderingFilter]
+    sort_spec = selectors.OPPORTUNITY_SORTS
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     request: AuthedRequest
@@ -133,6 +139,27 @@ class OpportunityViewSet(
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return self.partial_update(request, *args, **kwargs)
+
+    @csv_export_schema(
+        "Every deal the list's filters match, as a CSV file: the same filters, `ordering` "
+        "and scope as `GET /api/v1/opportunities/` (a user exports only the deals they may "
+        "see), without pages."
+    )
+    @action(
+        detail=False,
+        methods=["get"],
+        pagination_class=None,
+        content_negotiation_class=CsvNegotiation,
+    )
+    def export(self, request: AuthedRequest) -> StreamingHttpResponse:
+        deals = self.filter_queryset(self.get_queryset())
+        zone = reader_zone(request.user)
+        day = timezone.now().astimezone(zone).date().isoformat()
+        return streaming_csv_response(
+            f"threshold-opportunities-{day}",
+            exports.opportunity_export_header(),
+            exports.opportunity_export_rows(deals, zone=zone),
+        )
 
     @extend_schema(
         request=s.StageMoveSerializer,

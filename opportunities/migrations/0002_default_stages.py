@@ -16,9 +16,11 @@ STAGES = [
 
 
 def create(apps, schema_editor):
+    # The database being migrated (tests call this with None to re-seed the defaults).
+    db = schema_editor.connection.alias if schema_editor is not None else "default"
     Stage = apps.get_model("opportunities", "Stage")
     for position, (name, prob, entry, early, rot, won, lost, exit_fields) in enumerate(STAGES):
-        Stage.objects.using(schema_editor.connection.alias).get_or_create(
+        Stage.objects.using(db).get_or_create(
             name=name,
             defaults=dict(
                 position=position,
@@ -32,7 +34,7 @@ def create(apps, schema_editor):
             ),
         )
     ConversionPolicy = apps.get_model("opportunities", "ConversionPolicy")
-    ConversionPolicy.objects.using(schema_editor.connection.alias).get_or_create(
+    ConversionPolicy.objects.using(db).get_or_create(
         pk=1,
         defaults=dict(
             required_fields=[

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.db import transaction
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from crm.exceptions import Problem, ValidationFailed
@@ -118,7 +119,7 @@ def threshold_problems(thresholds: Any) -> list[Problem]:
                     "out_of_range",
                     where,
                     _("A whole amount above zero, at most %(max)s.")
-                    % {"max": f"{MAX_THRESHOLD:,}"},
+                    % {"max": number_format(MAX_THRESHOLD, force_grouping=True)},
                 )
             )
     return problems

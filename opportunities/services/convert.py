@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import datetime
 import zoneinfo
+from functools import cached_property
 from typing import Any
 
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from crm.exceptions import Problem
 from crm.models import Account, Contact, Notification, User
 from crm.services import (
-    account_find_or_create,
+    account_create,
     account_match,
     company_domain,
     contact_find_or_create,
@@ -29,7 +31,7 @@ from crm.services import (
 )
 from leads import gate
 from leads import services as lead_services
-from leads.models import Activity, Lead, Qualification
+from leads.models import Activity, Handoff, Lead, Qualification
 from opportunities.access import lead_to_convert
 from opportunities.conversion import CUSTOM_FIELDS, ConversionData, input_problems, parse_input
 from opportunities.exceptions import AlreadyConverted, NotReady
@@ -56,29 +58,62 @@ def lock_lead_to_convert(lead_id: int, *, by: User) -> Lead:
 # --- reading the gate ---------------------------------------------------------------------
 
 
+class ConversionReads:
+    """What a conversion reads about its lead, each at most once, when first needed.
+
+    Checking the gate, creating the deal and freezing the snapshot all look at the
+    qualification, the hand-off, the policy and the company's account; reading each
+    once keeps a conversion near the writes it needs (tests pin the statement count)."""
+
+    def __init__(self, lead: Lead, by: User | None = None) -> None:
+        self.lead = lead
+        self.by = by
+
+    @cached_property
+    def qualification(self) -> Qualification | None:
+        return Qualification.objects.filter(lead=self.lead).first()
+
+    @cached_property
+    def handoff(self) -> Handoff | None:
+        return gate.current_handoff(self.lead)
+
+    @cached_property
+    def policy(self) -> ConversionPolicy:
+        return ConversionPolicy.current()
+
+    @cached_property
+    def domain(self) -> str:
+        return company_domain(domain=self.lead.company_domain, email=self.lead.email)
+
+    @cached_property
+    def account(self) -> Account | None:
+        """The company's existing account, if there is one."""
+        return account_match(name=self.lead.company_name, domain=self.domain)
+
+
 def conversion_check(
-    lead: Lead, raw: dict[str, Any] | None = None, *, today: datetime.date | None = None
+    lead: Lead,
+    raw: dict[str, Any] | None = None,
+    *,
+    today: datetime.date | None = None,
+    reads: ConversionReads | None = None,
 ) -> tuple[ConversionData | None, list[Problem]]:
     """Lead-side gate plus, when `raw` is given, the wizard's input: all problems at once."""
-    qualification = Qualification.objects.filter(lead=lead).first()
-    problems = gate.conversion_problems(lead, qualification)
+    reads = reads or ConversionReads(lead)
+    problems = gate.conversion_problems(lead, reads.qualification, handoff=reads.handoff)
     if raw is None:
         return None, problems
-    data, parse_problems = parse_input(raw)
-    policy = ConversionPolicy.current()
+    data, parse_problems = parse_input(raw, people=[lead.ae, reads.by])
     problems += parse_problems
-    problems += input_problems(data, policy=policy, today=today or timezone.localdate())
+    problems += input_problems(data, policy=reads.policy, today=today or timezone.localdate())
     if data.attach_to is not None:
-        problems += _attach_problems(lead, data.attach_to, data)
-    problems += _role_contact_problems(lead, data)
+        problems += _attach_problems(data.attach_to, data, account=reads.account)
+    problems += _role_contact_problems(data, account=reads.account)
     return data, problems
 
 
-def _role_contact_problems(lead: Lead, data: ConversionData) -> list[Problem]:
+def _role_contact_problems(data: ConversionData, *, account: Account | None) -> list[Problem]:
     """An existing contact given a role must work at the lead's company (or nowhere yet)."""
-    account = account_match(
-        name=lead.company_name, domain=company_domain(domain=lead.company_domain, email=lead.email)
-    )
     allowed = {None, account.pk if account else None}
     return [
         Problem(
@@ -106,10 +141,11 @@ def existing_deals(lead: Lead, product_line: str = "") -> list[Opportunity]:
     return deals
 
 
-def _attach_problems(lead: Lead, deal: Opportunity, data: ConversionData) -> list[Problem]:
+def _attach_problems(
+    deal: Opportunity, data: ConversionData, *, account: Account | None
+) -> list[Problem]:
     problems = []
-    domain = company_domain(domain=lead.company_domain, email=lead.email)
-    if account_match(name=lead.company_name, domain=domain) != deal.account:
+    if account != deal.account:
         problems.append(
             Problem("attach_other_account", "attach_to", _("That deal belongs to another company."))
         )
@@ -148,9 +184,10 @@ def lead_convert(
     now = timezone.now()
     with transaction.atomic():
         lead = lock_lead_to_convert(lead_id, by=by)
+        reads = ConversionReads(lead, by)
         # An approved override replays what the rep entered: judge dates as of that day.
         asked = override_request.requested_at if override_request is not None else now
-        data, problems = conversion_check(lead, raw, today=timezone.localdate(asked))
+        data, problems = conversion_check(lead, raw, today=timezone.localdate(asked), reads=reads)
         waived: list[str] = []
         if override_request is not None:
             waived = gate.unmet_criteria(problems)
@@ -158,20 +195,8 @@ def lead_convert(
         if problems:
             raise NotReady(problems=problems)
         assert data is not None
-        policy = ConversionPolicy.current()
-
-        domain = company_domain(domain=lead.company_domain, email=lead.email)
-        account, _created = account_find_or_create(
-            name=lead.company_name,
-            domain=domain,
-            defaults={
-                "industry": lead.industry,
-                "employee_count": lead.employee_count,
-                "country": lead.country,
-                "owner": by if by.is_ae else lead.ae,
-                "is_demo": lead.is_demo,
-            },
-        )
+        policy = reads.policy
+        account = reads.account or _new_account(lead, reads.domain, by=by)
         lead_contact, _created = contact_find_or_create(
             account=account,
             email=lead.email,
@@ -189,6 +214,7 @@ def lead_convert(
             opportunity = _create_opportunity(
                 lead,
                 data,
+                qualification=reads.qualification,
                 by=by,
                 account=account,
                 roles=roles,
@@ -204,6 +230,7 @@ def lead_convert(
         _snapshot(
             lead,
             opportunity,
+            reads=reads,
             by=by,
             attached=attached,
             waived=waived,
@@ -231,6 +258,22 @@ def lead_convert(
                 update_fields=["state", "decided_by", "decided_at", "decision_note", "opportunity"]
             )
     return opportunity
+
+
+def _new_account(lead: Lead, domain: str, *, by: User) -> Account:
+    """The lead's company as a new account (or the one a racing conversion just made)."""
+    account, _created = account_create(
+        name=lead.company_name,
+        domain=domain,
+        defaults={
+            "industry": lead.industry,
+            "employee_count": lead.employee_count,
+            "country": lead.country,
+            "owner": by if by.is_ae else lead.ae,
+            "is_demo": lead.is_demo,
+        },
+    )
+    return account
 
 
 def _resolve_roles(
@@ -276,6 +319,7 @@ def _create_opportunity(
     policy: ConversionPolicy,
     now: datetime.datetime,
     is_override: bool,
+    qualification: Qualification | None,
 ) -> Opportunity:
     # `input_problems` refused the conversion when any of these was missing.
     assert data.stage is not None
@@ -283,7 +327,6 @@ def _create_opportunity(
     assert data.expected_close_date is not None
     assert data.next_step_owner is not None
     assert data.next_step_due is not None
-    qualification = Qualification.objects.filter(lead=lead).first()
     needs_manager = policy.needs_manager(data.amount, data.currency)
     approval = Opportunity.Approval.NOT_NEEDED
     if needs_manager and policy.approval_required:
@@ -349,15 +392,16 @@ def _snapshot(
     lead: Lead,
     opportunity: Opportunity,
     *,
+    reads: ConversionReads,
     by: User,
     attached: bool,
     waived: list[str],
     rationale: str,
 ) -> None:
     """Freeze the gate as it stood, for audit and premature-conversion analysis."""
-    q = Qualification.objects.filter(lead=lead).first() or Qualification(lead=lead)
+    q = reads.qualification or Qualification(lead=lead)
     # The hand-off the gate converted on: this pass's, never one from before a reopening.
-    handoff = gate.current_handoff(lead)
+    handoff = reads.handoff
     ConversionSnapshot.objects.create(
         opportunity=opportunity,
         lead=lead,
@@ -416,7 +460,7 @@ def _after_conversion(
             )
             % {
                 "name": opportunity.name,
-                "amount": f"{opportunity.amount:,.0f}",
+                "amount": number_format(opportunity.amount, 0, force_grouping=True),
                 "currency": opportunity.currency,
             },
             url=url,

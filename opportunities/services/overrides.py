@@ -65,6 +65,7 @@ def conversion_request_create(
             % {"who": by, "company": lead.company_name, "n": len(waivable)},
             url=reverse("opportunities:overrides"),
             email=True,
+            by=by,
         )
     return request
 

@@ -1,7 +1,7 @@
-"""The pipeline board: a column per stage, the newest cards of each, totals per currency;
-dragging a card moves the deal (`move_card`, the JSON side of the stage view). Deals
-waiting for a manager's approval sit apart in their column, outside the totals, and do
-not drag (pending is not pipeline)."""
+"""The pipeline board: a column per stage, the newest cards of each with "Load more",
+totals per currency over every deal; dragging a card moves the deal (`move_card`, the
+JSON side of the stage view). Deals waiting for a manager's approval sit apart in their
+column, outside the totals, and do not drag (pending is not pipeline)."""
 
 from __future__ import annotations
 
@@ -10,69 +10,86 @@ from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, JsonResponse, QueryDict
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from crm.exceptions import DomainError, Problem, StaleVersion
-from crm.models import Team, User
+from crm.models import User
 from crm.web.requests import AuthedHttpRequest
-from opportunities import selectors, services
-from opportunities.forms import BoardFilterForm, StageMoveForm, form_problems
-from opportunities.models import Opportunity
+from opportunities import board, selectors, services
+from opportunities.forms import BoardFilterForm, StageMoveForm, currency_choices, form_problems
+from opportunities.models import ConversionPolicy, Opportunity, Stage
 
-BOARD_CARDS_PER_COLUMN = 50
+BOARD_CARDS_PER_COLUMN = 20
 
 
-def _filters(
-    user: User, data: QueryDict | None
-) -> tuple[BoardFilterForm, User | None, Team | None]:
-    """The board's owner and team filters; only those who see a team's pipeline use them."""
+def _filters(user: User, data: QueryDict | None) -> tuple[BoardFilterForm, board.BoardFilters]:
+    """The board's filters. Owner and team only for those who see a team's pipeline;
+    a filter that does not parse is ignored (the form shows why)."""
+    thresholds = ConversionPolicy.current().approval_thresholds
+    currencies = [code for code, _label in currency_choices(user.default_currency, *thresholds)]
     form = BoardFilterForm(
-        data, owners=selectors.filter_people(user), teams=selectors.filter_teams(user)
+        data,
+        owners=selectors.filter_people(user),
+        teams=selectors.filter_teams(user),
+        currencies=currencies,
     )
-    if not (user.has_perm("opportunities.filter_by_owner") and form.is_bound and form.is_valid()):
-        return form, None, None
-    return form, form.cleaned_data.get("owner"), form.cleaned_data.get("team")
+    if not (form.is_bound and form.is_valid()):
+        return form, board.BoardFilters()
+    data_ok = form.cleaned_data
+    people = user.has_perm("opportunities.filter_by_owner")
+    return form, board.BoardFilters(
+        owner=data_ok.get("owner") if people else None,
+        team=data_ok.get("team") if people else None,
+        currency=data_ok.get("currency") or "",
+        close_month=data_ok.get("close_month"),
+    )
+
+
+def _more_url(stage_id: int, cursor: str | None, filters: board.BoardFilters) -> str:
+    if cursor is None:
+        return ""
+    query = urlencode({**filters.as_query(), "after": cursor})
+    return f"{reverse('opportunities:board-column', args=[stage_id])}?{query}"
 
 
 @login_required
 @require_http_methods(["GET"])
 def pipeline_board(request: AuthedHttpRequest) -> HttpResponse:
+    """The board: a column per active stage with its newest cards, its totals over every
+    deal, and "Load more" for the rest."""
     user = request.user
-    form, owner, team = _filters(user, request.GET or None)
-    qs = selectors.board_queryset(user, owner=owner, team=team)
+    form, filters = _filters(user, request.GET or None)
+    qs = board.board_queryset(user, filters)
     stages = selectors.active_stages()
-    totals = selectors.column_totals(qs)
-    by_stage = selectors.board_cards(qs, per_column=BOARD_CARDS_PER_COLUMN)
-    filters = urlencode({k: v.pk for k, v in (("owner", owner), ("team", team)) if v is not None})
+    totals = board.column_totals(qs)
+    pages = board.first_cards(qs, stages, per_column=BOARD_CARDS_PER_COLUMN)
+    pending = board.pending_cards(qs, limit=BOARD_CARDS_PER_COLUMN * 2)
     columns = []
     for stage in stages:
         column = totals.get(stage.pk, {})
+        page = pages.get(stage.pk)
+        cards = page.rows if page else []
         # Pending is not pipeline: a deal waiting for approval sits apart in its column,
         # outside the totals, and cannot be dragged until a manager approves it.
-        shown = [card for card in by_stage.get(stage.pk, []) if not card.is_pending_approval]
-        pending = [card for card in by_stage.get(stage.pk, []) if card.is_pending_approval]
-        count, pending_count = column.get("count", 0), column.get("pending_count", 0)
-        more_params = f"stage={stage.pk}&state=all" + (f"&owner={owner.pk}" if owner else "")
         columns.append(
             {
                 "stage": stage,
-                "cards": shown,
-                "count": count,
+                "cards": cards,
+                "count": column.get("count", 0),
                 "totals": column.get("label", ""),
-                "more": count + pending_count - len(shown) - len(pending),
-                "more_url": f"{reverse('opportunities:list')}?{more_params}",
-                "pending_cards": pending,
-                "pending_count": pending_count,
+                "pending_cards": pending.get(stage.pk, []),
+                "pending_count": column.get("pending_count", 0),
                 "pending_totals": column.get("pending_label", ""),
+                "more_url": _more_url(stage.pk, page.next_cursor if page else None, filters),
             }
         )
-    pending_url = (
-        reverse("opportunities:list")
-        + "?approval=pending&state=all"
-        + (f"&owner={owner.pk}" if owner else "")
+    query = filters.as_query()
+    table_query = urlencode({**query, "state": "open"})
+    pending_url = f"{reverse('opportunities:list')}?" + urlencode(
+        {**query, "approval": "pending", "state": "all"}
     )
     return render(
         request,
@@ -80,10 +97,12 @@ def pipeline_board(request: AuthedHttpRequest) -> HttpResponse:
         {
             "form": form,
             "columns": columns,
-            "pending": selectors.pending_summary(totals) | {"url": pending_url},
-            "can_filter": user.has_perm("opportunities.filter_by_owner"),
+            "pending": board.pending_summary(totals) | {"url": pending_url},
+            "can_filter_people": user.has_perm("opportunities.filter_by_owner"),
             "can_drag": user.has_perm("opportunities.move_on_board"),
-            "filters": filters,
+            "filters": urlencode(query),
+            "filtered": bool(query),
+            "table_url": f"{reverse('opportunities:list')}?{table_query}",
             "cap": BOARD_CARDS_PER_COLUMN,
             "lost_stage_ids": [s.pk for s in stages if s.is_lost],
             "board_messages": {
@@ -97,6 +116,32 @@ def pipeline_board(request: AuthedHttpRequest) -> HttpResponse:
             "stages_url": reverse("opportunities:settings-stages")
             if user.has_perm("opportunities.change_settings")
             else "",
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET"])
+def board_column(request: AuthedHttpRequest, stage_id: int) -> HttpResponse:
+    """The next cards of one column ("Load more"), with the board's filters, and the
+    button for the ones after them."""
+    user = request.user
+    stage = get_object_or_404(Stage, pk=stage_id, is_active=True)
+    _form, filters = _filters(user, request.GET)
+    page = board.next_cards(
+        board.board_queryset(user, filters),
+        stage,
+        cursor=request.GET.get("after"),
+        per_column=BOARD_CARDS_PER_COLUMN,
+    )
+    return render(
+        request,
+        "opportunities/_board_more.html",
+        {
+            "stage": stage,
+            "cards": page.rows,
+            "more_url": _more_url(stage.pk, page.next_cursor, filters),
+            "can_drag": user.has_perm("opportunities.move_on_board"),
         },
     )
 
@@ -129,8 +174,8 @@ def move_card(
     except DomainError as error:
         status = 409 if isinstance(error, StaleVersion) else error.http_status
         return _problem_json(error.problems, status)
-    _form, owner, team = _filters(request.user, request.POST)
-    totals = selectors.column_totals(selectors.board_queryset(request.user, owner=owner, team=team))
+    _form, filters = _filters(request.user, request.POST)
+    totals = board.column_totals(board.board_queryset(request.user, filters))
     columns: dict[str, Any] = {
         str(stage_id): {"count": column["count"], "totals": column["label"]}
         for stage_id, column in totals.items()

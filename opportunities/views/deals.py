@@ -10,27 +10,31 @@ problems go on the form (`crm.web.forms.submit`); every other domain error rises
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q
-from django.http import HttpResponse, QueryDict
+from django.http import HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from crm.csv_safe import reader_zone, streaming_csv_response
 from crm.exceptions import StaleVersion
 from crm.models import User
 from crm.money import format_money
+from crm.saved_view_pages import list_views, open_default_view
 from crm.web.errors import set_back_url
 from crm.web.forms import submit
-from crm.web.pagination import decode_cursor
 from crm.web.requests import AuthedHttpRequest
-from opportunities import selectors, services
+from crm.web.sorting import ORDERING_PARAM, Sort, headers
+from opportunities import exports, selectors, services
 from opportunities.access import OpportunityAction, opportunity_for
 from opportunities.forms import (
+    BOARD_FILTER_NAMES,
     DecisionForm,
     OpportunityEditForm,
     OpportunityFilterForm,
@@ -42,6 +46,7 @@ from opportunities.templatetags.money import is_stale
 from opportunities.views.board import move_card
 
 PAGE_SIZE = 25
+LIST_KEY = "opportunities"  # its saved views (crm.saved_views.ListKey)
 
 
 def _currencies(user: User) -> list[str]:
@@ -60,31 +65,71 @@ def _deal(request: AuthedHttpRequest, pk: int, *, to: OpportunityAction = "view"
 # --- the list ---------------------------------------------------------------------------------
 
 
-@login_required
-@require_http_methods(["GET"])
-def opportunity_list(request: AuthedHttpRequest) -> HttpResponse:
+def _list_filters(
+    request: AuthedHttpRequest,
+) -> tuple[OpportunityFilterForm, dict[str, Any], Sort]:
+    """The deal list's filter form, its valid filters and its sort, as the page and its
+    export both read them (filters that do not parse are ignored, the page says so)."""
     user = request.user
     form = OpportunityFilterForm(
         request.GET or None,
         initial={"state": OpportunityFilterForm.STATE_OPEN},
         owners=selectors.filter_people(user),
+        teams=selectors.filter_teams(user),
         currencies=_currencies(user),
     )
     filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    sort = selectors.OPPORTUNITY_SORTS.parse_or_default(request.GET.get(ORDERING_PARAM))
+    return form, filters, sort
+
+
+@login_required
+@require_http_methods(["GET"])
+def opportunity_list(request: AuthedHttpRequest) -> HttpResponse:
+    if (default_view := open_default_view(request, LIST_KEY)) is not None:
+        return default_view
+    user = request.user
+    form, filters, sort = _list_filters(request)
     cursor = request.GET.get("cursor") or None
-    page = selectors.opportunity_page(user, filters, cursor=cursor, size=PAGE_SIZE)
-    paging = decode_cursor(cursor, length=len(selectors.LIST_ORDER)) is not None
+    page = selectors.opportunity_page(user, filters, cursor=cursor, size=PAGE_SIZE, sort=sort)
+    paging = sort.decode(cursor) is not None
+    # The page's own query (filters, sort, columns, view) without the cursor.
+    query = request.GET.copy()
+    query.pop("cursor", None)
+    next_query = query.copy()
+    if page.next_cursor:
+        next_query["cursor"] = page.next_cursor
     return render(
         request,
         "opportunities/list.html",
         {
             "form": form,
             "opportunities": page.rows,
-            "next_url": f"?{form.querystring(cursor=page.next_cursor)}" if page.next_cursor else "",
-            "first_url": f"?{form.querystring()}" if paging else "",
+            "next_url": f"?{next_query.urlencode()}" if page.next_cursor else "",
+            "first_url": f"?{query.urlencode()}" if paging else "",
             "show_owner_filter": user.has_perm("opportunities.filter_by_owner"),
             "filtered": bool(request.GET.get("q") or request.GET.get("stage")),
+            "sort": sort,
+            "sort_headers": headers(request.GET, sort, selectors.OPPORTUNITY_SORTS),
+            "export_url": f"{reverse('opportunities:export')}?{query.urlencode()}",
+            **list_views(request, LIST_KEY),
+            # The board toggle keeps the filters the board understands.
+            "board_query": urlencode({k: query[k] for k in BOARD_FILTER_NAMES if query.get(k)}),
         },
+    )
+
+
+@login_required
+@require_GET
+def opportunity_export(request: AuthedHttpRequest) -> StreamingHttpResponse:
+    """Every deal the list shows with these filters, in its order, as a CSV file."""
+    _form, filters, sort = _list_filters(request)
+    deals = sort.apply(selectors.opportunities_filtered(request.user, filters))
+    zone = reader_zone(request.user)
+    return streaming_csv_response(
+        f"threshold-opportunities-{timezone.now().astimezone(zone).date().isoformat()}",
+        exports.opportunity_export_header(),
+        exports.opportunity_export_rows(deals, zone=zone),
     )
 
 

@@ -29,7 +29,11 @@ from opportunities.services.configuration import POLICY_FIELDS, STAGE_FIELDS, ma
 from opportunities.settings_forms import OPEN, ConversionPolicyForm, StageForm, currency_choices
 
 HISTORY_LIMIT = 20
-_EXIT_LABELS = dict(configuration.exit_field_choices())
+
+
+def _exit_labels() -> dict[str, str]:
+    """Read per request: the labels are in the language of the page, not of start-up."""
+    return dict(configuration.exit_field_choices())
 
 
 # --- the change history -------------------------------------------------------------------
@@ -42,7 +46,7 @@ def _shown(name: str, value: Any) -> str:
     if isinstance(value, bool):
         return _("yes") if value else _("no")
     if name == "exit_required_fields" and isinstance(value, list):
-        return ", ".join(str(_EXIT_LABELS.get(v, v)) for v in value) or _("none")
+        return ", ".join(str(_exit_labels().get(v, v)) for v in value) or _("none")
     if name == "required_fields" and isinstance(value, list):
         return ", ".join(str(CUSTOM_FIELD_LABELS.get(v, v)) for v in value) or _("none")
     if name == "approval_thresholds" and isinstance(value, dict):
@@ -111,6 +115,7 @@ def stage_list(request: AuthedHttpRequest) -> HttpResponse:
     configuration.require_settings_permission(request.user, "view")
     stages = list(configuration.stages_for_settings())
     changes = configuration.settings_history(PolicyChange.Subject.STAGE, limit=HISTORY_LIMIT)
+    labels = _exit_labels()
     return render(
         request,
         "opportunities/settings/stages.html",
@@ -118,7 +123,7 @@ def stage_list(request: AuthedHttpRequest) -> HttpResponse:
             "stages": [
                 {
                     "stage": stage,
-                    "exit_labels": [_EXIT_LABELS.get(f, f) for f in stage.exit_required_fields],
+                    "exit_labels": [labels.get(f, f) for f in stage.exit_required_fields],
                     "first": i == 0,
                     "last": i == len(stages) - 1,
                 }

@@ -13,7 +13,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from crm.api.serializers import BoundedDateField, StrictFieldsMixin
+from crm.api.serializers import BoundedDateField, DisplayName, StrictFieldsMixin
 from crm.models import User
 from leads.models import Source
 from reports.models import BenchmarkChange, BenchmarkRange, MqlTarget, MqlTargetChange
@@ -28,7 +28,7 @@ def _decimal(**kwargs: Any) -> serializers.DecimalField:
 class ChangedBySerializer(serializers.ModelSerializer):
     """Who made a settings change."""
 
-    name = serializers.CharField(source="__str__", read_only=True)
+    name = DisplayName(source="*")
 
     class Meta:
         model = User

@@ -14,9 +14,11 @@ RANGES = {
 
 
 def create(apps, schema_editor):
+    # The database being migrated (tests call this with None to re-seed the defaults).
+    db = schema_editor.connection.alias if schema_editor is not None else "default"
     BenchmarkRange = apps.get_model("reports", "BenchmarkRange")
     for source, (low, high) in RANGES.items():
-        BenchmarkRange.objects.using(schema_editor.connection.alias).get_or_create(
+        BenchmarkRange.objects.using(db).get_or_create(
             source=source, defaults=dict(low_percent=Decimal(low), high_percent=Decimal(high))
         )
 

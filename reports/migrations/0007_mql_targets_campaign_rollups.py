@@ -9,9 +9,9 @@ def rebuild_rollups_next(apps, schema_editor):
     """The rollups gained columns (campaign, won amount, pending deals, what scoping reads of
     leads without an owner and of stopped clocks): forget how far they are up to date, so
     pages read the source rows until the next refresh rebuilds them all."""
-    apps.get_model("reports", "RollupState").objects.using(schema_editor.connection.alias).update(
-        refreshed_at=None
-    )
+    # The database being migrated (tests call this with None to re-seed the defaults).
+    db = schema_editor.connection.alias if schema_editor is not None else "default"
+    apps.get_model("reports", "RollupState").objects.using(db).update(refreshed_at=None)
 
 
 class Migration(migrations.Migration):

@@ -4,8 +4,6 @@ Refusals rise as domain errors; `crm.web.errors` turns them into the 403 / 404 p
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode
 
@@ -19,6 +17,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from crm import csv_safe
 from crm.exceptions import NotAllowed
 from crm.models import User
 from crm.web.requests import AuthedHttpRequest
@@ -117,14 +116,17 @@ def _query_without(request: HttpRequest, *names: str) -> str:
     return params.urlencode()
 
 
+def _reset_url(request: HttpRequest, keep: list[str]) -> str:
+    """The filters' Reset: this page with only the parameters that say what it shows
+    (a drill-down's cohort, measure and group; a report's breakdown), filters dropped.
+    Without them a drill-down is a 404."""
+    kept = [(name, value) for name in keep for value in request.GET.getlist(name) if value]
+    return f"{request.path}?{urlencode(kept)}" if kept else request.path
+
+
 def csv_response(table: Table, filename: str) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
-    response.write("\ufeff")  # Excel reads UTF-8 only with the BOM
-    writer = csv.writer(response)
-    writer.writerow(table.csv_header())
-    writer.writerows(table.csv_rows())
-    return response
+    # With the BOM Excel needs, and no cell a spreadsheet would run as a formula.
+    return csv_safe.csv_response(filename, table.csv_header(), table.csv_rows())
 
 
 def _filename(slug: str, r: ReportRequest, table_id: str = "") -> str:
@@ -157,6 +159,7 @@ def _render_page(
         "query": _query_without(request, "format", "table"),
         "filter_query": _filter_query(r),
         "keep_params": ["by", "people_by"],
+        "reset_url": _reset_url(request, ["by", "people_by"]),
         **page.context,
         **(extra or {}),
     }
@@ -351,6 +354,8 @@ DRILL_TEMPLATES = {
 @require_GET
 def drill(request: AuthedHttpRequest, kind: str) -> HttpResponseBase:
     r, form = report_request(request)
+    groups = [k for k in request.GET if k.startswith("g_")]
+    keep = ["cohort", "measure", *groups, "reached", "state"]
     result = drill_down(kind, r, request.GET)
     if request.GET.get("format") == "csv":
         return _drill_csv(kind, result, _filename(f"{kind}-list", r))
@@ -375,13 +380,8 @@ def drill(request: AuthedHttpRequest, kind: str) -> HttpResponseBase:
             "report_nav": report_nav(request.user),
             "current_report": "",
             "filter_query": _filter_query(r),
-            "keep_params": [
-                "cohort",
-                "measure",
-                *[k for k in request.GET if k.startswith("g_")],
-                "reached",
-                "state",
-            ],
+            "keep_params": keep,
+            "reset_url": _reset_url(request, keep),
         },
     )
 
@@ -390,22 +390,7 @@ def _filter_query(r: ReportRequest) -> str:
     return urlencode(r.filters.query_params())
 
 
-class _LineWriter:
-    """A file for `csv.writer` that hands each written line back instead of storing it."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
 def _drill_csv(kind: str, result: DrillResult, filename: str) -> StreamingHttpResponse:
     header, row = CSV_COLUMNS[kind]
-    writer = csv.writer(_LineWriter())
-
-    def lines() -> Iterator[str]:
-        yield "\ufeff" + writer.writerow(header)
-        for item in result.queryset.iterator(chunk_size=2000):
-            yield writer.writerow(row(item))
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
-    return response
+    rows = (row(item) for item in result.queryset.iterator(chunk_size=2000))
+    return csv_safe.streaming_csv_response(filename, header, rows)

@@ -11,7 +11,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from crm.api.serializers import StrictFieldsMixin
+from crm.api.serializers import DisplayName, StrictFieldsMixin
 from crm.models import Team, User
 from leads.models import Segment, Source
 from sla.configuration import MAX_TARGET_MINUTES, START_EVENTS, STOP_EVENTS
@@ -26,7 +26,7 @@ from sla.models import (
 
 
 class UserNameSerializer(serializers.ModelSerializer):
-    name = serializers.CharField(source="__str__", read_only=True)
+    name = DisplayName(source="*")
 
     class Meta:
         model = User

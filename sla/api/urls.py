@@ -4,11 +4,13 @@
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
+from sla.api.timers import SlaTimerViewSet
 from sla.api.views import BusinessCalendarViewSet, LeadTimersView, SlaPolicyViewSet
 
 router = SimpleRouter()
 router.register("policies", SlaPolicyViewSet, basename="sla-policy")
 router.register("calendars", BusinessCalendarViewSet, basename="sla-calendar")
+router.register("timers", SlaTimerViewSet, basename="sla-timer")
 
 urlpatterns = [
     path("sla/", include(router.urls)),

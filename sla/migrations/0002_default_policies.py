@@ -55,9 +55,11 @@ POLICIES = [
 
 
 def create(apps, schema_editor):
+    # The database being migrated (tests call this with None to re-seed the defaults).
+    db = schema_editor.connection.alias if schema_editor is not None else "default"
     Calendar = apps.get_model("sla", "BusinessCalendar")
     Policy = apps.get_model("sla", "SlaPolicy")
-    calendar, _ = Calendar.objects.using(schema_editor.connection.alias).get_or_create(
+    calendar, _ = Calendar.objects.using(db).get_or_create(
         name="Standard week (Mon–Fri 09:00–17:00 UTC)",
         defaults=dict(
             time_zone="UTC",
@@ -67,7 +69,7 @@ def create(apps, schema_editor):
         ),
     )
     for key, name, start, stop, value, unit, chain in POLICIES:
-        Policy.objects.using(schema_editor.connection.alias).get_or_create(
+        Policy.objects.using(db).get_or_create(
             key=key,
             defaults=dict(
                 name=name,

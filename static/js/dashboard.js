@@ -4,20 +4,38 @@
 (function () {
   "use strict";
 
-  var COLORS = {
-    accent: "#4f46e5",
-    accentSoft: "rgba(99, 102, 241, 0.18)",
-    teal: "#14b8a6",
-    amber: "#f59e0b",
-    indigo: "#6366f1",
-    rose: "#e11d48",
-    slate: "#94a3b8",
-    band: "#e2e8f0",
-    grid: "#eef0f5",
-    ink: "#334155",
-    muted: "#64748b",
-  };
-  var STATUS_COLORS = { within: COLORS.teal, below: COLORS.amber, above: COLORS.indigo };
+  // The palette lives in CSS (--th-chart-* in threshold.css, dark values in theme-dark.css);
+  // read when the charts are drawn and again when the theme changes.
+  var COLORS = {};
+  var STATUS_COLORS = {};
+  var FUNNEL_STEPS = [];
+
+  function readColors() {
+    var style = getComputedStyle(document.documentElement);
+    function css(name, fallback) {
+      return style.getPropertyValue("--th-chart-" + name).trim() || fallback;
+    }
+    COLORS = {
+      accent: css("accent", "#4f46e5"),
+      accentSoft: css("accent-soft", "rgba(99, 102, 241, 0.18)"),
+      teal: css("teal", "#14b8a6"),
+      amber: css("amber", "#f59e0b"),
+      indigo: css("indigo", "#6366f1"),
+      rose: css("rose", "#e11d48"),
+      slate: css("slate", "#94a3b8"),
+      band: css("band", "#e2e8f0"),
+      grid: css("grid", "#eef0f5"),
+      muted: css("text", "#525c70"),
+      tooltip: css("tooltip", "#0f172a"),
+      tooltipText: css("tooltip-text", "#ffffff"),
+    };
+    STATUS_COLORS = { within: COLORS.teal, below: COLORS.amber, above: COLORS.indigo };
+    FUNNEL_STEPS = css("steps", "#a5b4fc, #818cf8, #6366f1, #4f46e5, #14b8a6")
+      .split(",")
+      .map(function (color) {
+        return color.trim();
+      });
+  }
 
   var lang = document.documentElement.lang || "en";
   var numberFormat = new Intl.NumberFormat(lang, { maximumFractionDigits: 1 });
@@ -38,23 +56,33 @@
   }
 
   function baseOptions(extra) {
-    var options = {
-      datasets: { bar: { maxBarThickness: 28 } },
-      responsive: true,
-      maintainAspectRatio: false,
-      animation: reducedMotion() ? false : { duration: 350 },
-      plugins: {
-        legend: { display: false },
-        tooltip: {
-          backgroundColor: "#0f172a",
-          padding: 10,
-          cornerRadius: 6,
-          titleFont: { weight: "600" },
-        },
+    extra = extra || {};
+    var plugins = extra.plugins || {};
+    var options = Object.assign(
+      {
+        datasets: { bar: { maxBarThickness: 28 } },
+        responsive: true,
+        maintainAspectRatio: false,
+        animation: reducedMotion() ? false : { duration: 350 },
+        scales: {},
       },
-      scales: {},
-    };
-    return Object.assign(options, extra || {});
+      extra
+    );
+    // A chart's own plugin settings add to the shared ones (the tooltip keeps its colours).
+    options.plugins = Object.assign({ legend: { display: false } }, plugins);
+    options.plugins.tooltip = Object.assign(
+      {
+        backgroundColor: COLORS.tooltip,
+        titleColor: COLORS.tooltipText,
+        bodyColor: COLORS.tooltipText,
+        footerColor: COLORS.tooltipText,
+        padding: 10,
+        cornerRadius: 6,
+        titleFont: { weight: "600" },
+      },
+      plugins.tooltip || {}
+    );
+    return options;
   }
 
   function axis(extra) {
@@ -142,7 +170,7 @@
     },
 
     funnel: function (data) {
-      var palette = ["#a5b4fc", "#818cf8", "#6366f1", "#4f46e5", "#14b8a6"];
+      var palette = FUNNEL_STEPS;
       return {
         type: "bar",
         data: {
@@ -192,7 +220,7 @@
     },
 
     forecast: function (data, canvas) {
-      var currency = data.currencies[0];
+      var currency = canvas.dataset.currency || data.currencies[0];
       var series = data.series[currency] || { labels: [], weighted: [], amount: [] };
       var config = {
         type: "bar",
@@ -302,8 +330,9 @@
   }
 
   function addCurrencySwitch(canvas, data) {
-    if (data.currencies.length < 2) {
-      return;
+    var box = canvas.closest(".chart-box");
+    if (data.currencies.length < 2 || box.querySelector(".chart-tools")) {
+      return; // one currency, or the switch is there already (a redraw)
     }
     var select = document.createElement("select");
     select.className = "form-select form-select-sm";
@@ -330,7 +359,7 @@
     note.textContent = t("currency");
     tools.appendChild(note);
     tools.appendChild(select);
-    canvas.closest(".chart-box").insertBefore(tools, canvas.closest(".chart-canvas"));
+    box.insertBefore(tools, canvas.closest(".chart-canvas"));
   }
 
   function drawCharts() {
@@ -340,13 +369,20 @@
     }
     var data = JSON.parse(source.textContent);
     LABELS = data.labels || {};
+    readColors();
     window.Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
+    window.Chart.defaults.color = COLORS.muted;
+    window.Chart.defaults.borderColor = COLORS.grid;
+    var previous = window.thresholdCharts || {};
     window.thresholdCharts = {};
     document.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
       var name = canvas.dataset.chart;
       var build = builders[name];
       if (!build || !data[name]) {
         return;
+      }
+      if (previous[name]) {
+        previous[name].destroy(); // drawn again in the new theme's colours
       }
       var chart = new window.Chart(canvas, build(data[name], canvas));
       window.thresholdCharts[name] = chart;
@@ -387,4 +423,6 @@
     drawCharts();
     periodControls();
   });
+  // static/js/theme.js: the theme changed (the switch, or the device's setting).
+  document.addEventListener("threshold:themechange", drawCharts);
 })();

@@ -248,7 +248,7 @@ def test_a_failing_handler_is_retried_with_backoff_then_kept_as_a_dead_letter(sd
     notify_by_email(sdr)
     now = timezone.now()
 
-    with mock.patch("django.core.mail.send_mail", side_effect=OSError("SMTP down")):
+    with mock.patch("django.core.mail.EmailMessage.send", side_effect=OSError("SMTP down")):
         assert outbox_sweep(now=now).failed == 1
         row = OutboxMessage.objects.get()
         assert (row.attempts, row.state) == (1, "pending")

@@ -157,9 +157,20 @@ INLINE = re.compile(
 )
 
 
+# Not our pages: HTML that RevOps pastes into their own website (the web-to-lead snippet),
+# where the honeypot field must hide itself without our stylesheet.
+FOREIGN_PAGES = ("snippet",)
+
+
 def _page_templates() -> list[Path]:
     found = [*ROOT.glob("templates/**/*.html"), *ROOT.glob("*/templates/**/*.html")]
-    return sorted(p for p in found if "email" not in p.parts and ".venv" not in p.parts)
+    return sorted(
+        p
+        for p in found
+        if "email" not in p.parts
+        and ".venv" not in p.parts
+        and not set(FOREIGN_PAGES) & set(p.parts)
+    )
 
 
 COMMENTS = re.compile(r"\{#.*?#\}|\{% comment %\}.*?\{% endcomment %\}", re.DOTALL)

@@ -192,6 +192,7 @@ def test_staff_reach_the_admin_from_the_shell(page: Page, live_server, login):
             "Dashboard",
             "Approvals",
             "SLA",
+            "Import leads",
             "Settings",
             "Administration",
         ]

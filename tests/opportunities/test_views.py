@@ -862,10 +862,73 @@ def test_board_runs_a_constant_number_of_queries_and_caps_columns(client, ae, mo
 
     assert few == many
     discovery = next(c for c in capped.context["columns"] if c["stage"].name == "Discovery")
-    assert len(discovery["cards"]) == 10 and discovery["count"] == 40 and discovery["more"] == 30
-    assert "+30 more" in capped.content.decode()
+    assert len(discovery["cards"]) == 10 and discovery["count"] == 40
+    assert discovery["more_url"] and 'data-testid="load-more"' in capped.content.decode()
     newest = Opportunity.objects.filter(stage=_stage("Discovery")).order_by("-created_at", "-id")
     assert [c.pk for c in discovery["cards"]] == [o.pk for o in newest[:10]]
+    proposal = next(c for c in capped.context["columns"] if c["stage"].name == "Proposal")
+    assert len(proposal["cards"]) == 3 and not proposal["more_url"]
+
+
+def test_load_more_appends_the_next_cards_of_a_column_until_none_are_left(client, ae, monkeypatch):
+    client.force_login(ae)
+    OpportunityFactory.create_batch(25, owner=ae)
+    monkeypatch.setattr(board_views, "BOARD_CARDS_PER_COLUMN", 10)
+    newest = [
+        o.pk
+        for o in Opportunity.objects.filter(stage=_stage("Discovery")).order_by(
+            "-created_at", "-id"
+        )
+    ]
+    seen = [c.pk for c in _column(client.get(reverse("opportunities:board")), "Discovery")]
+    url = _column_info(client.get(reverse("opportunities:board")), "Discovery")["more_url"]
+
+    pages = 0
+    while url:
+        response = client.get(url)
+        assert response.status_code == 200
+        seen += [card.pk for card in response.context["cards"]]
+        url = response.context["more_url"]
+        pages += 1
+
+    assert seen == newest and pages == 2
+    assert 'hx-swap-oob="true"' in response.content.decode()
+
+
+def test_the_board_filters_by_currency_and_close_month_and_keeps_them_for_the_table(client, ae):
+    client.force_login(ae)
+    march = OpportunityFactory(
+        owner=ae, currency="IDR", expected_close_date=datetime.date(2031, 3, 14)
+    )
+    OpportunityFactory(owner=ae, currency="IDR", expected_close_date=datetime.date(2031, 4, 1))
+    OpportunityFactory(owner=ae, currency="USD", expected_close_date=datetime.date(2031, 3, 2))
+
+    response = client.get(
+        reverse("opportunities:board"), {"currency": "IDR", "close_month": "2031-03"}
+    )
+
+    shown = [c.pk for col in response.context["columns"] for c in col["cards"]]
+    assert shown == [march.pk]
+    assert "close_month=2031-03" in response.context["table_url"]
+    table = client.get(response.context["table_url"])
+    assert [o.pk for o in table.context["opportunities"]] == [march.pk]
+
+
+def test_a_month_that_is_not_one_is_a_field_error_not_a_500(client, ae):
+    client.force_login(ae)
+
+    response = client.get(reverse("opportunities:board"), {"close_month": "0000-13"})
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["close_month"]
+
+
+def _column_info(response, name):
+    return next(c for c in response.context["columns"] if c["stage"].name == name)
+
+
+def _column(response, name):
+    return _column_info(response, name)["cards"]
 
 
 def test_board_filters_by_owner_for_managers_and_links_stages_for_revops(client, ae, revops):

@@ -279,15 +279,17 @@ def test_a_big_backlog_is_swept_in_batches(make_lead):
     assert not SlaTimer.objects.sweep_due(now).exists()
 
 
-def test_the_sweep_reads_only_due_timers(make_lead, django_assert_max_num_queries):
+def test_an_idle_tick_is_one_index_probe(make_lead, django_assert_num_queries):
     for _ in range(20):
         make_lead()
     now = timezone.now()
 
-    with django_assert_max_num_queries(3):
+    with django_assert_num_queries(1) as captured:
         result = timers_sweep(now=now)
 
     assert result.examined == 0
+    probe = captured.captured_queries[0]["sql"]
+    assert "LIMIT 1" in probe and "FOR UPDATE" not in probe
 
 
 # --- clocks that stop -----------------------------------------------------------------------------
@@ -356,6 +358,56 @@ def test_breach_emails_go_to_the_owner_after_the_commit(
     assert [m.to for m in mailoutbox] == [[owner.email]]
     assert "SLA breached" in mailoutbox[0].subject
     assert f"/leads/{lead.pk}/" in mailoutbox[0].body
+
+
+def test_each_bell_message_is_emailed_once_through_the_outbox(make_lead, owner):
+    from crm.outbox.models import OutboxMessage
+
+    lead = make_lead()
+    timer = timer_of(lead, "first-contact")
+
+    timers_sweep(now=timer.due_at + MINUTE)
+    timers_sweep(now=timer.due_at + MINUTE)  # redelivered: nothing new
+
+    bell = Notification.objects.get(recipient=owner, kind="sla_breach")
+    row = OutboxMessage.objects.get()
+    assert row.kind == "crm.tasks.notification_email_task"
+    assert row.delivery_key == f"notification-email:{bell.pk}"
+    assert row.payload == {"notification_id": bell.pk}
+    assert row.available_at is not None and row.attempts == 0
+
+
+def test_the_recipients_choices_are_honoured(
+    make_lead, owner, mailoutbox, django_capture_on_commit_callbacks
+):
+    from crm.outbox.models import OutboxMessage
+
+    owner.notification_preferences = {"sla_breach": {"in_app": False, "email": True}}
+    owner.save(update_fields=["notification_preferences"])
+    lead = make_lead()
+    timer = timer_of(lead, "first-contact")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        timers_sweep(now=timer.due_at + MINUTE)
+
+    assert _sla_notifications() == []  # no bell row: the owner turned it off in the app
+    assert OutboxMessage.objects.get().kind == "crm.tasks.notification_message_email_task"
+    assert [m.to for m in mailoutbox] == [[owner.email]]
+    assert "SLA breached" in mailoutbox[0].subject
+
+
+def test_no_email_for_a_recipient_who_turned_it_off(make_lead, owner):
+    from crm.outbox.models import OutboxMessage
+
+    owner.notification_preferences = {"sla_breach": {"email": False}}
+    owner.save(update_fields=["notification_preferences"])
+    lead = make_lead()
+    timer = timer_of(lead, "first-contact")
+
+    timers_sweep(now=timer.due_at + MINUTE)
+
+    assert _sla_notifications() == [(owner.pk, "sla_breach")]
+    assert not OutboxMessage.objects.exists()
 
 
 def test_nothing_is_emailed_when_the_sweep_rolls_back(make_lead, mailoutbox):

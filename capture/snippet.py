@@ -1,0 +1,63 @@
+"""The HTML RevOps pastes into a web page to show a form: a plain `<form method="post">`
+that works without JavaScript, and a variant that posts JSON with `fetch` and shows the
+answer in place. Both are rendered by templates, so every label and value is escaped."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from capture.fields import FORM_FIELDS, HONEYPOT, FieldSpec, visitor_must_fill
+from capture.models import WebForm
+from leads.models import Lead
+
+
+@dataclass(frozen=True)
+class SnippetField:
+    name: str
+    spec: FieldSpec
+    required: bool
+    max_length: int | None
+
+
+def public_path(form: WebForm) -> str:
+    return reverse("capture:public_form", args=[form.key])
+
+
+def snippet_fields(form: WebForm) -> list[SnippetField]:
+    required = visitor_must_fill(form.fields)
+    rows = []
+    for name in form.fields:
+        spec = FORM_FIELDS.get(name)
+        if spec is None:
+            continue
+        max_length = getattr(Lead._meta.get_field(name), "max_length", None)
+        if name == "country":
+            max_length = 60  # a name ("Indonesia") or a code ("ID")
+        rows.append(SnippetField(name, spec, name in required, max_length))
+    return rows
+
+
+def html_snippet(form: WebForm, *, action: str) -> str:
+    """A plain HTML form posting to `action` (the absolute URL of /f/<key>/)."""
+    return render_to_string(
+        "capture/snippet/form.html",
+        {"form": form, "action": action, "fields": snippet_fields(form), "honeypot": HONEYPOT},
+    ).strip()
+
+
+def fetch_snippet(form: WebForm, *, action: str) -> str:
+    """The same form, posted as JSON by a short script (needs the page's site among the
+    form's allowed origins: the browser asks first, CORS)."""
+    return render_to_string(
+        "capture/snippet/fetch.html",
+        {
+            "form": form,
+            "action": action,
+            "fields": snippet_fields(form),
+            "honeypot": HONEYPOT,
+            "form_id": f"threshold-form-{form.key}",
+        },
+    ).strip()

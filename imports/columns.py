@@ -1,0 +1,321 @@
+"""What a file's columns and values mean: headers of Salesforce, HubSpot and Pipedrive lead
+exports (and the usual variants) mapped onto lead fields, their picklist values (lead
+source, lead status, segment, country) onto ours, and the date format of each column.
+
+Everything here is pure: the mapping step proposes with it, the run converts with it.
+Headers and values are compared normalized (`normalized`): case, accents kept, every run
+of punctuation, underscores or spaces one space, camelCase split, so "E-mail Address",
+"email_address" and "EmailAddress" are one name.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache, lru_cache
+
+from django.utils.translation import gettext_lazy as _
+
+from leads.models import Lead, Segment, Source
+
+Status = Lead.Status
+
+# The lead fields a column can fill, in the order the mapping page lists them. Besides the
+# lead's own fields: a full name split in two, the status, the created date, the owner.
+TARGETS: dict[str, object] = {
+    "company_name": _("Company"),
+    "company_domain": _("Company web domain"),
+    "industry": _("Industry"),
+    "employee_count": _("Employees"),
+    "segment": _("Segment"),
+    "territory": _("Territory"),
+    "country": _("Country"),
+    "full_name": _("Full name (split into first and last)"),
+    "first_name": _("First name"),
+    "last_name": _("Last name"),
+    "email": _("E-mail"),
+    "phone": _("Phone"),
+    "job_title": _("Job title"),
+    "source": _("Lead source"),
+    "campaign": _("Campaign"),
+    "score": _("Lead score"),
+    "status": _("Lead status"),
+    "created_at": _("Created date"),
+    "owner": _("Owner (SDR or manager)"),
+    "lost_to_competitor": _("Lost to competitor"),
+}
+
+# Normalized header -> target. Salesforce (labels and API names), HubSpot (labels and
+# internal names), Pipedrive ("Person - Email", "Organization - Name", "Lead - ..."), Zoho
+# and plain variants. A file's first column that maps to a target takes it.
+_ALIASES: dict[str, tuple[str, ...]] = {
+    "company_name": (
+        "company", "company name", "account", "account name", "organization",
+        "organisation", "organization name", "organisation name", "org", "business name",
+        "employer", "organization - name", "lead organization", "associated company",
+    ),
+    "company_domain": (
+        "website", "web site", "company website", "website url", "domain", "company domain",
+        "company domain name", "url", "web", "organization website", "organization - website",
+    ),
+    "industry": ("industry", "organization industry", "organization - industry", "sector"),
+    "employee_count": (
+        "employees", "no of employees", "number of employees", "numberofemployees",
+        "employee count", "company size", "headcount", "organization number of employees",
+    ),
+    "segment": ("segment", "company segment", "market segment", "customer segment"),
+    "territory": ("territory", "sales territory", "region", "sales region"),
+    "country": (
+        "country", "country region", "country code", "mailing country", "billing country",
+        "address country", "person country", "organization country",
+        "organization - address - country",
+    ),
+    "full_name": (
+        "name", "full name", "contact name", "lead name", "person name", "person - name",
+        "person", "contact",
+    ),
+    "first_name": (
+        "first name", "firstname", "first", "given name", "forename", "person first name",
+        "person - first name", "contact first name",
+    ),
+    "last_name": (
+        "last name", "lastname", "last", "surname", "family name", "person last name",
+        "person - last name", "contact last name",
+    ),
+    "email": (
+        "email", "e mail", "email address", "e mail address", "mail", "work email",
+        "business email", "primary email", "person email", "person email work",
+        "person - email", "person - email - work", "contact email", "emailaddress",
+    ),
+    "phone": (
+        "phone", "phone number", "telephone", "tel", "mobile", "mobile phone",
+        "mobile phone number", "mobilephone", "work phone", "business phone", "person phone",
+        "person phone work", "person - phone", "person - phone - work",
+    ),
+    "job_title": (
+        "title", "job title", "jobtitle", "position", "role", "job", "person job title",
+        "person - job title",
+    ),
+    "source": (
+        "lead source", "source", "leadsource", "original source", "original source type",
+        "hs analytics source", "source channel", "lead source channel", "lead - source",
+        "lead - source channel", "lead - source origin", "source origin", "channel",
+        "latest source",
+    ),
+    "campaign": (
+        "campaign", "campaign name", "primary campaign source", "utm campaign",
+        "lead campaign", "original source drill down 2",
+    ),
+    "score": ("lead score", "score", "hubspot score", "hubspotscore", "rating score"),
+    "status": (
+        "lead status", "status", "hs lead status", "lifecycle stage", "lifecyclestage",
+        "lead stage", "stage", "lead - status",
+    ),
+    "created_at": (
+        "created date", "create date", "createdate", "created", "date created", "created on",
+        "creation date", "created time", "lead created", "lead - lead created",
+        "lead - created", "created at", "date added", "added on",
+    ),
+    "owner": (
+        "lead owner", "owner", "owner name", "owner email", "hubspot owner", "contact owner",
+        "lead - owner", "assigned to", "sales rep", "sdr",
+    ),
+    "lost_to_competitor": ("lost to competitor", "competitor"),
+}  # fmt: skip
+
+# Picklist values (normalized) -> ours. Salesforce's standard lead sources, HubSpot's
+# "Original source" (labels and API values), Pipedrive's source channels.
+SOURCE_VALUES: dict[str, tuple[str, ...]] = {
+    Source.INBOUND: (
+        "inbound", "web", "website", "web form", "web forms", "webform", "organic search",
+        "paid search", "direct traffic", "organic social", "paid social", "social media",
+        "social", "email marketing", "email", "e mail", "advertisement", "ad", "ads",
+        "public relations", "pr", "phone inquiry", "inbound call", "live chat", "chat",
+        "chatbot", "ai referrals", "other campaigns", "leadbooster", "content", "seo",
+        "ppc", "google ads", "linkedin ads", "facebook ads", "marketing", "demo request",
+        "contact us", "download", "newsletter",
+        # HubSpot "Referrals" are visits from links on other sites: inbound web traffic.
+        "referrals",
+    ),
+    Source.OUTBOUND: (
+        "outbound", "purchased list", "list", "cold call", "cold calling", "cold email",
+        "prospecting", "prospector", "outreach", "sales outreach", "sdr outreach",
+        "sales generated", "sales", "linkedin outreach", "sales navigator",
+    ),
+    Source.REFERRAL: (
+        "referral", "employee referral", "external referral", "customer referral",
+        "word of mouth", "recommendation", "referred",
+    ),
+    Source.EVENT: (
+        "event", "events", "event webinar", "trade show", "tradeshow", "conference",
+        "webinar", "seminar", "seminar internal", "seminar partner", "meetup", "expo",
+        "workshop", "roadshow",
+    ),
+    Source.PARTNER: (
+        "partner", "partner referral", "partners", "reseller", "channel partner",
+        "marketplace", "affiliate", "alliance",
+    ),
+    Source.OTHER: (
+        "other", "offline sources", "offline", "manually created", "manual", "import",
+        "imported", "api", "integration", "unknown",
+    ),
+}  # fmt: skip
+
+# Statuses a lead can come in with, and those it cannot (Threshold qualifies and converts).
+STATUS_VALUES: dict[str, tuple[str, ...]] = {
+    Status.MQL: (
+        "mql", "new", "open", "open not contacted", "not contacted", "lead", "subscriber",
+        "marketing qualified lead", "marketingqualifiedlead", "marketing qualified",
+        "unassigned", "raw",
+    ),
+    Status.SAL: (
+        "sal", "working", "working contacted", "contacted", "in progress",
+        "attempted to contact", "connected", "accepted", "sales accepted lead",
+        "sales accepted", "engaged", "working on it",
+    ),
+    Status.NURTURE: ("nurture", "nurturing", "bad timing", "recycled", "recycle", "on hold"),
+    Status.DISQUALIFIED: (
+        "disqualified", "closed not converted", "unqualified", "not qualified", "junk",
+        "not interested", "bad fit", "lost", "closed lost", "dead", "archived",
+    ),
+    "": (
+        "sql", "qualified", "sales qualified lead", "salesqualifiedlead", "sales qualified",
+        "opportunity", "open deal", "closed converted", "converted", "customer", "evangelist",
+        "won", "closed won", "rejected",
+    ),
+}  # fmt: skip
+NOT_IMPORTABLE = ""  # the STATUS_VALUES key of the statuses a lead cannot come in with
+
+SEGMENT_VALUES: dict[str, tuple[str, ...]] = {
+    Segment.SMB: ("smb", "small business", "small", "sme", "small and medium business"),
+    Segment.MID_MARKET: ("mid", "mid market", "midmarket", "medium", "mm", "commercial"),
+    Segment.ENTERPRISE: ("enterprise", "large", "ent", "large enterprise", "strategic"),
+}
+
+_COUNTRY_ALIASES = {
+    "usa": "US", "united states of america": "US", "america": "US", "us": "US",
+    "uk": "GB", "great britain": "GB", "england": "GB", "scotland": "GB", "wales": "GB",
+    "uae": "AE", "south korea": "KR", "korea": "KR", "republic of korea": "KR",
+    "russia": "RU", "vietnam": "VN", "viet nam": "VN", "czech republic": "CZ",
+    "holland": "NL", "the netherlands": "NL",
+}  # fmt: skip
+
+_PUNCTUATION = re.compile(r"[\W_]+")
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
+@lru_cache(maxsize=8192)  # a file repeats its picklist values on every row
+def normalized(text: str) -> str:
+    """ "E-mail Address" / "email_address" / "EmailAddress" -> "e mail address"."""
+    text = _CAMEL.sub(" ", text.strip().lstrip("\ufeff"))
+    return " ".join(_PUNCTUATION.sub(" ", text.casefold()).split())
+
+
+@cache
+def _alias_index() -> dict[str, str]:
+    return {normalized(alias): target for target, aliases in _ALIASES.items() for alias in aliases}
+
+
+def _value_index(table: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    index = {normalized(value): key for key, values in table.items() for value in values}
+    index.update({normalized(str(key)): key for key in table if key})
+    return index
+
+
+@cache
+def source_index() -> dict[str, str]:
+    index = _value_index(SOURCE_VALUES)
+    index.update({normalized(str(label)): value for value, label in Source.choices})
+    return index
+
+
+@cache
+def status_index() -> dict[str, str]:
+    return _value_index(STATUS_VALUES)
+
+
+@cache
+def segment_index() -> dict[str, str]:
+    index = _value_index(SEGMENT_VALUES)
+    index.update({normalized(str(label)): value for value, label in Segment.choices})
+    return index
+
+
+@cache
+def country_index() -> dict[str, str]:
+    """Country names (English, CLDR via babel) and ISO codes -> ISO 3166 alpha-2."""
+    from babel import Locale
+
+    index = {}
+    for code, name in Locale("en").territories.items():
+        if len(code) == 2 and code.isalpha():
+            index[normalized(name)] = code
+            index[code.casefold()] = code
+    index.update({normalized(k): v for k, v in _COUNTRY_ALIASES.items()})
+    return index
+
+
+def auto_map(headers: list[str]) -> list[str]:
+    """The target of each column ("" for none), each target at most once: the first column
+    whose header names it. "Person - Email - Work" and "Email" both name the e-mail."""
+    aliases = _alias_index()
+    taken: set[str] = set()
+    columns = []
+    for header in headers:
+        target = aliases.get(normalized(header), "")
+        if target in taken:
+            target = ""
+        taken.add(target)
+        columns.append(target)
+    if "first_name" in taken or "last_name" in taken:
+        columns = ["" if target == "full_name" else target for target in columns]
+    return columns
+
+
+def header_key(headers: list[str]) -> str:
+    """Files with these headers (normalized, in order) share a remembered mapping."""
+    import hashlib
+
+    joined = "\x1f".join(normalized(h) for h in headers)
+    return hashlib.sha256(joined.encode()).hexdigest()
+
+
+# --- dates -----------------------------------------------------------------------------------
+
+DATE_FORMATS: dict[str, object] = {
+    "iso": _("Year-month-day (2024-01-31)"),
+    "dmy": _("Day/month/year (31/01/2024)"),
+    "mdy": _("Month/day/year (01/31/2024)"),
+}
+_TIME = r"(?:[ T,]+(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?\s*([AaPp]\.?[Mm]\.?)?)?"
+ISO_DATE = re.compile(
+    r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})" + _TIME + r"\s*(Z|[+-]\d{2}:?\d{2})?", re.ASCII
+)
+NUMERIC_DATE = re.compile(
+    r"(\d{1,2})[-/.](\d{1,2})[-/.](\d{4}|\d{2})" + _TIME + r"\s*(Z|[+-]\d{2}:?\d{2})?", re.ASCII
+)
+
+
+def detect_date_format(values: list[str], *, delimiter: str = ",") -> tuple[str, bool] | None:
+    """(format, sure) for a column whose values are all dates; None when they are not.
+
+    ISO when every value is year first; else day or month first, decided by a value whose
+    first (day/month/year) or second (month/day/year) part is over 12. When none is, the
+    column is ambiguous: day first for a semicolon file (Excel writes those in the locales
+    that also write 31/01), month first otherwise, and `sure` is False."""
+    present = [v.strip() for v in values if v.strip()][:1000]
+    if not present:
+        return None
+    if all(ISO_DATE.fullmatch(v) for v in present):
+        return "iso", True
+    matches = [NUMERIC_DATE.fullmatch(v) for v in present]
+    if not all(matches):
+        return None
+    day_first = any(int(m.group(1)) > 12 for m in matches if m)
+    month_first = any(int(m.group(2)) > 12 for m in matches if m)
+    if day_first and not month_first:
+        return "dmy", True
+    if month_first and not day_first:
+        return "mdy", True
+    if day_first and month_first:
+        return None
+    return ("dmy" if delimiter == ";" else "mdy"), False

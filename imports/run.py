@@ -1,0 +1,249 @@
+"""The run: the file's rows through the bulk intake, a batch at a time, and the preview.
+
+Each batch is one transaction: its leads (`leads.services.bulk_intake`), its failed rows
+(the error file) and the job's counters commit together. So whatever stops a run (a
+cancel, an error, a killed worker) the first `processed` rows of the file are in, each
+counted, and no other; a worker that died mid-batch is redelivered the task (Celery acks
+late) and the run resumes after the last committed row. Cancelling takes effect between
+batches: the run reads the job row, locked, before each one.
+
+The file is read as a stream (`imports.files`) and held a batch at a time, so memory
+stays flat whatever its size.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import logging
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from django.db import connection, transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from crm.exceptions import Problem
+from crm.models import Notification, User
+from crm.services import notify
+from imports.config import ImportConfig
+from imports.files import ChunkStream, read_rows
+from imports.models import ImportFileChunk, ImportJob, ImportRowError
+from imports.rows import Converted, RowReader
+from leads.services.bulk_intake import Assignment, BulkOutcome, leads_bulk_intake
+from leads.services.bulk_rows import write_rows
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 5_000
+PREVIEW_ROWS = 20
+ERROR_COLUMNS = ("job_id", "row", "values", "problems")
+Batch = list[tuple[int, list[str], Converted]]
+
+
+def job_chunks(job_id: int) -> Iterator[bytes]:
+    """The uploaded file's bytes, a stored chunk at a time (one query each)."""
+    for seq in itertools.count():
+        chunk = (
+            ImportFileChunk.objects.filter(job_id=job_id, seq=seq)
+            .values_list("data", flat=True)
+            .first()
+        )
+        if chunk is None:
+            return
+        yield bytes(chunk)
+
+
+def delete_file(job_id: int) -> None:
+    """Let the stored upload go: one DELETE (the ORM's would load every chunk first)."""
+    table = connection.ops.quote_name(ImportFileChunk._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {table} WHERE job_id = %s", [job_id])
+
+
+def file_rows(job: ImportJob, *, skip: int = 0) -> Iterator[tuple[int, list[str]]]:
+    stream = io.BufferedReader(ChunkStream(job_chunks(job.pk)), buffer_size=256 * 1024)
+    return read_rows(stream, encoding=job.encoding, delimiter=job.delimiter, skip=skip)
+
+
+def _owners() -> list[User]:
+    """Whom an owner column may name: active SDRs and managers."""
+    return list(User.objects.filter(is_active=True, role__in=(User.Role.SDR, User.Role.MANAGER)))
+
+
+def _assignment(job: ImportJob) -> Assignment:
+    importer = job.created_by
+    owner = job.default_owner or (importer if importer.is_sdr else None)
+    return Assignment(owner=owner, team=job.default_team, after=job.team_after)
+
+
+# --- the run ----------------------------------------------------------------------------------
+
+
+def import_run(*, job_id: int) -> ImportJob:
+    """Run (or resume) the import `job_id` to its end; never raises for the file's sake."""
+    job = _begin(job_id)
+    if job.is_finished:
+        return job
+    importer = job.created_by
+    reader = RowReader(job, owners=_owners(), now=timezone.now())
+    assignment = _assignment(job)
+    rows = file_rows(job, skip=job.processed)
+    status = ImportJob.Status.DONE
+    error = ""
+    try:
+        while batch := list(itertools.islice(rows, BATCH_SIZE)):
+            converted: Batch = [(row, values, reader.convert(values)) for row, values in batch]
+            if not _run_batch(job.pk, converted, importer, assignment):
+                status = ImportJob.Status.CANCELLED
+                break
+    except Exception as exc:  # noqa: BLE001 - the job records it; the rows before stay in
+        logger.exception("import %s failed", job_id)
+        status = ImportJob.Status.FAILED
+        error = _("An unexpected error stopped the import (%(kind)s).") % {
+            "kind": type(exc).__name__
+        }
+    return _finish(job_id, status, error)
+
+
+def _begin(job_id: int) -> ImportJob:
+    with transaction.atomic():
+        job = (
+            ImportJob.objects.select_for_update(of=("self",))
+            .select_related("created_by", "default_owner", "default_team")
+            .get(pk=job_id)
+        )
+        if job.is_finished:
+            return job
+        if job.status == ImportJob.Status.PENDING:
+            job.status = ImportJob.Status.RUNNING
+            job.started_at = timezone.now()
+            job.save(update_fields=["status", "started_at"])
+    return job
+
+
+def _run_batch(job_id: int, batch: Batch, importer: User, assignment: Assignment) -> bool:
+    """Take one batch in, in one transaction with its counters; False if the job was
+    cancelled (nothing of this batch is written then)."""
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().get(pk=job_id)
+        if job.cancel_requested_at is not None:
+            return False
+        result = leads_bulk_intake(
+            rows=[c.row for _row, _values, c in batch if c.row is not None],
+            by=importer,
+            on_duplicate=job.on_duplicate,  # type: ignore[arg-type]
+            assignment=assignment,
+            may_update=lambda lead: importer.has_perm("leads.work_lead", lead),
+            dry_run=job.dry_run,
+        )
+        outcomes = iter(result.outcomes)
+        counts: Counter[str] = Counter()
+        errors = []
+        for row, values, converted in batch:
+            problems: tuple[Problem, ...] | list[Problem] = converted.problems
+            if converted.row is not None:
+                outcome: BulkOutcome = next(outcomes)
+                counts[outcome.outcome] += 1
+                problems = outcome.problems
+            else:
+                counts["failed"] += 1
+            if problems:
+                errors.append((job_id, row, values, [p.as_dict() for p in problems]))
+        write_rows(ImportRowError, ERROR_COLUMNS, errors)
+        for name in ("created", "updated", "skipped", "failed"):
+            setattr(job, name, getattr(job, name) + counts[name])
+        job.processed += len(batch)
+        job.last_row = batch[-1][0]
+        owners = Counter({int(k): v for k, v in job.owner_counts.items()}) + result.owners
+        job.owner_counts = {str(k): v for k, v in owners.items()}
+        job.team_after = assignment.after
+        job.save()
+    return True
+
+
+def _finish(job_id: int, status: str, error: str) -> ImportJob:
+    """End the run: its status, the file let go, and each new lead's owner told once."""
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().get(pk=job_id)
+        if job.is_finished:
+            return job
+        job.status = status
+        job.error = error
+        job.finished_at = timezone.now()
+        job.save(update_fields=["status", "error", "finished_at"])
+        delete_file(job.pk)
+        if not job.dry_run:
+            _tell_owners(job)
+    return job
+
+
+def _tell_owners(job: ImportJob) -> None:
+    """One notification per owner for the whole import, not one per lead."""
+    counts = {int(k): v for k, v in job.owner_counts.items() if v}
+    for owner in User.objects.filter(pk__in=counts):
+        count = counts[owner.pk]
+        notify(
+            recipients=[owner],
+            kind=Notification.Kind.ASSIGNMENT,
+            message=ngettext(
+                "%(count)d new lead for you from the import of “%(file)s”.",
+                "%(count)d new leads for you from the import of “%(file)s”.",
+                count,
+            )
+            % {"count": count, "file": job.file_name},
+            url=reverse("leads:list"),
+        )
+
+
+# --- the preview ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PreviewRow:
+    row: int
+    values: list[str]
+    outcome: str  # "created" | "updated" | "skipped" | "failed"
+    problems: tuple[Problem, ...]
+
+
+def import_preview(job: ImportJob, config: ImportConfig, *, by: User) -> list[PreviewRow]:
+    """The file's first rows as the run would take them with `config`: what each would
+    become, and its problems. Reads the database, writes nothing."""
+    draft = ImportJob(
+        pk=job.pk, headers=job.headers, created_by=job.created_by, encoding=job.encoding
+    )
+    config.apply(draft)
+    reader = RowReader(draft, owners=_owners(), now=timezone.now())
+    sample = list(itertools.islice(file_rows(job), PREVIEW_ROWS))
+    converted = [(row, values, reader.convert(values)) for row, values in sample]
+    result = leads_bulk_intake(
+        rows=[c.row for _row, _values, c in converted if c.row is not None],
+        by=by,
+        on_duplicate=config.on_duplicate,  # type: ignore[arg-type]
+        assignment=Assignment(owner=config.default_owner, team=config.default_team),
+        may_update=lambda lead: by.has_perm("leads.work_lead", lead),
+        dry_run=True,
+    )
+    outcomes = iter(result.outcomes)
+    preview = []
+    for row, values, c in converted:
+        if c.row is None:
+            preview.append(PreviewRow(row, values, "failed", tuple(c.problems)))
+        else:
+            outcome = next(outcomes)
+            preview.append(PreviewRow(row, values, outcome.outcome, outcome.problems))
+    return preview
+
+
+def sample_values(job: ImportJob, index: int, *, rows: int = 2_000, limit: int = 30) -> list[str]:
+    """The distinct values of column `index` among the file's first `rows` rows, most
+    frequent first (the mapping page maps them onto ours)."""
+    counts: Counter[str] = Counter()
+    for _row, values in itertools.islice(file_rows(job), rows):
+        if index < len(values) and values[index].strip():
+            counts[values[index].strip()] += 1
+    return [value for value, _count in counts.most_common(limit)]

@@ -1,0 +1,91 @@
+"""Reads for the import pages and the API: the error file, the mapping page's samples, the
+settings history."""
+
+from __future__ import annotations
+
+import csv
+import itertools
+from collections.abc import Iterator
+
+from django.http import StreamingHttpResponse
+from django.utils.text import get_valid_filename
+from django.utils.translation import gettext as _
+
+from crm.csv_safe import BOM, CONTENT_TYPE, safe_row
+from imports.models import ImportJob, ImportMapping, ImportRowError, ImportSettingsChange
+from imports.run import file_rows
+
+SAMPLES_PER_COLUMN = 3
+HISTORY = 20
+
+
+def is_remembered(job: ImportJob) -> bool:
+    """A mapping is remembered for files with these headers (this one was proposed from it)."""
+    return ImportMapping.objects.filter(header_key=job.header_key).exists()
+
+
+def column_samples(job: ImportJob) -> list[list[str]]:
+    """The first non-blank values of each column, to recognise it by."""
+    samples: list[list[str]] = [[] for _ in job.headers]
+    for _row, values in itertools.islice(file_rows(job), 50):
+        for index, value in enumerate(values[: len(samples)]):
+            if value.strip() and len(samples[index]) < SAMPLES_PER_COLUMN:
+                samples[index].append(value.strip()[:60])
+    return samples
+
+
+def settings_history() -> list[ImportSettingsChange]:
+    return list(ImportSettingsChange.objects.select_related("actor")[:HISTORY])
+
+
+# --- the error file ---------------------------------------------------------------------------
+
+
+class _Line:
+    def write(self, value: str) -> str:
+        return value
+
+
+def problems_cell(problems: list[dict[str, str | None]]) -> str:
+    """`email: Enter a valid email address. [invalid]; ...`: field, message and code."""
+    return "; ".join(
+        f"{p['field']}: {p['message']} [{p['code']}]"
+        if p.get("field")
+        else f"{p['message']} [{p['code']}]"
+        for p in problems
+    )
+
+
+def error_file_lines(job: ImportJob) -> Iterator[str]:
+    """The header as uploaded plus "Row" and "Problems", then each failed row as uploaded
+    (padded to the header) and its problems; the upload's delimiter, a BOM for Excel, every
+    cell spreadsheet-safe (`crm.csv_safe`). Streamed: rows are read as they are sent."""
+    writer = csv.writer(_Line(), delimiter=job.delimiter or ",")
+    width = len(job.headers)
+    yield BOM + writer.writerow(safe_row([*job.headers, _("Row"), _("Problems")]))
+    errors = (
+        ImportRowError.objects.filter(job=job)
+        .order_by("row")
+        .values_list("row", "values", "problems")
+        .iterator(chunk_size=2_000)
+    )
+    buffer: list[str] = []
+    for row, values, problems in errors:
+        cells = list(values) + [""] * max(0, width - len(values))
+        buffer.append(writer.writerow(safe_row([*cells, row, problems_cell(problems)])))
+        if len(buffer) >= 500:
+            yield "".join(buffer)
+            buffer = []
+    if buffer:
+        yield "".join(buffer)
+
+
+def error_file_name(job: ImportJob) -> str:
+    stem = job.file_name.rsplit(".", 1)[0] or "import"
+    return get_valid_filename(f"{stem}-errors.csv") or "import-errors.csv"
+
+
+def error_file_response(job: ImportJob) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(error_file_lines(job), content_type=CONTENT_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="{error_file_name(job)}"'
+    return response

@@ -1,0 +1,542 @@
+"""Bulk intake: a batch of leads (thousands) in one transaction, set-based: the CSV import.
+
+`lead_intake` takes one lead in about a dozen statements (locks, two index probes, the
+lead, its qualification, events, transition, clocks, routing, a notification): right for
+a form, far too slow for a file of a million rows. `leads_bulk_intake` takes a batch and
+writes the very rows the per-lead path writes, a table at a time: the person lookups are
+two queries for the whole batch (the `Lower("email")` and `NameKey` indexes), the leads,
+qualifications, transitions and events are one COPY each (PostgreSQL; executemany
+elsewhere), the clocks one INSERT ... SELECT per SLA policy (`LeadClocks.on_events_bulk`).
+
+**The same as `lead_intake`:** the intake rules (`gate.intake_problems`, same codes and
+messages); who a person is (`leads.identity`) and which lead holds them
+(`leads.duplicates.live_lead`; a person with only closed leads gets a new lead linked to the
+newest, `previous_lead`); `at` dates the lead (created_at, mql_at, the CREATED event, the
+NEW -> MQL transition) while routing and clocks use now; and routing: the same rules in
+the same order with the same round-robin pointers, advanced in memory row by row and
+saved once, so a batch assigns exactly as one `_route` per row in file order would.
+
+**On purpose different:** a person who is already live is not a TOUCH: the import's
+`on_duplicate` says skip, fill blanks or overwrite (an EDITED event, old -> new), so
+importing a file twice leaves every timeline as it was. Owners are told once per import
+(the caller sums `BulkResult.owners`), not once per lead. A file may carry a status beyond
+MQL (SAL, nurture, disqualified; `IMPORT_STATUSES`): the move is recorded as at intake,
+without marketing's e-mail (history, not news); a nurtured or disqualified lead has left
+the flow and gets no clocks.
+
+**Concurrency.** Each batch takes one exclusive advisory lock, `INTAKE_GATE_LOCK` (not one
+per person: a batch would need ~10,000, more than PostgreSQL's lock table holds), and
+`lead_intake` takes it shared before its per-person locks: an import batch and a web form
+never both create the same new person, nor two imports. The routing pointers are locked
+as `_route` locks them.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime
+import re
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from django.db import connection, transaction
+from django.db.models import F
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from crm.exceptions import Problem
+from crm.models import Team, User, normalize_company_name
+from crm.versioning import as_jsonable
+from leads.clocks import ClockEvent, clocks
+from leads.duplicates import FINAL_STATUSES, live_lead, previous_lead
+from leads.identity import NameKey, identity_domain, normalize_email, normalize_name
+from leads.models import Lead, LeadEvent, LeadTransition, Qualification, RoutingRule
+from leads.services.assignment import (
+    MATCH_FIELDS,
+    _locked_fallback,
+    _normalized,
+    rule_matches,
+)
+from leads.services.bulk_rows import (
+    EVENT_COLUMNS,
+    TRANSITION_COLUMNS,
+    BulkRow,
+    any_of,
+    lead_spec,
+    qualification_rows,
+    reserve_lead_ids,
+    row_problems,
+    write_rows,
+)
+from leads.services.edits import EDITABLE_FIELDS
+
+Status = Lead.Status
+OnDuplicate = Literal["skip", "fill", "overwrite"]
+ON_DUPLICATE: tuple[OnDuplicate, ...] = ("skip", "fill", "overwrite")
+# pg_advisory_xact_lock key: "lead-intake-gate" (module docstring).
+INTAKE_GATE_LOCK = 0x1EAD_1A7E_6A7E
+# Clock events per imported status, in the order they happen at intake.
+_CLOCK_EVENTS: dict[str, tuple[ClockEvent, ...]] = {
+    Status.MQL: (ClockEvent.MQL, ClockEvent.ASSIGNED),
+    Status.SAL: (ClockEvent.MQL, ClockEvent.ASSIGNED, ClockEvent.DECIDED),
+}
+# The milestone each imported status beyond MQL stamps.
+_MILESTONES: dict[str, str] = {
+    Status.SAL: "accepted_at",
+    Status.NURTURE: "nurtured_at",
+    Status.DISQUALIFIED: "disqualified_at",
+}
+
+
+@dataclass(frozen=True)
+class BulkOutcome:
+    outcome: Literal["created", "updated", "skipped", "failed"]
+    lead_id: int | None = None
+    problems: tuple[Problem, ...] = ()
+
+
+@dataclass
+class Assignment:
+    """Who new leads go to: `owner`, else round robin in `team` (after `after`, which the
+    batch advances for the next one), else the routing rules."""
+
+    owner: User | None = None
+    team: Team | None = None
+    after: int | None = None
+
+
+@dataclass
+class BulkResult:
+    outcomes: list[BulkOutcome]
+    owners: Counter[int] = field(default_factory=Counter)  # new leads per owner id
+
+
+# --- the batch ------------------------------------------------------------------------------
+
+
+def leads_bulk_intake(
+    *,
+    rows: Sequence[BulkRow],
+    by: User | None,
+    via: str = "import",
+    on_duplicate: OnDuplicate = "skip",
+    assignment: Assignment | None = None,
+    may_update: Callable[[Lead], bool] | None = None,
+    dry_run: bool = False,
+    now: datetime.datetime | None = None,
+) -> BulkResult:
+    """Take in `rows` in one transaction (a savepoint inside the caller's): one outcome per
+    row, in order. A row a person already has a live lead for updates it as
+    `on_duplicate` says, if `may_update(lead)`; a later row of a person earlier in the batch
+    does the same to that row's new lead. `dry_run` answers the same without writing."""
+    now = now or timezone.now()
+    assignment = assignment or Assignment()
+    outcomes: list[BulkOutcome | None] = [None] * len(rows)
+    valid: list[int] = []
+    for index, row in enumerate(rows):
+        problems = row_problems(row)
+        if problems:
+            outcomes[index] = BulkOutcome("failed", problems=tuple(problems))
+        else:
+            if isinstance(row.data.get("email"), str):
+                row.data["email"] = row.data["email"].strip()
+            valid.append(index)
+    with transaction.atomic():
+        if not dry_run and connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [INTAKE_GATE_LOCK])
+        plan = _Plan(rows, valid, _PersonIndex([rows[i].data for i in valid]))
+        updates = _updates(plan, rows, on_duplicate, may_update, dry_run, outcomes)
+        if dry_run:
+            for index in plan.new:
+                outcomes[index] = BulkOutcome("created")
+            return BulkResult(_complete(outcomes, plan, {}))
+        lead_ids = reserve_lead_ids(len(plan.new))
+        new_ids = dict(zip(plan.new, lead_ids, strict=True))
+        owners = _create(rows, plan, new_ids, by=by, via=via, assignment=assignment, now=now)
+        _save_updates(updates, by=by, via=via, now=now)
+    return BulkResult(_complete(outcomes, plan, new_ids), owners)
+
+
+def _complete(
+    outcomes: list[BulkOutcome | None], plan: _Plan, new_ids: dict[int, int]
+) -> list[BulkOutcome]:
+    """Fill in the new leads' outcomes, and the ids of the leads later rows fed into."""
+    done: list[BulkOutcome] = []
+    for index, outcome in enumerate(outcomes):
+        if outcome is None:
+            outcome = BulkOutcome("created", new_ids.get(index))
+        elif index in plan.follows:
+            outcome = BulkOutcome(outcome.outcome, new_ids.get(plan.follows[index]))
+        done.append(outcome)
+    return done
+
+
+# --- who is who -----------------------------------------------------------------------------
+
+
+class _PersonIndex:
+    """The existing leads of the batch's people: one query by e-mail, one by name."""
+
+    def __init__(self, people: list[dict[str, Any]]) -> None:
+        emails = {normalize_email(d.get("email")) for d in people} - {""}
+        names = {normalize_name(d.get("first_name"), d.get("last_name")) for d in people} - {""}
+        self.by_email: dict[str, list[Lead]] = {}
+        self.by_name: dict[str, list[Lead]] = {}
+        # What telling people apart needs, not whole leads: a batch of known people is
+        # thousands of rows (an import run twice), and a full Lead costs ten times more.
+        rows = Lead.objects.only(*_IDENTITY_FIELDS).order_by()
+        if emails:
+            found = rows.filter(any_of(Lower("email"), emails)).exclude(email="")
+            for lead in found:
+                self.by_email.setdefault(normalize_email(lead.email), []).append(lead)
+        if names:
+            found = rows.filter(any_of(NameKey("first_name", "last_name"), names))
+            for lead in found.exclude(last_name=""):
+                name = normalize_name(lead.first_name, lead.last_name)
+                self.by_name.setdefault(name, []).append(lead)
+
+    def leads_of(self, data: dict[str, Any], email: str, name: str, domain: str) -> list[Lead]:
+        """`leads.duplicates.person_leads`, from the two lookups (`email`, `name` and
+        `domain` are the row's, normalized)."""
+        found = {lead.pk: lead for lead in self.by_email.get(email, [])} if email else {}
+        record = "" if email or domain else _record_key(data)
+        for lead in self.by_name.get(name, []) if name else ():
+            if email and lead.email:
+                continue  # two addresses are two people
+            lead_values = {"company_domain": lead.company_domain, "email": lead.email}
+            if (domain and identity_domain(lead_values) == domain) or (
+                record and not lead.email and _record_key(_values(lead)) == record
+            ):
+                found.setdefault(lead.pk, lead)
+        return [found[pk] for pk in sorted(found)]
+
+
+_IDENTITY_FIELDS = (
+    "email", "first_name", "last_name", "company_name", "company_domain", "phone", "status",
+    "created_at", "merged_into",
+)  # fmt: skip
+
+
+def _values(lead: Lead) -> dict[str, Any]:
+    return {
+        name: getattr(lead, name) for name in ("first_name", "last_name", "company_name", "phone")
+    }
+
+
+def _record_key(data: dict[str, Any]) -> str:
+    """A row with neither e-mail nor web domain has no person key (`leads.identity`); it is
+    still the same *record* as a lead of the same name, company and phone: importing a file
+    twice must not double its phone-only rows."""
+    name = normalize_name(data.get("first_name"), data.get("last_name"))
+    company = normalize_company_name(str(data.get("company_name") or ""))
+    phone = re.sub(r"\D", "", str(data.get("phone") or ""))
+    return f"{name}|{company}|{phone}" if name and company and phone else ""
+
+
+class _Plan:
+    """Each valid row's fate: a new lead (`new`, in file order, with `previous`), a row
+    fed into an earlier row's new lead (`follows`), or an existing lead (`existing`)."""
+
+    def __init__(self, rows: Sequence[BulkRow], valid: list[int], people: _PersonIndex) -> None:
+        self.new: list[int] = []
+        self.previous: dict[int, int] = {}
+        self.follows: dict[int, int] = {}
+        self.existing: dict[int, Lead] = {}
+        by_email: dict[str, int] = {}
+        by_name: dict[str, int] = {}
+        by_name_without_email: dict[str, int] = {}
+        for index in valid:
+            row = rows[index]
+            data = row.data
+            email = normalize_email(data.get("email"))
+            name = normalize_name(data.get("first_name"), data.get("last_name"))
+            domain = identity_domain(data)
+            candidates = people.leads_of(data, email, name, domain)
+            holder = live_lead(candidates)
+            if holder is None and row.status in FINAL_STATUSES:
+                # A closed lead coming in again is the same record, not a returning person.
+                holder = previous_lead(candidates)
+            if holder is not None:
+                self.existing[index] = holder
+                continue
+            key = f"{name}|{domain}" if name and domain else ""
+            if not email and not key:
+                key = _record_key(data)
+            earlier = by_email.get(email) if email else None
+            if earlier is None and key:
+                earlier = (by_name_without_email if email else by_name).get(key)
+            if earlier is not None:
+                self.follows[index] = earlier
+                continue
+            self.new.append(index)
+            closed = previous_lead(candidates)
+            if closed is not None:
+                self.previous[index] = closed.pk
+            if email:
+                by_email[email] = index
+            if key:
+                by_name.setdefault(key, index)
+                if not email:
+                    by_name_without_email.setdefault(key, index)
+
+
+# --- duplicates: skip, fill blanks, overwrite --------------------------------------------------
+
+
+def _blank(value: Any) -> bool:
+    return value is None or value == ""
+
+
+def _incoming_changes(
+    current: dict[str, Any], incoming: dict[str, Any], mode: OnDuplicate
+) -> dict[str, Any]:
+    """What `incoming` changes: never blanks a value; "fill" only sets blank ones."""
+    changes = {}
+    for name, value in incoming.items():
+        if _blank(value) or name not in EDITABLE_FIELDS:
+            continue
+        old = current.get(name)
+        if mode == "fill" and not _blank(old):
+            continue
+        if old == value or (
+            name == "email" and normalize_email(old) == normalize_email(value) and old
+        ):
+            continue
+        changes[name] = value
+    return changes
+
+
+def _updates(
+    plan: _Plan,
+    rows: Sequence[BulkRow],
+    mode: OnDuplicate,
+    may_update: Callable[[Lead], bool] | None,
+    dry_run: bool,
+    outcomes: list[BulkOutcome | None],
+) -> dict[int, tuple[Lead, dict[str, Any]]]:
+    """Outcomes of the rows of people already known; the changes to write, by lead id."""
+    for index, leader in plan.follows.items():
+        if mode == "skip":
+            outcomes[index] = BulkOutcome("skipped")
+            continue
+        target = rows[leader].data
+        changes = _incoming_changes(target, rows[index].data, mode)
+        target.update(changes)
+        outcomes[index] = BulkOutcome("updated" if changes else "skipped")
+    if mode == "skip":
+        for index, lead in plan.existing.items():
+            outcomes[index] = BulkOutcome("skipped", lead.pk)
+        return {}
+    if plan.existing:
+        # The whole leads now, with whom `may_update` asks about; locked unless a dry run.
+        ids = sorted({lead.pk for lead in plan.existing.values()})
+        found = Lead.objects.filter(any_of(F("id"), ids)).select_related("owner", "team")
+        if not dry_run:
+            found = found.select_for_update(of=("self",))
+        fresh = {lead.pk: lead for lead in found.order_by("pk")}
+        plan.existing = {i: fresh.get(lead.pk, lead) for i, lead in plan.existing.items()}
+    updates: dict[int, tuple[Lead, dict[str, Any]]] = {}
+    for index, lead in plan.existing.items():
+        if may_update is not None and not may_update(lead):
+            problem = Problem(
+                "not_yours",
+                "email",
+                _("This person already has a lead (#%(id)d) that you may not change.")
+                % {"id": lead.pk},
+            )
+            outcomes[index] = BulkOutcome("failed", lead.pk, (problem,))
+            continue
+        pending = updates.get(lead.pk, (lead, {}))[1]
+        current = {name: getattr(lead, name) for name in EDITABLE_FIELDS} | pending
+        changes = _incoming_changes(current, rows[index].data, mode)
+        updates[lead.pk] = (lead, pending | changes)
+        outcomes[index] = BulkOutcome("updated" if changes else "skipped", lead.pk)
+    return {pk: update for pk, update in updates.items() if update[1]}
+
+
+def _save_updates(
+    updates: dict[int, tuple[Lead, dict[str, Any]]],
+    *,
+    by: User | None,
+    via: str,
+    now: datetime.datetime,
+) -> None:
+    """Write the changed leads (version bumped) and an EDITED event each, old -> new."""
+    if not updates:
+        return
+    fields: set[str] = set()
+    events = []
+    leads = []
+    for lead, changes in updates.values():
+        audit = {
+            name: [as_jsonable(getattr(lead, name)), as_jsonable(value)]
+            for name, value in changes.items()
+        }
+        for name, value in changes.items():
+            setattr(lead, name, value)
+        lead.version += 1
+        lead.updated_at = now
+        fields.update(changes)
+        leads.append(lead)
+        by_id = by.pk if by else None
+        events.append((lead.pk, LeadEvent.Kind.EDITED.value, by_id, now, audit, via))
+    Lead.objects.bulk_update(leads, [*sorted(fields), "version", "updated_at"], batch_size=500)
+    write_rows(LeadEvent, EVENT_COLUMNS, events)
+
+
+# --- new leads ------------------------------------------------------------------------------
+
+
+class _Router:
+    """`_route` for many leads: the rules and pointers read and locked once, each lead
+    decided in file order as `routing_preview` would (`rule_matches`' comparison, made
+    once per rule; `_next_in_turn` as a bisection), the pointers saved at the end."""
+
+    def __init__(self, assignment: Assignment) -> None:
+        self.assignment = assignment
+        self.sdrs = list(User.objects.filter(role=User.Role.SDR, is_active=True).order_by("pk"))
+        locked = RoutingRule.objects.select_for_update(of=("self",)).filter(is_active=True)
+        rules = list(locked.select_related("team").order_by("pk"))
+        self.rules = sorted(rules, key=lambda rule: (rule.position, rule.pk))
+        self.pointers = {rule.pk: rule.last_assigned_id for rule in rules}
+        self.moved: set[int] = set()
+        self.fallback = _locked_fallback() if self.sdrs else None
+        self.pointers[0] = self.fallback.last_assigned_id if self.fallback else None
+        self.pools = {0: _Turn(self.sdrs)}
+        self.matchers: list[tuple[RoutingRule, list[tuple[str, str]], str]] = []
+        for rule in self.rules:
+            self.pools[rule.pk] = _Turn([u for u in self.sdrs if u.team_id == rule.team_id])
+            wanted = [(n, _normalized(getattr(rule, f"match_{n}"))) for n in MATCH_FIELDS]
+            if rule_matches(rule, dict(wanted)) and self.pools[rule.pk].people:
+                reason = _("Routed by rule “%s”") % rule.name
+                self.matchers.append((rule, [(n, w) for n, w in wanted if w], reason))
+        team = assignment.team
+        self.team_pool = _Turn([u for u in self.sdrs if team and u.team_id == team.pk])
+        self.reasons = {
+            "owner": _("Assigned at intake"),
+            "team": _("Round robin in team “%s”, the import's choice")
+            % (team.name if team else ""),
+            "fallback": _("No routing rule matched: round robin among all active SDRs"),
+        }
+
+    def decide(self, data: dict[str, Any], owner: User | None) -> tuple[User | None, int, str]:
+        """(owner, team id or 0, reason) for one new lead."""
+        owner = owner or self.assignment.owner
+        team = self.assignment.team
+        if owner is not None:
+            return owner, (team.pk if team else owner.team_id) or 0, self.reasons["owner"]
+        if team is not None and self.team_pool.people:
+            chosen = self.team_pool.after(self.assignment.after)
+            self.assignment.after = chosen.pk
+            return chosen, team.pk, self.reasons["team"]
+        for rule, conditions, reason in self.matchers:
+            if all(_normalized(data.get(n)) == w for n, w in conditions):
+                return self._turn(rule.pk), rule.team_id, reason
+        if not self.sdrs:
+            return None, 0, ""
+        chosen = self._turn(0)
+        return chosen, chosen.team_id or 0, self.reasons["fallback"]
+
+    def _turn(self, key: int) -> User:
+        chosen = self.pools[key].after(self.pointers[key])
+        self.pointers[key] = chosen.pk
+        self.moved.add(key)
+        return chosen
+
+    def save(self) -> None:
+        for rule in self.rules:
+            if rule.pk in self.moved:
+                RoutingRule.objects.filter(pk=rule.pk).update(last_assigned=self.pointers[rule.pk])
+        if self.fallback is not None and 0 in self.moved:
+            self.fallback.last_assigned_id = self.pointers[0]
+            self.fallback.save(update_fields=["last_assigned", "updated_at"])
+
+
+class _Turn:
+    """A rotation (`_next_in_turn`): the person after `after` by id, wrapping around."""
+
+    def __init__(self, people: list[User]) -> None:
+        self.people = people
+        self.ids = [u.pk for u in people]
+
+    def after(self, after: int | None) -> User:
+        index = 0 if after is None else bisect.bisect_right(self.ids, after)
+        return self.people[index % len(self.people)]
+
+
+def _create(
+    rows: Sequence[BulkRow],
+    plan: _Plan,
+    new_ids: dict[int, int],
+    *,
+    by: User | None,
+    via: str,
+    assignment: Assignment,
+    now: datetime.datetime,
+) -> Counter[int]:
+    """Write the new leads as `lead_intake._create` makes them; return leads per owner."""
+    if not plan.new:
+        return Counter()
+    router = _Router(assignment)
+    by_id = by.pk if by else None
+    spec = lead_spec()
+    people = {u.pk: u for u in router.sdrs}
+    leads, transitions, events = [], [], []
+    clocked: dict[tuple[ClockEvent, ...], list[int]] = {}
+    owners: Counter[int] = Counter()
+    intake_reason = _("Passed intake validation")
+    for index in plan.new:
+        row, lead_id = rows[index], new_ids[index]
+        at = row.at or now
+        owner, team_id, reason = router.decide(row.data, row.owner)
+        values = dict(spec.defaults)
+        values.update((k, v) for k, v in row.data.items() if v is not None)
+        previous = plan.previous.get(index)
+        values.update(
+            id=lead_id,
+            status=row.status,
+            created_at=at,
+            updated_at=now,
+            mql_at=at,
+            previous_lead_id=previous,
+            owner_id=owner.pk if owner else None,
+            team_id=team_id or None,
+            assigned_at=now if owner else None,
+            version=3 if owner else 2,
+        )
+        created: dict[str, list[Any]] = {"previous_lead": [None, previous]} if previous else {}
+        events.append((lead_id, LeadEvent.Kind.CREATED.value, by_id, at, created, via))
+        transitions.append((lead_id, Status.NEW.value, Status.MQL.value, by_id, intake_reason, at))
+        if owner is not None:
+            owners[owner.pk] += 1
+            # Routing assigns as the system; an owner chosen for the lead, as its importer.
+            actor = by_id if (row.owner or assignment.owner) else None
+            people.setdefault(owner.pk, owner)
+            change: dict[str, list[Any]] = {"owner": [None, str(people[owner.pk])]}
+            events.append((lead_id, LeadEvent.Kind.ASSIGNED.value, actor, now, change, reason))
+        if row.status != Status.MQL:
+            values[_MILESTONES[row.status]] = now
+            values["version"] += 1
+            label = row.status_label or Lead.Status(row.status).label
+            moved = _("Imported with status “%s”") % label
+            transitions.append((lead_id, Status.MQL.value, row.status, by_id, moved, now))
+            if row.status == Status.DISQUALIFIED:
+                values["disqualification_note"] = moved
+        events_at_intake = _CLOCK_EVENTS.get(row.status, ())
+        if owner is None:
+            events_at_intake = events_at_intake[:1]
+        if events_at_intake:
+            clocked.setdefault(events_at_intake, []).append(lead_id)
+        leads.append(spec.getter(values))
+    write_rows(Lead, spec.columns, leads)
+    write_rows(Qualification, *qualification_rows(new_ids.values(), by_id, now))
+    write_rows(LeadTransition, TRANSITION_COLUMNS, transitions)
+    write_rows(LeadEvent, EVENT_COLUMNS, events)
+    for clock_events, ids in clocked.items():
+        clocks().on_events_bulk(lead_ids=ids, events=clock_events, at=now, new=True)
+    router.save()
+    return owners

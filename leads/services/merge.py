@@ -1,0 +1,281 @@
+"""Merging two leads of one person into one (DOMAIN.md: one person, one live lead).
+
+A manager of both leads, or RevOps, picks the surviving value of each field; everything
+that happened to the duplicate moves to the survivor: activities, history (events and
+status moves), hand-offs, SLA clocks (`LeadClocks.on_merge`), and the criteria the
+survivor has not filled in. Nothing is deleted: the duplicate stays, read-only
+(`leads.rules.is_merged_away`), pointing at the survivor (`merged_into`), closed as
+disqualified where its lifecycle allows it, and both leads get a MERGED event with the
+values taken over (old -> new), what moved, who, when and why.
+
+**Converted leads are refused, on either side.** A converted lead's opportunity, account,
+contact and conversion snapshot point at it, and its clocks and reports are settled;
+merging it away would move a deal's origin, and merging into it would add history to a
+lead that has left the funnel. Merge the other two ways round first, or leave the
+converted lead as the person's previous lead (`Lead.previous_lead`).
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from crm.exceptions import Problem, ValidationFailed
+from crm.models import User
+from crm.versioning import apply_changes, as_jsonable, check_version, save_with_version_bump
+from leads import gate
+from leads.clocks import clocks
+from leads.models import (
+    ALLOWED_TRANSITIONS,
+    Activity,
+    CriterionStatus,
+    Handoff,
+    Lead,
+    LeadEvent,
+    LeadTransition,
+    Qualification,
+)
+from leads.services._locking import lock_for
+from leads.services._records import record_event
+from leads.services.edits import EDITABLE_FIELDS, QUALIFICATION_FIELDS
+from leads.services.lifecycle import _transition
+
+Status = Lead.Status
+# The fields a merge chooses between: everything a person may edit on a lead.
+MERGE_FIELDS = EDITABLE_FIELDS
+CHOICES = ("survivor", "duplicate")
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    """The two leads after the merge, and how many rows of each kind moved."""
+
+    survivor: Lead
+    duplicate: Lead
+    moved: dict[str, int] = field(default_factory=dict)
+
+
+def merge_problems(survivor_id: Any, duplicate_id: Any, values: Mapping[str, Any]) -> list[Problem]:
+    """What is wrong with a merge request before any lead is read: the field choices
+    (`values.<field>`: a known field, "survivor" or "duplicate") and the pair itself."""
+    problems = []
+    if duplicate_id is not None and str(duplicate_id) == str(survivor_id):
+        problems.append(
+            Problem(
+                "same_lead", "duplicate", _("Choose another lead: a lead is not its own duplicate.")
+            )
+        )
+    for name, choice in values.items():
+        if name not in MERGE_FIELDS:
+            problems.append(
+                Problem("unknown_field", f"values.{name}", _("This field cannot be merged."))
+            )
+        elif choice not in CHOICES:
+            problems.append(
+                Problem(
+                    "invalid_choice",
+                    f"values.{name}",
+                    _("Choose 'survivor' or 'duplicate'."),
+                )
+            )
+    return problems
+
+
+def lead_merge(
+    *,
+    by: User,
+    survivor: int,
+    duplicate: int,
+    values: Mapping[str, str] | None = None,
+    reason: str = "",
+    survivor_version: int | None = None,
+    duplicate_version: int | None = None,
+) -> MergeResult:
+    """Merge lead `duplicate` into lead `survivor` (ids), keeping each field's value from
+    the side `values` names. A field left out keeps the survivor's value, or takes the
+    duplicate's where the survivor's is blank, so no answer is dropped by omission.
+
+    Both rows are locked in id order (two merges of one pair cannot deadlock) and each is
+    checked: `NotFound` when `by` may not see it, `NotAllowed` unless `by` may merge it
+    (`leads.rules.can_merge_leads`: a manager of the lead, or RevOps), `StaleVersion`
+    when it changed since the versions given.
+    """
+    values = dict(values or {})
+    problems = merge_problems(survivor, duplicate, values)
+    if problems:
+        raise ValidationFailed(problems=problems)
+    now = timezone.now()
+    with transaction.atomic():
+        locked = {pk: lock_for(by, pk, to="merge") for pk in sorted({survivor, duplicate})}
+        kept, gone = locked[survivor], locked[duplicate]
+        check_version(kept.version, survivor_version)
+        check_version(gone.version, duplicate_version)
+        problems = _pair_problems(kept, gone)
+        if problems:
+            raise ValidationFailed(problems=problems)
+        taken = _chosen_values(kept, gone, values)
+        merged = {f: getattr(kept, f) for f in EDITABLE_FIELDS} | taken
+        problems = gate.intake_problems(merged)
+        if problems:
+            raise ValidationFailed(problems=problems)
+        note = reason.strip() or _("Same person as lead #%(id)s.") % {"id": gone.pk}
+
+        changes = apply_changes(kept, taken)
+        changes |= _take_over_hand_off(kept, gone)
+        moved = _move_rows(kept, gone)
+        moved["criteria"] = _fill_criteria(kept, gone, by=by, at=now)
+        clocks().on_merge(survivor=kept, duplicate=gone, at=now)
+        save_with_version_bump(kept, list(changes))
+        summary = {"merged_lead": [None, gone.pk], "moved": [None, moved]}
+        record_event(
+            kept, LeadEvent.Kind.MERGED, by=by, at=now, changes=changes | summary, note=note
+        )
+
+        _close_duplicate(gone, into=kept, by=by, at=now, note=note, moved=moved)
+    return MergeResult(survivor=kept, duplicate=gone, moved=moved)
+
+
+def _pair_problems(kept: Lead, gone: Lead) -> list[Problem]:
+    problems = []
+    if kept.status == Status.DISQUALIFIED and gone.status != Status.DISQUALIFIED:
+        # The person's live lead would close with the merge: keep it, merge the other.
+        problems.append(
+            Problem(
+                "survivor_closed",
+                "survivor",
+                _("Lead #%(id)s is disqualified: keep lead #%(other)s and merge this one into it.")
+                % {"id": kept.pk, "other": gone.pk},
+            )
+        )
+    for side, lead in (("survivor", kept), ("duplicate", gone)):
+        if lead.status == Status.CONVERTED:
+            problems.append(
+                Problem(
+                    "lead_converted",
+                    side,
+                    _(
+                        "Lead #%(id)s is converted: its opportunity and conversion record "
+                        "point at it, so it cannot be merged."
+                    )
+                    % {"id": lead.pk},
+                )
+            )
+        if lead.merged_into_id is not None:
+            problems.append(
+                Problem(
+                    "already_merged",
+                    side,
+                    _("Lead #%(id)s was already merged into lead #%(into)s.")
+                    % {"id": lead.pk, "into": lead.merged_into_id},
+                )
+            )
+    return problems
+
+
+def _is_blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _chosen_values(kept: Lead, gone: Lead, values: Mapping[str, str]) -> dict[str, Any]:
+    """The duplicate's values the survivor takes: those chosen, and those the survivor
+    lacks where no choice was made."""
+    taken = {}
+    for name in MERGE_FIELDS:
+        choice = values.get(name)
+        theirs = getattr(gone, name)
+        if choice == "duplicate" or (
+            choice is None and _is_blank(getattr(kept, name)) and not _is_blank(theirs)
+        ):
+            taken[name] = theirs
+    return taken
+
+
+def _take_over_hand_off(kept: Lead, gone: Lead) -> dict[str, list[Any]]:
+    """The duplicate's hand-off rows move over as history; when the survivor has none of
+    its own, it takes the duplicate's AE and hand-off date with them, so the lead's fields
+    and its hand-off rows tell one story (`gate.current_handoff`)."""
+    if kept.handed_off_at is not None or gone.handed_off_at is None:
+        return {}
+    changes = {
+        "ae": [as_jsonable(kept.ae), as_jsonable(gone.ae)],
+        "handed_off_at": [None, as_jsonable(gone.handed_off_at)],
+    }
+    kept.ae = gone.ae
+    kept.handed_off_at = gone.handed_off_at
+    return changes
+
+
+def _move_rows(kept: Lead, gone: Lead) -> dict[str, int]:
+    """Everything that happened to the duplicate now belongs to the survivor. Set-based:
+    one UPDATE per table, however long the duplicate's history."""
+    return {
+        "activities": Activity.objects.filter(lead=gone).update(lead=kept),
+        "events": LeadEvent.objects.filter(lead=gone).update(lead=kept),
+        "transitions": LeadTransition.objects.filter(lead=gone).update(lead=kept),
+        "handoffs": Handoff.objects.filter(lead=gone).update(lead=kept),
+    }
+
+
+def _fill_criteria(kept: Lead, gone: Lead, *, by: User, at: datetime.datetime) -> int:
+    """The duplicate's qualification answers where the survivor has none: a criterion
+    status only where the survivor's is still unknown, any other field only where the
+    survivor's is blank. Recorded as a QUALIFICATION event on the survivor; the
+    duplicate's own record stays as it was."""
+    theirs = Qualification.objects.filter(lead=gone).first()
+    if theirs is None:
+        return 0
+    ours, _created = Qualification.objects.select_for_update().get_or_create(
+        lead=kept, defaults={"updated_by": by}
+    )
+    fill = {}
+    for name in QUALIFICATION_FIELDS:
+        mine, other = getattr(ours, name), getattr(theirs, name)
+        if name.endswith("_status"):
+            if mine == CriterionStatus.UNKNOWN and other != CriterionStatus.UNKNOWN:
+                fill[name] = other
+        elif name != "framework" and _is_blank(mine) and not _is_blank(other):
+            fill[name] = other
+    changes = apply_changes(ours, fill)
+    if not changes:
+        return 0
+    ours.version += 1
+    ours.updated_by = by
+    ours.save()
+    record_event(
+        kept,
+        LeadEvent.Kind.QUALIFICATION,
+        by=by,
+        at=at,
+        changes=changes,
+        note=_("Taken over from lead #%(id)s, merged into this one.") % {"id": gone.pk},
+    )
+    return len(changes)
+
+
+def _close_duplicate(
+    gone: Lead, *, into: Lead, by: User, at: datetime.datetime, note: str, moved: dict[str, int]
+) -> None:
+    """The duplicate points at the survivor and leaves the funnel: disqualified where its
+    lifecycle allows (a rejected or already disqualified lead keeps its status; being
+    merged away makes it read-only all the same). Its own MERGED event comes last, so
+    it is the one thing its page shows besides the pointer."""
+    changes: dict[str, list[Any]] = {"merged_into": [None, into.pk]}
+    fields = ["merged_into"]
+    gone.merged_into = into
+    if Status.DISQUALIFIED in ALLOWED_TRANSITIONS[gone.status]:
+        why = _("Merged into lead #%(id)s: %(note)s") % {"id": into.pk, "note": note}
+        changes["status"] = [gone.status, Status.DISQUALIFIED.value]
+        _transition(gone, to=Status.DISQUALIFIED, by=by, reason=why, at=at)
+        gone.disqualified_at = at
+        gone.disqualification_note = why
+        fields += ["status", "disqualified_at", "disqualification_note"]
+    save_with_version_bump(gone, fields)
+    clocks().on_close(lead=gone, at=at)
+    changes["moved"] = [None, moved]
+    record_event(gone, LeadEvent.Kind.MERGED, by=by, at=at, changes=changes, note=note)

@@ -1,0 +1,244 @@
+"""Global search: the leads, opportunities, accounts and contacts a user may see, found by
+name, company, e-mail, web domain or phone number, grouped by kind.
+
+One selector serves the search page, the Ctrl+K palette and `GET /api/v1/search/`.
+
+**Who sees what.** Leads and deals go through their apps' own scoping
+(`Lead.objects.visible_to`, `Opportunity.objects.visible_to`): an SDR never finds another
+team's lead. `crm` knows no lead or deal, so accounts and contacts are scoped here, from
+the records that make them visible: RevOps and admins see them all; anyone else an
+account they own or one with a lead or deal they can see, and a contact of a lead or deal
+they can see (primary contact or contact role).
+
+**How it matches (PostgreSQL).** Each shape of query (`workspace.search_query`) is
+matched on the fields that can hold it, each with its own trigram index (the migration
+`workspace/0001_search_indexes` creates them; `SEARCH_INDEXES` below lists them):
+every row *containing* the text (ILIKE, served by the index); and when nothing at all
+contains it and the text is words, it is probably misspelt: rows *similar* to it
+(`word_similarity` above pg_trgm's threshold, 0.6: "Nusantra" finds "Nusantara"). The
+second pass costs about what the first does, so a correctly spelt name never pays for it.
+At most `CANDIDATES` rows of each
+kind are ranked — by word similarity, then newest first — so a common word ("Budi" among a
+million leads) costs what a rare one costs; a longer query narrows it. Leads and deals are
+capped after their visibility check (a row filter); accounts and contacts, visible only
+through other tables, before it — so for a very common word someone who sees few of them
+may be shown fewer than they could see, never one they may not.
+
+**SQLite** (the embedded set-up) has no trigrams: each word must be contained in one of
+the fields (`icontains`), newest first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.postgres.lookups import TrigramWordSimilar
+from django.contrib.postgres.search import TrigramWordSimilarity
+from django.db import connection
+from django.db.models import F, Q, Subquery, Value
+from django.db.models.functions import Greatest, Replace
+
+from crm.models import User
+from workspace.db import planner_settings
+from workspace.search_kinds import KINDS, SEARCH_INDEXES, Hit, ILike, Kind, Unindexed
+from workspace.search_query import Query, Shape, parse
+
+DEFAULT_LIMIT = 5  # per kind, in the palette and the API
+MAX_LIMIT = 20  # per kind, on the search page
+CANDIDATES = 100  # per kind and pass: the most rows ranked (see the module's docstring)
+
+__all__ = ["KINDS", "SEARCH_INDEXES", "Group", "Hit", "SearchResults", "search"]
+
+
+@dataclass(frozen=True)
+class Group:
+    """The hits of one kind, best first; `more` when there were more than shown."""
+
+    kind: str
+    label: str
+    hits: list[Hit]
+    more: bool
+    list_url: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "label": self.label,
+            "results": [hit.as_dict() for hit in self.hits],
+            "more": self.more,
+            "list_url": self.list_url,
+        }
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    query: str
+    shape: str
+    fuzzy: bool  # typo-tolerant (PostgreSQL) or plain containment (SQLite)
+    similar: bool = False  # nothing contained the text: these are rows similar to it
+    groups: list[Group] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return sum(len(group.hits) for group in self.groups)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "query": self.query,
+            "shape": self.shape,
+            "fuzzy": self.fuzzy,
+            "similar": self.similar,
+            "groups": [group.as_dict() for group in self.groups],
+        }
+
+
+# --- the selector ------------------------------------------------------------------------
+
+
+def is_fuzzy() -> bool:
+    """Typo tolerance needs pg_trgm, so PostgreSQL."""
+    return connection.vendor == "postgresql"
+
+
+def search(user: User, raw_query: str | None, *, limit: int = DEFAULT_LIMIT) -> SearchResults:
+    """Every kind `user` may see that matches `raw_query`, at most `limit` of each, best
+    first. A query shorter than QUERY_MIN_LENGTH finds nothing (and runs no query).
+
+    On PostgreSQL, rows *containing* the text; when no kind has any and the text is words,
+    it is probably misspelt, and rows with a word *similar* to it are found instead
+    (`similar` is then true)."""
+    query = parse(raw_query)
+    limit = max(1, min(limit, MAX_LIMIT))
+    fuzzy = is_fuzzy()
+    found: dict[str, list[Any]] = {kind.name: [] for kind in KINDS}
+    similar = False
+    if query.is_searchable and user.is_authenticated:
+        with planned_for_trigrams(fuzzy):
+            for kind in KINDS:
+                found[kind.name] = _find(kind, user, query, limit, fuzzy=fuzzy)
+            if fuzzy and query.shape == Shape.WORDS and not any(found.values()):
+                similar = True
+                for kind in KINDS:
+                    found[kind.name] = _find_postgres(kind, user, query, limit, similar=True)
+    return SearchResults(
+        query=query.text,
+        shape=str(query.shape),
+        fuzzy=fuzzy,
+        similar=similar,
+        groups=[_group(kind, query, found[kind.name], limit) for kind in KINDS],
+    )
+
+
+def _group(kind: Kind, query: Query, rows: list[Any], limit: int) -> Group:
+    return Group(
+        kind=kind.name,
+        label=str(kind.label),
+        hits=[kind.hit(row) for row in rows[:limit]],
+        more=len(rows) > limit,
+        list_url=kind.list_url(query),
+    )
+
+
+def _find(kind: Kind, user: User, query: Query, limit: int, *, fuzzy: bool) -> list[Any]:
+    if query.shape not in kind.fields:
+        return []  # no field of this kind holds such text (a deal's phone number)
+    if fuzzy:
+        return _find_postgres(kind, user, query, limit)
+    return _find_plain(kind, user, query, limit)
+
+
+@contextmanager
+def planned_for_trigrams(enabled: bool) -> Iterator[None]:
+    """Run the search's statements with sequential scans (and JIT compilation) off.
+
+    pg_trgm gives the planner a fixed guess of how many rows match, and under a LIMIT
+    that guess makes a sequential scan look cheap: it then computes word similarity row
+    by row through thousands of rows (180 ms at a million leads) where the trigram index
+    finds them in a few. Off for these statements only (`workspace.db.planner_settings`)."""
+    if not enabled:
+        yield
+        return
+    with planner_settings(enable_seqscan="off", jit="off"):
+        yield
+
+
+def _find_postgres(
+    kind: Kind,
+    user: User,
+    query: Query,
+    limit: int,
+    *,
+    similar: bool = False,
+) -> list[Any]:
+    """The best `limit` (+1, to tell whether there are more) rows of `kind` whose fields
+    contain the text (ILIKE), or with `similar` hold a word similar to it (`%>`: pg_trgm's
+    word similarity of at least 0.6). Both are served by the fields' trigram indexes."""
+    if query.shape not in kind.fields:
+        return []
+    fields = [make() for make in kind.fields[query.shape]]
+    condition = match_condition(query, fields, similar=similar)
+    if kind.row_scoped:
+        # A lead or a deal is visible by its own columns: check it before the cap.
+        candidates = kind.visible(user).filter(condition)
+        rows = kind.model._default_manager.all()
+    else:
+        # An account or contact is visible through other tables: check the capped
+        # candidates only, one index probe each, never the whole visible set.
+        candidates = kind.model._default_manager.filter(condition)
+        rows = kind.visible(user)
+    similarity: Any = [TrigramWordSimilarity(query.needle, expression) for expression in fields]
+    ranked = (
+        rows.filter(pk__in=Subquery(candidates.order_by().values("pk")[:CANDIDATES]))
+        .annotate(search_rank=similarity[0] if len(similarity) == 1 else Greatest(*similarity))
+        .order_by("-search_rank", "-created_at", "-pk")
+    )
+    return list(kind.shown(ranked, user)[: limit + 1])
+
+
+def match_condition(query: Query, fields: list[Any], *, similar: bool = False) -> Q:
+    """Rows of which one of `fields` contains the text (ILIKE), or with `similar` holds a
+    word similar to it: the trigram lookup itself (bench/search.py times it bare)."""
+    condition = Q()
+    looked_up, whole = query.like_pattern(query.index_needle), query.like_pattern()
+    for expression in fields:
+        if similar:
+            condition |= Q(TrigramWordSimilar(expression, query.text))
+        elif looked_up == whole:
+            condition |= Q(ILike(expression, whole))
+        else:
+            # The index finds the rows holding part of it; each is then checked whole.
+            condition |= Q(ILike(expression, looked_up)) & Q(ILike(Unindexed(expression), whole))
+    return condition
+
+
+def _find_plain(kind: Kind, user: User, query: Query, limit: int) -> list[Any]:
+    """SQLite: each word in one of the fields (a phone number: its digits in the
+    number's digits), newest first."""
+    rows = kind.visible(user)
+    if query.shape == Shape.PHONE:
+        rows = rows.annotate(search_digits=_digits_of("phone")).filter(
+            search_digits__contains=query.digits
+        )
+    else:
+        terms = query.text.split() if query.shape == Shape.WORDS else [query.text]
+        for term in terms[:5]:
+            condition = Q()
+            for path in kind.plain_fields[query.shape]:
+                condition |= Q(**{f"{path}__icontains": term})
+            rows = rows.filter(condition)
+    ordered = kind.model._default_manager.filter(pk__in=rows.values("pk")).order_by(
+        "-created_at", "-pk"
+    )
+    return list(kind.shown(ordered, user)[: limit + 1])
+
+
+def _digits_of(path: str) -> Any:
+    """The field without the punctuation people write phone numbers with (SQLite has no
+    regexp_replace)."""
+    expression: Any = F(path)
+    for mark in " +-()./":
+        expression = Replace(expression, Value(mark), Value(""))
+    return expression
