@@ -10,7 +10,8 @@ each role's scoping (RevOps, a manager, an SDR).
 
 The floor, measured in the same run and reported beside it: the bare trigram lookups the
 search stands on — for each kind, the same match condition (`match_condition`) as a plain
-`SELECT id … LIMIT CANDIDATES`, without scoping, ranking, links or Python — so a slow
+`SELECT id … LIMIT CANDIDATES`, without scoping, ranking, links or Python, and the
+similar pass's lookups as well when the search ran that pass for the user — so a slow
 machine or a cold cache shows in both, and the ratio says what the search adds. A query
 over the budget still passes when it costs at most FLOOR_RATIO times its floor: then
 pg_trgm's own lookups are the cost (a misspelt name is looked up by similarity in every
@@ -52,34 +53,38 @@ def main(leads: int = LEADS) -> dict[str, Any]:
     if connection.vendor != "postgresql":
         raise SystemExit("the search benchmark needs PostgreSQL")
     queries = _queries()
-    results: dict[str, Any] = {"worst_ms": 0.0, "over": []}
+    results: dict[str, Any] = {"worst_ms": 0.0, "worst_floor_ms": 0.0, "over": []}
     say(f"search: median of {RUNS} runs per query, target <= {BUDGET_MS:.0f} ms "
         f"(or <= {FLOOR_RATIO:.1f}x the bare trigram lookups)")  # fmt: skip
     say(f"  {'user':<8} {'query':<24} {'search':>9} {'floor':>9} {'ratio':>6}  found")
     for username in USERS:
         user = User.objects.get(username=username)
         for label, text in queries:
-            search_ms, floor_ms = _medians(partial(_search, user, text), partial(_floor, text))
             found = _search(user, text)
+            similar = found.endswith("(similar)")
+            search_ms, floor_ms = _medians(
+                partial(_search, user, text), partial(_floor, text, similar=similar)
+            )
             results[f"{username}:{label}"] = search_ms
-            results["worst_ms"] = max(results["worst_ms"], search_ms)
+            if search_ms > results["worst_ms"]:
+                results["worst_ms"], results["worst_floor_ms"] = search_ms, floor_ms
+                results["worst_query"] = f"{username}:{label}"
             if search_ms > BUDGET_MS and search_ms > FLOOR_RATIO * floor_ms:
                 results["over"].append(f"{username}:{label}")
             say(f"  {username:<8} {label:<24} {search_ms:7.1f}ms {floor_ms:7.1f}ms "
                 f"{search_ms / floor_ms if floor_ms else 0:6.2f}  {found}")  # fmt: skip
     passed = not results["over"]
+    results["passed"] = passed
     if leads < FULL_SIZE:
         say(f"{'PASS' if passed else 'over target'} (informational below {FULL_SIZE:,} leads)")
         return results
-    say("PASS" if passed else "FAIL")
-    if not passed:
-        raise RuntimeError(f"search benchmark over target: {', '.join(results['over'])}")
+    say("PASS" if passed else f"FAIL: over target: {', '.join(results['over'])}")
     return results
 
 
 def _queries() -> list[tuple[str, str]]:
-    """Real values from the demo data (a lead in the middle of the table), so every query
-    but the last finds something."""
+    """Real values from the demo data (a lead in the middle of the table, and the nearest
+    with a phone number), so every query but the last finds something."""
     from leads.models import Lead
 
     ids = Lead.objects.order_by("pk").values_list("pk", flat=True)
@@ -87,7 +92,9 @@ def _queries() -> list[tuple[str, str]]:
     company = lead.company_name.removeprefix("PT ").split(" ")
     name = " ".join(company[:2])
     misspelt = name[:3] + name[4:]  # one letter dropped
-    digits = "".join(ch for ch in lead.phone if ch.isdigit())
+    # Not every lead has a phone number (the middle one may not): the nearest that has.
+    with_phone = Lead.objects.filter(pk__gte=lead.pk).exclude(phone="").order_by("pk").first()
+    digits = "".join(ch for ch in (with_phone or lead).phone if ch.isdigit())
     return [
         ("company", name),
         ("company, misspelt", misspelt),
@@ -108,11 +115,13 @@ def _search(user: Any, text: str) -> str:
     )
 
 
-def _floor(text: str) -> None:
+def _floor(text: str, *, similar: bool) -> None:
     """The bare trigram lookups of `text`: each kind's match condition, no scoping,
-    ranking or rows built; the similar pass too when the search would run it."""
+    ranking or rows built; the similar pass too when the search ran it (`similar`: for
+    the user searching, nothing visible contained the text — an SDR's company name that
+    other teams' leads hold — whatever the unscoped lookups find)."""
     from workspace.search import CANDIDATES, KINDS, match_condition, planned_for_trigrams
-    from workspace.search_query import Shape, parse
+    from workspace.search_query import parse
 
     query = parse(text)
     kinds = [kind for kind in KINDS if query.shape in kind.fields]
@@ -127,7 +136,8 @@ def _floor(text: str) -> None:
         return found
 
     with planned_for_trigrams(True):
-        if not lookups(similar=False) and query.shape == Shape.WORDS:
+        lookups(similar=False)
+        if similar:
             lookups(similar=True)
 
 
@@ -146,8 +156,5 @@ def _medians(*calls: Callable[[], Any], runs: int = RUNS, warmup: int = WARMUP) 
 
 
 if __name__ == "__main__":
-    try:
-        main(int(sys.argv[1]) if len(sys.argv) > 1 else LEADS)
-    except RuntimeError as error:
-        say(str(error))
-        sys.exit(1)
+    size = int(sys.argv[1]) if len(sys.argv) > 1 else LEADS
+    sys.exit(0 if main(size)["passed"] or size < FULL_SIZE else 1)

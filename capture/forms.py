@@ -23,6 +23,7 @@ from capture.fields import (
 )
 from capture.models import WebForm
 from crm.exceptions import Problem
+from crm.web.forms import ReadOnlyCapable
 from leads.forms import StyledForm, VersionedForm
 from leads.models import Lead, Source
 
@@ -167,7 +168,7 @@ def json_form_data(
 # --- settings ----------------------------------------------------------------------------------
 
 
-class WebFormSettingsForm(VersionedForm):
+class WebFormSettingsForm(ReadOnlyCapable, VersionedForm):
     """A web form's settings. Each lead field has a "show" box and a position."""
 
     marked_required = frozenset({"name"})
@@ -260,10 +261,6 @@ class WebFormSettingsForm(VersionedForm):
             (self[f"show_{name}"], self[f"order_{name}"])
             for name in sorted(catalogue, key=position)
         ]
-
-    def make_read_only(self) -> None:
-        for field in self.fields.values():
-            field.disabled = True
 
     def service_data(self) -> dict[str, Any]:
         data = self.cleaned_data

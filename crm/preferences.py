@@ -1,6 +1,7 @@
 """A person's own settings: time zone, language, theme and which notifications reach them
 how. One writer (`user_update_preferences`, audited as `PreferenceChange` rows) and the
-questions the notification producers ask (`wants_in_app`, `wants_email`).
+questions the notification producers ask (`wants_in_app`, `wants_email`), and in which
+language and time zone a message to a person is composed (`addressing`, `composed_for`).
 
 Notification preferences are stored as the channels a person changed from the default,
 `{"handoff": {"email": false}}`, so a kind added later starts at its default for everyone.
@@ -10,12 +11,16 @@ in-app only, and a request to e-mail them is refused rather than silently ignore
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+import datetime
+import zoneinfo
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from crm.exceptions import NotAllowed, Problem, ValidationFailed
@@ -60,6 +65,61 @@ def wants_email(stored: Mapping[str, Any] | None, kind: str) -> bool:
     """Whether a person with these stored preferences gets `kind` by e-mail, when its
     producer e-mails it at all."""
     return kind in EMAILED_KINDS and bool((stored or {}).get(kind, {}).get("email", True))
+
+
+# --- whom a message speaks to ------------------------------------------------------------------
+
+
+def language_of(code: str | None) -> str:
+    """The language to write to a person in, from their stored choice: theirs, else the
+    site's default. A request falls back to the browser's; a message has no browser."""
+    return code if code in LANGUAGE_CODES else settings.LANGUAGE_CODE
+
+
+def zone_of(name: str | None) -> datetime.tzinfo:
+    """The time zone to show a person times in, from their stored choice (else the
+    site's); a name the database no longer knows falls back rather than failing a send."""
+    for candidate in (name, settings.TIME_ZONE, "UTC"):
+        if candidate:
+            try:
+                return zoneinfo.ZoneInfo(candidate)
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                continue
+    return datetime.UTC
+
+
+@contextlib.contextmanager
+def addressing(person: User) -> Iterator[None]:
+    """Compose in `person`'s language and time zone: what `gettext`, `localtime` and
+    number formats give inside is what they read, whoever's request or task this is."""
+    with (
+        translation.override(language_of(person.language)),
+        timezone.override(zone_of(person.time_zone)),
+    ):
+        yield
+
+
+# A message not yet written: called in the reader's language and zone, once per pair.
+Compose = Callable[[], str]
+
+
+def composed_for(people: Iterable[User], message: str | Compose) -> dict[int, str]:
+    """`message` as each person reads it, by their pk. A callable is composed once per
+    language and time zone among them (a hundred recipients are rarely more than two or
+    three); a plain string is taken as already written (user-typed text, a test)."""
+    people = list(people)
+    if isinstance(message, str):
+        return {p.pk: message for p in people}
+    groups: dict[tuple[str, str], list[User]] = {}
+    for person in people:
+        key = (language_of(person.language), person.time_zone or "")
+        groups.setdefault(key, []).append(person)
+    texts: dict[int, str] = {}
+    for members in groups.values():
+        with addressing(members[0]):
+            text = str(message())
+        texts.update((p.pk, text) for p in members)
+    return texts
 
 
 def preference_problems(changes: Mapping[str, Any]) -> list[Problem]:

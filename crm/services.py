@@ -19,7 +19,7 @@ from crm.models import (
     normalize_company_name,
     normalize_domain,
 )
-from crm.preferences import wants_email, wants_in_app
+from crm.preferences import Compose, composed_for, wants_email, wants_in_app
 from crm.upsert import insert_returning
 
 
@@ -27,7 +27,7 @@ def notify(
     *,
     recipients: Iterable[User | None],
     kind: str,
-    message: str,
+    message: str | Compose,
     url: str = "",
     email: bool = False,
     by: User | None = None,
@@ -36,15 +36,20 @@ def notify(
     its recipient asked (`crm.preferences`): in the bell if they take this kind in the
     app, by e-mail (when the producer asks for `email`) if they take it by e-mail. E-mail
     is an outbox row in the same transaction, sent after the commit. Nobody is told of
-    their own action: `by`, the person acting, is left out."""
+    their own action: `by`, the person acting, is left out.
+
+    `message` is a callable that composes the text (`lambda: _("…") % {…}`): it is called
+    in each recipient's language and time zone, not the actor's, once per distinct pair
+    (`crm.preferences.composed_for`); the e-mail's subject and body are that text too."""
     people = {
         r.pk: r
         for r in recipients
         if r is not None and r.is_active and (by is None or r.pk != by.pk)
     }
+    texts = composed_for(people.values(), message)
     return notifications_deliver(
         [
-            Notification(recipient=r, kind=kind, message=message[:300], url=url)
+            Notification(recipient=r, kind=kind, message=texts[r.pk][:300], url=url)
             for r in people.values()
         ],
         email=email,

@@ -325,6 +325,15 @@ CELERY_BEAT_SCHEDULE["report-rollups-rebuild"] = {
     "kwargs": {"full": True},
 }
 THRESHOLD_ROLLUP_MAX_AGE = env.int("THRESHOLD_ROLLUP_MAX_AGE", default=600)
+# Imports whose worker died: a running import that wrote no batch for `minutes` is ended
+# as failed, its message naming the rows that are in (imports.watchdog.imports_stop_stalled).
+# On the sweeps queue, not "imports": that worker may be the one that died, or busy.
+CELERY_BEAT_SCHEDULE["import-watchdog"] = {
+    "task": "imports.tasks.import_watchdog_task",
+    "schedule": 60.0,
+    "kwargs": {"minutes": 10},
+    "options": {"queue": "sweeps", "expires": 60.0},
+}
 
 # --- REST API ---------------------------------------------------------------------------
 # The largest request body read (bytes; forms' file parts aside): a bigger API body is a
@@ -334,7 +343,7 @@ API_JSON_MAX_DEPTH = env.int("API_JSON_MAX_DEPTH", default=32)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "crm.api.language.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -350,8 +359,8 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "crm.api.throttling.AnonWindowThrottle",
+        "crm.api.throttling.UserWindowThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("API_THROTTLE_ANON", default="60/min"),

@@ -230,7 +230,7 @@ class ClockStory:
                     self._notify(recipient, kind, level, clock, when)
 
     def _recipients(self, clock: Clock, audience: str) -> list[int]:
-        """Who the sweep told: `sla.sweep._BatchRecipients.for_audience`."""
+        """Who the sweep told: `sla.sweep_portable._Recipients.for_audience`."""
         references = self.world.references
         if audience == "owner":
             return [clock.responsible] if clock.responsible else []
@@ -279,7 +279,8 @@ class ClockStory:
 
 
 class SweepMessages:
-    """The sweep's bell messages (`sla.sweep`), worded the same and translated once."""
+    """The sweep's bell messages (`sla.sweep_fanout.MessageBuilder`), worded the same and
+    translated once."""
 
     def __init__(self) -> None:
         self.days = [str(WEEKDAYS_ABBR[i]) for i in range(7)]

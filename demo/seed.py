@@ -33,6 +33,7 @@ from demo.dedupe import seed_dedupe
 from demo.errors import DemoDataError
 from demo.funnel import HISTORY
 from demo.generator import DemoGenerator
+from demo.imports import delete_demo_imports, seed_imports
 from demo.preferences import seed_preferences
 from demo.references import ReferenceIds, TakenKeys
 from demo.routing import create_routing_rules, demo_rules
@@ -100,6 +101,8 @@ def delete_demo_data() -> dict[str, int]:
     Contact.objects.filter(reports_to__is_demo=True, is_demo=False).update(reports_to=None)
     # Web forms, their posts and intake keys point at demo leads and users: they go first.
     capture_deleted = delete_demo_capture()
+    # Lead imports point at demo users (who ran them); they wrote no lead of their own.
+    imports_deleted = delete_demo_imports()
     steps: list[QuerySet[Any]] = [
         SlaEvent.objects.filter(timer__lead__is_demo=True),
         SlaTimer.objects.filter(lead__is_demo=True),
@@ -133,6 +136,7 @@ def delete_demo_data() -> dict[str, int]:
         steps.append(MqlTarget.objects.filter(changes__isnull=True))
     deleted = {str(qs.model._meta.verbose_name_plural): _delete_rows(qs) for qs in steps}
     deleted |= capture_deleted
+    deleted["lead imports"] = imports_deleted
     try:
         connection.check_constraints()
         _count, by_model = User.objects.filter(is_demo=True).delete()
@@ -234,6 +238,8 @@ def seed_demo(
         # merge, web forms with their posts and an intake key, personal settings.
         seed_dedupe(now=now)
         capture = seed_capture(now=now, users=users)
+        # Past imports for the Import leads page, made of leads the generator wrote.
+        seed_imports(now=now, users=users)
         seed_preferences(users=users)
         seed_saved_views(users=users)
         report_progress(f"  Intake key for the webhook (shown once): {capture.key_secret}")

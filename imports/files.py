@@ -1,5 +1,6 @@
 """Reading an uploaded CSV file: what it is (encoding, delimiter, header), whether it can be
-read at all, and its rows, streamed.
+read at all, and its rows, streamed; and the size limit, enforced as the upload arrives
+(`declares_too_large`, `LimitedUpload`) rather than after 200 MB more sat on disk.
 
 A broken file is refused before anything is imported, with one sentence that says what
 is wrong and what to do (`inspect_file` reads the whole file once: a wrong byte or a quote
@@ -26,6 +27,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO
 
+from django.core.files.uploadhandler import FileUploadHandler, StopUpload
+from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
 from crm.exceptions import Problem, ValidationFailed
@@ -43,6 +46,63 @@ _MAGIC = {
 
 def refuse(message: str, code: str = "invalid_file") -> ValidationFailed:
     return ValidationFailed(problems=[Problem(code, "file", message)])
+
+
+# --- the size limit, before the body is read -----------------------------------------------
+
+# The multipart body around the file: boundaries, part headers and the other fields (the
+# API's mapping JSON). A body longer than the limit by more than this holds a bigger file.
+BODY_SLACK = 256 * 1024
+
+
+class FileTooLarge(ValidationFailed):
+    """The upload is past `MAX_BYTES`: 413, naming the field "file"."""
+
+    http_status = 413
+
+
+def too_large() -> FileTooLarge:
+    limit = f"{MAX_BYTES / (1024 * 1024):g} MB"
+    message = _("The file is larger than %(limit)s: split it into several files.")
+    return FileTooLarge(problems=[Problem("too_large", "file", message % {"limit": limit})])
+
+
+def declares_too_large(request: HttpRequest) -> bool:
+    """The request says (Content-Length) it carries more than a file within the limit:
+    refused before a byte of it is read."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return False
+    return length > MAX_BYTES + BODY_SLACK
+
+
+class LimitedUpload(FileUploadHandler):
+    """First of the request's upload handlers: counts each file's bytes as they arrive and
+    stops the upload past `MAX_BYTES`, so the rest is neither read nor stored (the
+    Content-Length check misses a body sent chunked, or one whose length lies)."""
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
+        if start + len(raw_data) > MAX_BYTES:
+            self.request.import_upload_too_large = True  # type: ignore[union-attr]
+            raise StopUpload(connection_reset=True)
+        return raw_data
+
+    def file_complete(self, file_size: int) -> None:
+        return None
+
+
+def limit_upload(request: HttpRequest) -> None:
+    """Put `LimitedUpload` first on `request`; call before anything reads the body (after,
+    the handlers are a tuple and the body is read: there is nothing left to limit)."""
+    handlers = request.upload_handlers
+    if isinstance(handlers, list):
+        handlers.insert(0, LimitedUpload(request))
+
+
+def upload_stopped(request: HttpRequest) -> bool:
+    """`LimitedUpload` stopped this request's upload: its file is past the limit."""
+    return bool(getattr(request, "import_upload_too_large", False))
 
 
 @dataclass
@@ -69,7 +129,7 @@ def inspect_file(binary: IO[bytes], *, size: int) -> FileFacts:
     """Everything the mapping step needs, from one pass over the file (`binary`, at its
     start); `ValidationFailed` (field "file") when it cannot be imported."""
     if size > MAX_BYTES:
-        raise refuse(_("The file is larger than 200 MB: split it into several files."), "too_large")
+        raise too_large()
     head = binary.read(_HEAD_BYTES)
     binary.seek(0)
     if not head.strip():

@@ -4,6 +4,8 @@ and the one setting RevOps keeps (may SDRs import their own leads)."""
 
 from __future__ import annotations
 
+import datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -21,6 +23,12 @@ class OnDuplicate(models.TextChoices):
 class ImportJobQuerySet(models.QuerySet["ImportJob"]):
     def unfinished(self) -> ImportJobQuerySet:
         return self.filter(status__in=(ImportJob.Status.PENDING, ImportJob.Status.RUNNING))
+
+    def stalled(self, *, since: datetime.datetime) -> ImportJobQuerySet:
+        """Running, yet neither started nor written (a batch committed) after `since`."""
+        return self.filter(status=ImportJob.Status.RUNNING, started_at__lt=since).filter(
+            Q(updated_at__isnull=True) | Q(updated_at__lt=since)
+        )
 
 
 class ImportJob(models.Model):
@@ -108,6 +116,10 @@ class ImportJob(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     error = models.TextField(_("why it failed"), blank=True)
+    # The run's heartbeat: the row is saved whole with each batch it commits, which
+    # stamps this, so a running job whose row has not been written for minutes has lost
+    # its worker (`imports.watchdog.imports_stop_stalled`, run by beat).
+    updated_at = models.DateTimeField(_("last written"), auto_now=True, null=True)
 
     objects = ImportJobQuerySet.as_manager()
 

@@ -13,12 +13,14 @@ stays flat whatever its size.
 
 from __future__ import annotations
 
+import gc
 import io
 import itertools
 import logging
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 
 from django.db import connection, transaction
 from django.urls import reverse
@@ -34,6 +36,7 @@ from imports.files import ChunkStream, read_rows
 from imports.models import ImportFileChunk, ImportJob, ImportRowError
 from imports.rows import Converted, RowReader
 from leads.services.bulk_intake import Assignment, BulkOutcome, leads_bulk_intake
+from leads.services.bulk_rehearsal import Rehearsal
 from leads.services.bulk_rows import write_rows
 
 logger = logging.getLogger(__name__)
@@ -94,18 +97,33 @@ def import_run(*, job_id: int) -> ImportJob:
     rows = file_rows(job, skip=job.processed)
     status = ImportJob.Status.DONE
     error = ""
+    # A dry run writes no lead: its memory of the ones it would have made spans batches.
+    rehearsal = Rehearsal() if job.dry_run else None
+    collecting = gc.isenabled()
     try:
+        # A batch allocates a few hundred thousand objects, none in a cycle: the cyclic
+        # collector would rescan the whole heap again and again (a fifth of the run's
+        # Python time) for nothing. It runs once per batch instead, on the young objects,
+        # so whatever cycle a batch leaves is still freed and memory stays flat.
+        gc.disable()
         while batch := list(itertools.islice(rows, BATCH_SIZE)):
             converted: Batch = [(row, values, reader.convert(values)) for row, values in batch]
-            if not _run_batch(job.pk, converted, importer, assignment):
+            if not _run_batch(job.pk, converted, importer, assignment, rehearsal):
                 status = ImportJob.Status.CANCELLED
                 break
+            del batch, converted
+            gc.collect(1)
     except Exception as exc:  # noqa: BLE001 - the job records it; the rows before stay in
         logger.exception("import %s failed", job_id)
         status = ImportJob.Status.FAILED
         error = _("An unexpected error stopped the import (%(kind)s).") % {
             "kind": type(exc).__name__
         }
+    finally:
+        if collecting:
+            gc.enable()
+        if rehearsal is not None:
+            rehearsal.close()
     return _finish(job_id, status, error)
 
 
@@ -125,7 +143,13 @@ def _begin(job_id: int) -> ImportJob:
     return job
 
 
-def _run_batch(job_id: int, batch: Batch, importer: User, assignment: Assignment) -> bool:
+def _run_batch(
+    job_id: int,
+    batch: Batch,
+    importer: User,
+    assignment: Assignment,
+    rehearsal: Rehearsal | None = None,
+) -> bool:
     """Take one batch in, in one transaction with its counters; False if the job was
     cancelled (nothing of this batch is written then)."""
     with transaction.atomic():
@@ -139,6 +163,7 @@ def _run_batch(job_id: int, batch: Batch, importer: User, assignment: Assignment
             assignment=assignment,
             may_update=lambda lead: importer.has_perm("leads.work_lead", lead),
             dry_run=job.dry_run,
+            rehearsal=rehearsal,
         )
         outcomes = iter(result.outcomes)
         counts: Counter[str] = Counter()
@@ -185,18 +210,21 @@ def _tell_owners(job: ImportJob) -> None:
     """One notification per owner for the whole import, not one per lead."""
     counts = {int(k): v for k, v in job.owner_counts.items() if v}
     for owner in User.objects.filter(pk__in=counts):
-        count = counts[owner.pk]
         notify(
             recipients=[owner],
             kind=Notification.Kind.ASSIGNMENT,
-            message=ngettext(
-                "%(count)d new lead for you from the import of “%(file)s”.",
-                "%(count)d new leads for you from the import of “%(file)s”.",
-                count,
-            )
-            % {"count": count, "file": job.file_name},
+            message=partial(_new_leads_message, counts[owner.pk], job.file_name),
             url=reverse("leads:list"),
         )
+
+
+def _new_leads_message(count: int, file_name: str) -> str:
+    """Composed by `notify` in the owner's language, not the importer's."""
+    return ngettext(
+        "%(count)d new lead for you from the import of “%(file)s”.",
+        "%(count)d new leads for you from the import of “%(file)s”.",
+        count,
+    ) % {"count": count, "file": file_name}
 
 
 # --- the preview ------------------------------------------------------------------------------

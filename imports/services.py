@@ -1,5 +1,6 @@
 """The changes a person makes to an import: upload a file, set its mapping and start it,
-cancel it; and RevOps' import setting. The run itself is `imports.run`.
+cancel it; and RevOps' import setting. The run itself is `imports.run`; ending a run
+whose worker died, `imports.watchdog`.
 
 Each is one transaction that checks who may act (`imports.access`, `imports.rules`) and
 refuses bad input with every problem named (`crm.exceptions.ValidationFailed`, field by

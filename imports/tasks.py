@@ -1,18 +1,31 @@
-"""The import's Celery task, on the "imports" queue (`CELERY_TASK_ROUTES`): a long run
-never delays an SLA sweep or an e-mail.
+"""The import's Celery tasks. The run is on the "imports" queue (`CELERY_TASK_ROUTES`): a
+long run never delays an SLA sweep or an e-mail.
 
 Safe to deliver twice: a finished job is left as it is, and a running one resumes after
 its last committed batch (`imports.run`), so a redelivery after a worker died neither
-skips nor repeats a row.
+skips nor repeats a row. A worker that died for good is what the watchdog is for: beat
+runs it every minute (`CELERY_BEAT_SCHEDULE["import-watchdog"]`).
 """
 
 from __future__ import annotations
 
+import datetime
+
 from celery import shared_task
+from django.utils import timezone
 
 from imports.run import import_run
+from imports.watchdog import STALLED_AFTER, imports_stop_stalled
 
 
 @shared_task(name="imports.tasks.import_run_task")
 def import_run_task(*, job_id: int) -> str:
     return import_run(job_id=job_id).status
+
+
+@shared_task(name="imports.tasks.import_watchdog_task")
+def import_watchdog_task(*, minutes: float | None = None) -> list[int]:
+    """End the running imports whose worker wrote nothing for `minutes` (10 by default):
+    failed, with the rows that are in named. Returns their ids."""
+    after = datetime.timedelta(minutes=minutes) if minutes else STALLED_AFTER
+    return imports_stop_stalled(now=timezone.now(), stalled_after=after)

@@ -6,17 +6,19 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from crm.exceptions import DomainError
 from crm.web.errors import set_back_url
 from crm.web.forms import put_on_form
 from crm.web.requests import AuthedHttpRequest
-from imports import selectors, services
+from imports import files, selectors, services
 from imports.access import job_for, jobs_visible_to, require
 from imports.forms import MappingForm, SettingsForm, UploadForm
 from imports.models import ImportJob
@@ -30,6 +32,9 @@ def _list_page(request: AuthedHttpRequest, form: UploadForm, status: int = 200) 
     return render(request, "imports/list.html", {"form": form, "jobs": jobs}, status=status)
 
 
+# The CSRF check reads the body, so it runs in `_upload` once the upload is limited: a file
+# past the limit is refused before its body is read (Content-Length) or stored (the rest).
+@csrf_exempt
 @login_required
 @require_http_methods(["GET", "POST"])
 def import_list(request: AuthedHttpRequest) -> HttpResponse:
@@ -37,7 +42,26 @@ def import_list(request: AuthedHttpRequest) -> HttpResponse:
     require(request.user, "imports.import_leads")
     if request.method != "POST":
         return _list_page(request, UploadForm())
-    form = UploadForm(request.POST, request.FILES)
+    if files.declares_too_large(request):
+        return _too_large(request)
+    files.limit_upload(request)
+    return _upload(request)
+
+
+def _too_large(request: AuthedHttpRequest) -> HttpResponse:
+    """The upload form again, its file refused: past the size limit, it never arrived."""
+    error = files.too_large()
+    form = UploadForm(data=QueryDict(), files=MultiValueDict())
+    form.errors["file"] = form.error_class([str(p.message) for p in error.problems])
+    return _list_page(request, form, status=error.http_status)
+
+
+@csrf_protect
+def _upload(request: AuthedHttpRequest) -> HttpResponse:
+    data, uploads = request.POST, request.FILES  # read here, through `LimitedUpload`
+    if files.upload_stopped(request):
+        return _too_large(request)
+    form = UploadForm(data, uploads)
     if form.is_valid():
         upload = form.cleaned_data["file"]
         try:

@@ -135,6 +135,7 @@ class Lead(models.Model):
         null=True,
         blank=True,
         related_name="leads",
+        db_index=False,  # lead_owner_status_idx leads with owner_id
     )
     team = models.ForeignKey(
         "crm.Team",
@@ -143,6 +144,7 @@ class Lead(models.Model):
         null=True,
         blank=True,
         related_name="leads",
+        db_index=False,  # lead_team_status_idx leads with team_id
     )
     ae = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -151,6 +153,7 @@ class Lead(models.Model):
         null=True,
         blank=True,
         related_name="handed_off_leads",
+        db_index=False,  # partial lead_ae_status_idx
     )
     # Lifecycle
     status = models.CharField(
@@ -177,6 +180,7 @@ class Lead(models.Model):
         null=True,
         blank=True,
         editable=False,
+        db_index=False,  # partial lead_rejection_reason_idx
     )
     rejection_note = models.TextField(_("rejection rationale"), blank=True, editable=False)
     # Null on leads disqualified before the reason list existed: their note says why.
@@ -187,6 +191,7 @@ class Lead(models.Model):
         null=True,
         blank=True,
         editable=False,
+        db_index=False,  # partial lead_disq_reason_idx
     )
     disqualification_note = models.TextField(
         _("disqualification rationale"), blank=True, editable=False
@@ -199,10 +204,10 @@ class Lead(models.Model):
     )
     # What it became (set by conversion; kept for ever so reports keep the source).
     account = models.ForeignKey(
-        "crm.Account", on_delete=models.PROTECT, null=True, blank=True, related_name="leads"
+        "crm.Account", models.PROTECT, null=True, blank=True, related_name="leads", db_index=False
     )
     contact = models.ForeignKey(
-        "crm.Contact", on_delete=models.PROTECT, null=True, blank=True, related_name="leads"
+        "crm.Contact", models.PROTECT, null=True, blank=True, related_name="leads", db_index=False
     )
     # One person, one live lead (`leads.identity`): a returning person's new lead points at
     # their last closed one; a merged duplicate points at the lead it was merged into.
@@ -214,6 +219,7 @@ class Lead(models.Model):
         blank=True,
         editable=False,
         related_name="later_leads",
+        db_index=False,  # partial lead_previous_lead_idx
     )
     merged_into = models.ForeignKey(
         "self",
@@ -223,6 +229,7 @@ class Lead(models.Model):
         blank=True,
         editable=False,
         related_name="merged_leads",
+        db_index=False,  # partial lead_merged_into_idx
     )
     # Optimistic concurrency: bumped on every write; API clients send it back (If-Match).
     version = models.PositiveIntegerField(default=1, editable=False)
@@ -252,7 +259,6 @@ class Lead(models.Model):
         indexes = [
             # The SDR queue and "My work": own open leads, newest first.
             models.Index(fields=["owner", "status", "-created_at"], name="lead_owner_status_idx"),
-            models.Index(fields=["ae", "status"], name="lead_ae_status_idx"),
             models.Index(fields=["team", "status"], name="lead_team_status_idx"),
             # Cohort reports: leads created in a period, by source.
             models.Index(fields=["created_at", "source"], name="lead_created_source_idx"),
@@ -265,6 +271,20 @@ class Lead(models.Model):
                 NameKey("first_name", "last_name"),
                 condition=~Q(last_name=""),
                 name="lead_name_key_idx",
+            ),
+            # Keys NULL until a later step, indexed where set: `x = %s` (reverse relations,
+            # on_delete) still probes one; a new lead, a million in an import, writes none.
+            *(
+                models.Index(fields=f, condition=Q(**{f"{f[0]}__isnull": False}), name=index)
+                for f, index in (
+                    (["ae", "status"], "lead_ae_status_idx"),
+                    (["account"], "lead_account_idx"),
+                    (["contact"], "lead_contact_idx"),
+                    (["rejection_reason"], "lead_rejection_reason_idx"),
+                    (["disqualification_reason"], "lead_disq_reason_idx"),
+                    (["previous_lead"], "lead_previous_lead_idx"),
+                    (["merged_into"], "lead_merged_into_idx"),
+                )
             ),
             # The queue's sortable columns, each with the id that breaks ties (keyset).
             models.Index(fields=["company_name", "id"], name="lead_sort_company_idx"),
@@ -306,7 +326,7 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
 class LeadTransition(models.Model):
     """One lifecycle move: who, when, from, to and why. Append-only."""
 
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="transitions")
+    lead = models.ForeignKey(Lead, models.CASCADE, related_name="transitions", db_index=False)
     from_status = models.CharField(max_length=12, choices=Lead.Status.choices)
     to_status = models.CharField(max_length=12, choices=Lead.Status.choices)
     actor = models.ForeignKey(

@@ -16,17 +16,24 @@ from leads.models import Lead
     name="leads.tasks.marketing_feedback_task", autoretry_for=(OSError,), retry_backoff=True
 )
 def marketing_feedback_task(*, lead_id: int, outcome: str, rationale: str) -> None:
-    """Tell marketing what sales did with a lead (closed-loop feedback)."""
+    """Tell marketing what sales did with a lead (closed-loop feedback). Marketing is an
+    address, not a person with settings: it reads the site's language, as does `outcome`
+    (`leads.services.lifecycle._tell_marketing`), whoever's worker sends it."""
+    from django.utils import translation
+    from django.utils.translation import gettext as _
+
     lead = Lead.objects.select_related("rejection_reason").filter(pk=lead_id).first()
     if lead is None:
         return
     subject = f"[Threshold] {lead.company_name}: {outcome}"
-    body = (
-        f"Lead: {lead.company_name} — {lead.full_name}\n"
-        f"Source: {lead.get_source_display()}  Campaign: {lead.campaign or '-'}\n"
-        f"Outcome: {outcome}\n"
-        f"Rationale: {rationale or '-'}\n"
-    )
+    with translation.override(settings.LANGUAGE_CODE):
+        body = (
+            f"{_('Lead')}: {lead.company_name} — {lead.full_name}\n"
+            f"{_('Source')}: {lead.get_source_display()}  "
+            f"{_('Campaign')}: {lead.campaign or '-'}\n"
+            f"{_('Outcome')}: {outcome}\n"
+            f"{_('Rationale')}: {rationale or '-'}\n"
+        )
     send_mail(subject, body, None, [settings.THRESHOLD_MARKETING_EMAIL])
 
 
@@ -40,11 +47,10 @@ def handoff_email_task(*, handoff_id: int) -> bool:
 
     from django.core.mail import EmailMessage
     from django.urls import reverse
-    from django.utils import timezone, translation
 
     from crm.models import Notification
     from crm.outbox.mail import delivery_headers
-    from crm.preferences import wants_email
+    from crm.preferences import addressing, wants_email
     from leads.gate import HANDOFF_FIELDS
     from leads.invitations import discovery_invitation
     from leads.models import Handoff
@@ -60,10 +66,7 @@ def handoff_email_task(*, handoff_id: int) -> bool:
     if not wants_email(ae.notification_preferences, Notification.Kind.HANDOFF):
         return False
     url = settings.THRESHOLD_BASE_URL.rstrip("/") + reverse("leads:detail", args=[handoff.lead_id])
-    with (
-        translation.override(ae.language or settings.LANGUAGE_CODE),
-        timezone.override(ae.time_zone or "UTC"),
-    ):
+    with addressing(ae):
         subject, body = _handoff_email_text(handoff, url, fields=list(HANDOFF_FIELDS))
         invitation = discovery_invitation(handoff, url=url)
     message = EmailMessage(subject, body, None, [ae.email], headers=delivery_headers())

@@ -22,6 +22,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from crm.dates import EARLIEST, LATEST, is_recordable
 from crm.exceptions import Problem
 from crm.models import Contact, User
 from crm.money import currencies_in_use
@@ -78,9 +79,6 @@ ROLE_FIELDS = frozenset(
 )
 # The largest id a table can hold (signed 64 bits): a larger number names no row.
 MAX_ID = 2**63 - 1
-# Dates a deal can carry (as the API's `crm.api.serializers.BoundedDateField`).
-EARLIEST = datetime.date(1900, 1, 1)
-LATEST = datetime.date(2999, 12, 31)
 _AMOUNT = Opportunity._meta.get_field("amount")
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off", ""})
@@ -172,7 +170,7 @@ def _date(raw: Mapping[str, Any], key: str, problems: list[Problem]) -> datetime
         except ValueError:
             problems.append(Problem("invalid_date", key, _("Enter a date as YYYY-MM-DD.")))
             return None
-    if not EARLIEST <= day <= LATEST:
+    if not is_recordable(day):
         problems.append(
             Problem(
                 "out_of_range",

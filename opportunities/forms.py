@@ -18,6 +18,7 @@ from django.utils.text import capfirst
 from django.utils.translation import get_language, to_locale
 from django.utils.translation import gettext_lazy as _
 
+from crm.dates import EARLIEST, LATEST, is_recordable
 from crm.exceptions import Problem
 from crm.models import Contact, Team, User
 from leads.models import Source
@@ -307,8 +308,11 @@ class CloseMonthField(forms.DateField):
 
     def to_python(self, value: Any) -> datetime.date | None:
         day = super().to_python(value)
-        if day is not None and not 1900 <= day.year <= 2999:
-            raise forms.ValidationError(_("Choose a month between 1900 and 2999."))
+        if day is not None and not is_recordable(day):
+            raise forms.ValidationError(
+                _("Choose a month between %(first)s and %(last)s.")
+                % {"first": EARLIEST.year, "last": LATEST.year}
+            )
         return day
 
 

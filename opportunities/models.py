@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import FieldDoesNotExist
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -88,9 +89,13 @@ class OpportunityQuerySet(models.QuerySet["Opportunity"]):
         if user.sees_everything:
             return self
         if user.is_manager:
-            return self.filter(
-                Q(owner__manager=user) | Q(owner__team__manager=user) | Q(owner=user)
+            # Their own deals and their people's, as `owner IN (their people)`: PostgreSQL
+            # then reads an owner-led index one owner at a time instead of joining every
+            # deal to its owner and team to test the rule (half the board totals' cost).
+            people = get_user_model().objects.filter(
+                Q(manager=user) | Q(team__manager=user) | Q(pk=user.pk)
             )
+            return self.filter(owner__in=people.values("pk"))
         if user.is_sdr:
             return self.filter(lead__owner=user)
         return self.filter(owner=user)

@@ -18,6 +18,7 @@ from django.utils.translation import get_language, to_locale
 from django.utils.translation import gettext_lazy as _
 
 from crm.exceptions import Problem
+from crm.web.forms import ReadOnlyCapable
 from opportunities.conversion import CURRENCIES, CUSTOM_FIELD_LABELS, CUSTOM_FIELDS
 from opportunities.models import ConversionPolicy, Stage
 from opportunities.services.configuration import (
@@ -54,12 +55,8 @@ def _put(form: forms.BaseForm, field: str | None, message: str) -> None:
     form.add_error(field if field in form.fields else None, message)
 
 
-class SettingsForm(forms.Form):
+class SettingsForm(ReadOnlyCapable, forms.Form):
     """A settings form: RevOps edit it, managers see it read-only."""
-
-    def make_read_only(self) -> None:
-        for field in self.fields.values():
-            field.disabled = True
 
     def parsed(self) -> dict[str, Any]:
         """The values that parsed, as the service takes them (after `is_valid`)."""

@@ -3,7 +3,7 @@ RevOps' pipeline settings (stages, conversion policy)."""
 
 from django.urls import path
 
-from opportunities.views import board, bulk, convert, deals, overrides, settings
+from opportunities.views import board, bulk, convert, deals, inline, overrides, settings
 
 app_name = "opportunities"
 
@@ -14,6 +14,12 @@ urlpatterns = [
     path("opportunities/bulk/bar/", bulk.opportunity_bulk_bar, name="bulk-bar"),
     path("opportunities/<int:pk>/", deals.opportunity_detail, name="detail"),
     path("opportunities/<int:pk>/edit/", deals.opportunity_edit, name="edit"),
+    path("opportunities/<int:pk>/cell/<str:field>/", inline.opportunity_cell, name="cell"),
+    path(
+        "opportunities/<int:pk>/cell/<str:field>/edit/",
+        inline.opportunity_cell_edit,
+        name="cell-edit",
+    ),
     path("opportunities/<int:pk>/stage/", deals.opportunity_stage, name="stage"),
     path("opportunities/<int:pk>/approval/", deals.opportunity_approval, name="approval"),
     path("opportunities/overrides/", overrides.override_list, name="overrides"),

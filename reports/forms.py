@@ -17,7 +17,7 @@ from django.forms import BaseModelFormSet, modelformset_factory
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from crm.api.serializers import EARLIEST, LATEST
+from crm.dates import EARLIEST, LATEST, is_recordable
 from crm.exceptions import Problem
 from crm.models import Team, User
 from leads.models import Source
@@ -93,7 +93,7 @@ class ReportFilterForm(forms.Form):
         """A date inside the years reports can hold; 0001-01-01 or 9999-12-31 would overflow
         the day arithmetic of a period, so they are a field error, not a 500."""
         value: datetime.date | None = self.cleaned_data.get(name)
-        if value is not None and not EARLIEST <= value <= LATEST:
+        if value is not None and not is_recordable(value):
             raise forms.ValidationError(
                 _("Choose a date between %(first)s and %(last)s.")
                 % {"first": EARLIEST.isoformat(), "last": LATEST.isoformat()},

@@ -408,7 +408,8 @@ def quality_page(r: ReportRequest, handoffs_by: str = "sdr") -> Page:
     if handoffs_by not in ("sdr", "ae"):
         raise NotFound("unknown breakdown")
     drill = DrillLinks(r.filters)
-    lead_funnel = funnel(r)
+    # The page shows one of the funnel's medians: the others are not computed.
+    lead_funnel = funnel(r, medians=["sql_to_opportunity"])
     q = quality(r, funnel=lead_funnel, handoffs_by=handoffs_by)
     policies = list(SlaPolicy.objects.filter(stop_event=ClockEvent.CONVERTED, is_active=True))
     page = Page()

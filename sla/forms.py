@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.exceptions import Problem
 from crm.models import Team
+from crm.web.forms import ReadOnlyCapable
 from leads.models import Segment, Source
 from sla.configuration import START_EVENTS, STOP_EVENTS, supported_countries
 from sla.models import BusinessCalendar, SlaPolicy
@@ -48,12 +49,8 @@ def style_widgets(form: forms.Form) -> None:
         widget.attrs["class"] = css
 
 
-class SettingsForm(forms.Form):
+class SettingsForm(ReadOnlyCapable, forms.Form):
     """A form over SLA settings: RevOps edit it, managers see it read-only."""
-
-    def make_read_only(self) -> None:
-        for field in self.fields.values():
-            field.disabled = True
 
 
 class PolicyForm(SettingsForm):

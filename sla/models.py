@@ -205,7 +205,7 @@ class SlaTimerQuerySet(models.QuerySet["SlaTimer"]):
 
     def sweep_due(self, now: datetime.datetime) -> SlaTimerQuerySet:
         """What the sweep must look at: running timers whose next check has come.
-        Matches the partial index `sla_timer_sweep_idx` (next_check_at WHERE running)."""
+        Matches the partial index `sla_timer_due_check_idx`."""
         return self.filter(stopped_at__isnull=True, next_check_at__lte=now)
 
     def visible_to(self, user: User) -> SlaTimerQuerySet:
@@ -239,8 +239,14 @@ class SlaTimer(models.Model):
         MISSED = "missed", _("Missed")
         CANCELLED = "cancelled", _("Cancelled")
 
-    policy = models.ForeignKey(SlaPolicy, on_delete=models.PROTECT, related_name="timers")
-    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="sla_timers")
+    # No index of their own on `policy`, `lead` and `calendar` (see Meta.indexes): each
+    # index is written on every sweep UPDATE (next_check_at moves, so none is HOT).
+    policy = models.ForeignKey(
+        SlaPolicy, on_delete=models.PROTECT, related_name="timers", db_index=False
+    )
+    lead = models.ForeignKey(
+        "leads.Lead", on_delete=models.CASCADE, related_name="sla_timers", db_index=False
+    )
     responsible = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -251,7 +257,12 @@ class SlaTimer(models.Model):
     target_value = models.PositiveIntegerField()
     target_unit = models.CharField(max_length=16)
     calendar = models.ForeignKey(
-        BusinessCalendar, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        BusinessCalendar,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     stopped_at = models.DateTimeField(null=True, blank=True)
     met = models.BooleanField(null=True, blank=True, help_text=_("Stopped on time?"))
@@ -279,12 +290,23 @@ class SlaTimer(models.Model):
                 name="sla_timer_one_running_per_policy",
             ),
         ]
+        # Every index here is written on each of the sweep's UPDATEs, so only those a
+        # query needs (sla migration 0006 dropped four):
+        # - `policy`: the running ones are the leading column of
+        #   `sla_timer_one_running_per_policy`; all of a policy's timers are a large share
+        #   of the table (a scan), and policies are never deleted (admin, services);
+        # - `lead`: the leading column of `sla_timer_lead_idx`;
+        # - `calendar`: no query filters timers by it, calendars are never deleted;
+        # - (due_at, policy): `sla_timer_sort_due_idx` leads with due_at for the reports'
+        #   periods.
         indexes = [
-            # The sweep reads only due rows of running timers.
+            # The sweep reads only running rows with a next check: an idle tick is one
+            # descent of this index, and a finished clock (next_check_at empty) or a
+            # stopped one is not in it at all.
             models.Index(
                 fields=["next_check_at"],
-                condition=Q(stopped_at__isnull=True),
-                name="sla_timer_sweep_idx",
+                condition=Q(stopped_at__isnull=True, next_check_at__isnull=False),
+                name="sla_timer_due_check_idx",
             ),
             models.Index(fields=["lead", "stopped_at"], name="sla_timer_lead_idx"),
             models.Index(
@@ -292,10 +314,9 @@ class SlaTimer(models.Model):
                 condition=Q(stopped_at__isnull=True),
                 name="sla_timer_queue_idx",
             ),
-            # Compliance reports read the timers that fell due in a period.
-            models.Index(fields=["due_at", "policy"], name="sla_timer_due_idx"),
             # The clocks list's sortable times (`sla.lists.TIMER_SORTS`), with the id that
-            # breaks ties: a keyset page in any order walks one index.
+            # breaks ties: a keyset page in any order walks one index. The first also
+            # serves the reports' "fell due in a period".
             models.Index(fields=["due_at", "id"], name="sla_timer_sort_due_idx"),
             models.Index(fields=["started_at", "id"], name="sla_timer_sort_started_idx"),
             models.Index(fields=["stopped_at", "id"], name="sla_timer_sort_stopped_idx"),
@@ -332,18 +353,33 @@ class SlaEvent(models.Model):
         BREACH = "breach", _("Breach")
         ESCALATION = "escalation", _("Escalation")
 
-    timer = models.ForeignKey(SlaTimer, on_delete=models.CASCADE, related_name="events")
+    # Indexed as the leading column of `sla_event_once`, not on its own.
+    timer = models.ForeignKey(
+        SlaTimer, on_delete=models.CASCADE, related_name="events", db_index=False
+    )
     kind = models.CharField(max_length=12, choices=Kind.choices)
     level = models.PositiveSmallIntegerField(default=0)
     # Who answered for the clock when it happened (reports group breaches by it; the
     # timer's own `responsible` may change later, on reassignment).
+    # Not indexed, like `notified`: no query looks events up by person (reports group
+    # the timers), and each index is written for every event a sweep records.
     responsible = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     # The person told: the owner (warning, breach), the manager; empty when a whole role
     # (RevOps) was told or nobody could be found. Notifications hold every recipient.
     notified = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     created_at = models.DateTimeField()
 

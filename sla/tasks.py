@@ -12,8 +12,10 @@ Running `timers_sweep` twice, or twice at once, changes nothing the first run di
 * on PostgreSQL the due timers are locked with ``FOR UPDATE SKIP LOCKED``: concurrent
   sweepers take disjoint batches instead of queueing behind each other;
 * every warning, breach and escalation is an INSERT guarded by the unique constraint
-  `sla_event_once` (timer, kind, level) with ``ON CONFLICT DO NOTHING``, and bell
-  notifications are written only for rows that INSERT returned, in the same transaction;
+  `sla_event_once` (timer, kind, level) with ``ON CONFLICT DO NOTHING RETURNING`` (on
+  PostgreSQL in the same statement that locks and advances the timers, `sla.sweep_sql`),
+  and bell notifications are written only for rows that INSERT returned, in the same
+  transaction (`sla.sweep_fanout`);
 * a timer leaves the sweep's range once handled (its `next_check_at` moves past `now`).
 
 E-mail is the one external effect: the sweep writes one outbox row per notification in

@@ -38,14 +38,11 @@ from rest_framework.request import Request
 from rest_framework.settings import api_settings
 
 from crm.api.exceptions import flatten_errors
+from crm.dates import EARLIEST, LATEST  # one definition for every interface
 from crm.exceptions import Problem, ValidationFailed
 
 UNKNOWN_FIELD = "unknown_field"
 READ_ONLY = "read_only"
-# Dates a CRM record can sensibly carry. Beyond them a value is a typo ("0001-01-01",
-# "9999-12-31"), and near datetime's own limits it cannot even be shown in a time zone.
-EARLIEST = datetime.date(1900, 1, 1)
-LATEST = datetime.date(2999, 12, 31)
 
 # Problems the service finds in the fields that parsed: (parsed values) -> problems.
 Check = Callable[[dict[str, Any]], list[Problem]]

@@ -9,11 +9,20 @@ to X-Forwarded-For, it is the n-th address from the right: the one our outermost
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rest_framework.request import Request
-from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
-from rest_framework.views import APIView
+from rest_framework.throttling import (
+    AnonRateThrottle,
+    BaseThrottle,
+    SimpleRateThrottle,
+    UserRateThrottle,
+)
+
+from crm.rate_limits import Rate, take
+
+if TYPE_CHECKING:  # DRF imports this module while it builds `APIView`: no cycle at run time
+    from rest_framework.request import Request
+    from rest_framework.views import APIView
 
 
 def client_ip(request: Any) -> str | None:
@@ -30,3 +39,32 @@ class AuthTokenRateThrottle(SimpleRateThrottle):
 
     def get_cache_key(self, request: Request, view: APIView) -> str:
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class _WindowCounting(SimpleRateThrottle):
+    """DRF's throttle with `crm.rate_limits`' fixed-window counter in place of its sliding
+    history: one small integer per caller and window instead of a pickled list of every
+    request's time (read and written back on every API request). Same scopes, same rates
+    (`DEFAULT_THROTTLE_RATES`), same 429 with `Retry-After`; fails open with the cache."""
+
+    _retry_after: float | None = None
+
+    def allow_request(self, request: Request, view: APIView) -> bool:
+        count, seconds = self.parse_rate(self.rate)
+        key = self.get_cache_key(request, view)
+        if key is None or count is None or seconds is None:
+            return True  # no rate for this scope, or a caller the scope does not count
+        verdict = take("throttle", key, Rate(count, seconds))
+        self._retry_after = None if verdict.allowed else verdict.retry_after
+        return verdict.allowed
+
+    def wait(self) -> float | None:
+        return self._retry_after
+
+
+class UserWindowThrottle(_WindowCounting, UserRateThrottle):
+    """Requests per signed-in user (scope `user`, env `API_THROTTLE_USER`)."""
+
+
+class AnonWindowThrottle(_WindowCounting, AnonRateThrottle):
+    """Requests per client address without a user (scope `anon`, env `API_THROTTLE_ANON`)."""

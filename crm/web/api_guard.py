@@ -90,11 +90,12 @@ def _is_json(response: HttpResponseBase) -> bool:
 
 # Endpoints that take a file upload larger than DATA_UPLOAD_MAX_MEMORY_SIZE, with their own
 # limit; an app registers its upload path from its `AppConfig.ready` (`crm` names none).
-_LARGE_BODIES: dict[str, int] = {}
+_LARGE_BODIES: dict[str, int | None] = {}
 
 
-def allow_large_body(path: str, limit: int) -> None:
-    """Let requests to exactly `path` declare bodies up to `limit` bytes."""
+def allow_large_body(path: str, limit: int | None) -> None:
+    """Let requests to exactly `path` declare bodies up to `limit` bytes (`None`: the view
+    checks the size itself, to name the field that is too large)."""
     _LARGE_BODIES[path] = limit
 
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.forms import BaseForm
+from django.forms import BaseForm, Field
 
 from crm.exceptions import DomainError, InvalidTransition, NotAllowed, Problem, StaleVersion
 
@@ -63,3 +63,15 @@ def submit(
         # A model's full_clean inside a service speaks Django, not Problems.
         form.add_error(None, error)
         return None
+
+
+class ReadOnlyCapable:
+    """Mixed into a settings form that people who may only look see too (managers, where
+    RevOps edits): `make_read_only()` disables every field, and Django then ignores any
+    value posted for a disabled field, so the page cannot be used to write."""
+
+    fields: dict[str, Field]
+
+    def make_read_only(self) -> None:
+        for field in self.fields.values():
+            field.disabled = True

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import QuerySet
-from django.http import StreamingHttpResponse
+from django.http import HttpRequest, StreamingHttpResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -25,7 +25,7 @@ from crm.api.pagination import KeysetPagination
 from crm.api.serializers import ERRORS, validate_all
 from crm.exceptions import Problem, ValidationFailed
 from crm.web.requests import AuthedRequest
-from imports import selectors, services
+from imports import files, selectors, services
 from imports.access import job_for, jobs_visible_to, require
 from imports.api.serializers import ImportCreateSerializer, ImportJobSerializer
 from imports.columns import TARGETS, normalized
@@ -58,14 +58,30 @@ class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     def get_object(self) -> ImportJob:
         return job_for(self.request.user, self.kwargs["pk"])
 
+    def initialize_request(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Request:
+        # Before anything reads the body (the session's CSRF check, the parsers).
+        if request.method == "POST":
+            files.limit_upload(request)
+        return super().initialize_request(request, *args, **kwargs)
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        # A file past the limit is refused before the body is read, authentication included
+        # (a session's CSRF check reads it).
+        if self.action == "create" and files.declares_too_large(request._request):
+            raise files.too_large()
+        super().initial(request, *args, **kwargs)
+
     @extend_schema(
         request={"multipart/form-data": ImportCreateSerializer},
-        responses={202: ImportJobSerializer, 400: ERRORS},
+        responses={202: ImportJobSerializer, 400: ERRORS, 413: ERRORS},
     )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         user = self.request.user
         require(user, "imports.import_leads")
-        data = validate_all(ImportCreateSerializer(data=request.data))
+        body = request.data
+        if files.upload_stopped(request._request):
+            raise files.too_large()
+        data = validate_all(ImportCreateSerializer(data=body))
         upload = data["file"]
         with transaction.atomic():
             job = services.import_upload(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from crm.api.lean import Computed, Shape, user_display_name
 from crm.api.serializers import BoundedDateTimeField, DisplayName, StrictFieldsMixin
 from crm.models import User
 from leads.models import (
@@ -88,6 +89,15 @@ class LeadSerializer(StrictFieldsMixin, serializers.ModelSerializer):
             "company_name": {"required": False, "allow_blank": True},
             "last_name": {"required": False, "allow_blank": True},
         }
+
+
+# The list and the detail are built from these (crm.api.lean): the serializers' output,
+# byte for byte, from the columns they show, without a model instance per row.
+USER_REF_SHAPE = Shape(
+    UserRefSerializer,
+    computed={"name": Computed(("first_name", "last_name", "username"), user_display_name)},
+)
+LEAD_SHAPE = Shape(LeadSerializer, nested={"owner": USER_REF_SHAPE, "ae": USER_REF_SHAPE})
 
 
 class LeadCreatedSerializer(LeadSerializer):

@@ -19,13 +19,18 @@ from drf_spectacular.utils import (
     extend_schema_field,
     extend_schema_view,
 )
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import serializers
 from rest_framework.decorators import action
-from rest_framework.permissions import SAFE_METHODS, BasePermission
-from rest_framework.request import Request
 from rest_framework.response import Response
 
-from crm.api.serializers import DisplayName, StrictFieldsMixin, request_object, validate_all
+from crm.api.serializers import StrictFieldsMixin, request_object, validate_all
+from crm.api.settings import (
+    AuditRowSerializer,
+    PersonSerializer,
+    SettingsPermission,
+    SettingsViewSet,
+)
+from crm.exceptions import Problem
 from crm.models import User
 from crm.web.requests import AuthedRequest
 from leads import selectors
@@ -43,52 +48,27 @@ from leads.services.assignment import routing_preview
 CHANGES_LIMIT = 200
 
 
-class LeadsSettingsPermission(BasePermission):
+class LeadsSettingsPermission(SettingsPermission):
     """Reads for managers and RevOps; writes for RevOps (`leads.rules`)."""
 
     message = gettext_lazy(
         "Only RevOps may change routing rules and reasons; managers may read them."
     )
 
-    def has_permission(self, request: Request, view: Any) -> bool:
-        user = request.user
-        if not isinstance(user, User):  # anonymous: DRF answers "not authenticated"
-            return False
-        return service.may(user, "view" if request.method in SAFE_METHODS else "change")
+    def allows(self, user: User, action: Any) -> bool:
+        return service.may(user, action)
 
 
-class PersonSerializer(serializers.ModelSerializer):
-    name = DisplayName(source="*")
-
-    class Meta:
-        model = User
-        fields = ["id", "username", "name"]
-
-
-class SettingChangeSerializer(serializers.ModelSerializer):
-    """One audit row: who, when, and the settings that changed, old -> new."""
-
-    actor = PersonSerializer(read_only=True)
-    old = serializers.DictField(help_text="The changed settings before; {} when created.")
-    new = serializers.DictField(help_text="The changed settings after.")
-
+class SettingChangeSerializer(AuditRowSerializer):
     class Meta:
         model = SettingChange
         fields = ["id", "object_id", "object_label", "at", "actor", "old", "new"]
         read_only_fields = fields
 
 
-class _SettingsViewSet(
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    viewsets.GenericViewSet,
-):
+class _SettingsViewSet(SettingsViewSet):
     permission_classes = [LeadsSettingsPermission]
-    http_method_names = ["get", "post", "patch", "head", "options"]
     filter_backends: list[Any] = []
-    request: AuthedRequest  # signed in: the permission refuses anyone else
 
 
 # --- routing rules --------------------------------------------------------------------------
@@ -201,29 +181,22 @@ class RoutingRuleViewSet(_SettingsViewSet):
             "position", "pk"
         )
 
-    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        serializer = RoutingRuleSerializer(data=request_object(request))
-        data = validate_all(
-            serializer,
-            check=lambda parsed: service.routing_rule_problems(service.routing_rule_values(parsed)),
-        )
-        rule = service.routing_rule_create(by=self.request.user, data=data)
-        return Response(self._saved_state(rule.pk), status=status.HTTP_201_CREATED)
+    def new_problems(self, parsed: dict[str, Any]) -> list[Problem]:
+        return service.routing_rule_problems(service.routing_rule_values(parsed))
 
-    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        rule = service.routing_rule_for(self.request.user, kwargs.get("pk"), to="change")
-        serializer = RoutingRuleSerializer(rule, data=request_object(request), partial=True)
-        data = validate_all(
-            serializer,
-            check=lambda parsed: service.routing_rule_problems(
-                service.routing_rule_values(parsed, rule=rule), rule=rule
-            ),
-        )
-        service.routing_rule_update(rule_id=rule.pk, by=self.request.user, data=data)
-        return Response(self._saved_state(rule.pk))
+    def create_row(self, data: dict[str, Any]) -> RoutingRule:
+        return service.routing_rule_create(by=self.request.user, data=data)
 
-    def _saved_state(self, pk: int) -> dict[str, Any]:
-        return RoutingRuleSerializer(self.get_queryset().get(pk=pk)).data
+    def row_to_change(self, pk: Any) -> RoutingRule:
+        return service.routing_rule_for(self.request.user, pk, to="change")
+
+    def change_problems(self, row: RoutingRule, parsed: dict[str, Any]) -> list[Problem]:
+        return service.routing_rule_problems(
+            service.routing_rule_values(parsed, rule=row), rule=row
+        )
+
+    def update_row(self, row: RoutingRule, data: dict[str, Any]) -> None:
+        service.routing_rule_update(rule_id=row.pk, by=self.request.user, data=data)
 
     @extend_schema(
         summary="A routing rule's change history (managers, RevOps)",
@@ -311,31 +284,22 @@ class _ReasonViewSet(_SettingsViewSet):
     def get_queryset(self) -> QuerySet[Any]:
         return service.REASON_MODELS[self.kind].objects.order_by("position", "label")
 
-    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        serializer = self.serializer_class(data=request_object(request))
-        data = validate_all(
-            serializer,
-            check=lambda parsed: service.reason_problems(
-                self.kind, service.reason_values(self.kind, parsed)
-            ),
-        )
-        reason = service.reason_create(kind=self.kind, by=self.request.user, data=data)
-        return Response(self._saved_state(reason.pk), status=status.HTTP_201_CREATED)
+    def new_problems(self, parsed: dict[str, Any]) -> list[Problem]:
+        return service.reason_problems(self.kind, service.reason_values(self.kind, parsed))
 
-    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        reason = service.reason_for(self.request.user, self.kind, kwargs.get("pk"), to="change")
-        serializer = self.serializer_class(reason, data=request_object(request), partial=True)
-        data = validate_all(
-            serializer,
-            check=lambda parsed: service.reason_problems(
-                self.kind, service.reason_values(self.kind, parsed, reason=reason), reason=reason
-            ),
-        )
-        service.reason_update(kind=self.kind, reason_id=reason.pk, by=self.request.user, data=data)
-        return Response(self._saved_state(reason.pk))
+    def create_row(self, data: dict[str, Any]) -> Any:
+        return service.reason_create(kind=self.kind, by=self.request.user, data=data)
 
-    def _saved_state(self, pk: int) -> dict[str, Any]:
-        return self.serializer_class(self.get_queryset().get(pk=pk)).data
+    def row_to_change(self, pk: Any) -> Any:
+        return service.reason_for(self.request.user, self.kind, pk, to="change")
+
+    def change_problems(self, row: Any, parsed: dict[str, Any]) -> list[Problem]:
+        return service.reason_problems(
+            self.kind, service.reason_values(self.kind, parsed, reason=row), reason=row
+        )
+
+    def update_row(self, row: Any, data: dict[str, Any]) -> None:
+        service.reason_update(kind=self.kind, reason_id=row.pk, by=self.request.user, data=data)
 
     @extend_schema(
         summary="A reason's change history (managers, RevOps)",

@@ -190,8 +190,10 @@ def _assign(
     notify(
         recipients=[owner],
         kind=Notification.Kind.ASSIGNMENT,
-        message=_("New lead for you: %(company)s (%(person)s)")
-        % {"company": lead.company_name, "person": lead.full_name},
+        message=lambda: (
+            _("New lead for you: %(company)s (%(person)s)")
+            % {"company": lead.company_name, "person": lead.full_name}
+        ),
         url=lead_url(lead),
         by=by,
     )

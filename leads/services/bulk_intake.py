@@ -60,6 +60,7 @@ from leads.services.assignment import (
     _normalized,
     rule_matches,
 )
+from leads.services.bulk_rehearsal import Rehearsal, is_stand_in
 from leads.services.bulk_rows import (
     EVENT_COLUMNS,
     TRANSITION_COLUMNS,
@@ -126,12 +127,15 @@ def leads_bulk_intake(
     assignment: Assignment | None = None,
     may_update: Callable[[Lead], bool] | None = None,
     dry_run: bool = False,
+    rehearsal: Rehearsal | None = None,
     now: datetime.datetime | None = None,
 ) -> BulkResult:
     """Take in `rows` in one transaction (a savepoint inside the caller's): one outcome per
     row, in order. A row a person already has a live lead for updates it as
     `on_duplicate` says, if `may_update(lead)`; a later row of a person earlier in the batch
-    does the same to that row's new lead. `dry_run` answers the same without writing."""
+    does the same to that row's new lead. `dry_run` answers the same without writing;
+    its `rehearsal` (a dry run of several batches) remembers the leads earlier batches
+    would have created, so a person met again counts as the real run counts them."""
     now = now or timezone.now()
     assignment = assignment or Assignment()
     outcomes: list[BulkOutcome | None] = [None] * len(rows)
@@ -148,17 +152,44 @@ def leads_bulk_intake(
         if not dry_run and connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [INTAKE_GATE_LOCK])
-        plan = _Plan(rows, valid, _PersonIndex([rows[i].data for i in valid]))
+        people = _PersonIndex([rows[i].data for i in valid], rehearsal if dry_run else None)
+        plan = _Plan(rows, valid, people)
         updates = _updates(plan, rows, on_duplicate, may_update, dry_run, outcomes)
         if dry_run:
             for index in plan.new:
                 outcomes[index] = BulkOutcome("created")
+            if rehearsal is not None:
+                _rehearse(rehearsal, rows, plan, updates, assignment, now)
             return BulkResult(_complete(outcomes, plan, {}))
         lead_ids = reserve_lead_ids(len(plan.new))
         new_ids = dict(zip(plan.new, lead_ids, strict=True))
         owners = _create(rows, plan, new_ids, by=by, via=via, assignment=assignment, now=now)
         _save_updates(updates, by=by, via=via, now=now)
     return BulkResult(_complete(outcomes, plan, new_ids), owners)
+
+
+def _rehearse(
+    rehearsal: Rehearsal,
+    rows: Sequence[BulkRow],
+    plan: _Plan,
+    updates: dict[int, tuple[Lead, dict[str, Any]]],
+    assignment: Assignment,
+    now: datetime.datetime,
+) -> None:
+    """Remember what this dry batch would have written, for the batches after it."""
+    for lead, changes in updates.values():
+        if is_stand_in(lead):
+            rehearsal.update(lead, changes)
+    for index in plan.new:
+        row = rows[index]
+        owner = row.owner or assignment.owner
+        rehearsal.add(
+            lead_id=rehearsal.next_id(),
+            data={k: v for k, v in row.data.items() if v is not None},
+            status=row.status,
+            at=row.at or now,
+            owner_id=owner.pk if owner else None,
+        )
 
 
 def _complete(
@@ -181,7 +212,7 @@ def _complete(
 class _PersonIndex:
     """The existing leads of the batch's people: one query by e-mail, one by name."""
 
-    def __init__(self, people: list[dict[str, Any]]) -> None:
+    def __init__(self, people: list[dict[str, Any]], rehearsal: Rehearsal | None = None) -> None:
         emails = {normalize_email(d.get("email")) for d in people} - {""}
         names = {normalize_name(d.get("first_name"), d.get("last_name")) for d in people} - {""}
         self.by_email: dict[str, list[Lead]] = {}
@@ -197,6 +228,13 @@ class _PersonIndex:
             found = rows.filter(any_of(NameKey("first_name", "last_name"), names))
             for lead in found.exclude(last_name=""):
                 name = normalize_name(lead.first_name, lead.last_name)
+                self.by_name.setdefault(name, []).append(lead)
+        for lead in rehearsal.leads(emails, names) if rehearsal else ():
+            email = normalize_email(lead.email)
+            if email in emails:
+                self.by_email.setdefault(email, []).append(lead)
+            name = normalize_name(lead.first_name, lead.last_name)
+            if name in names:
                 self.by_name.setdefault(name, []).append(lead)
 
     def leads_of(self, data: dict[str, Any], email: str, name: str, domain: str) -> list[Lead]:
@@ -484,54 +522,67 @@ def _create(
     router = _Router(assignment)
     by_id = by.pk if by else None
     spec = lead_spec()
+    # Each lead is the model's defaults with its own values put in place: a list copied
+    # and filled by column position, no dictionary per lead.
+    position = {name: i for i, name in enumerate(spec.columns)}
+    template = [spec.defaults[name] for name in spec.columns]
+    at_, version_, owner_, team_, assigned_, previous_ = (
+        position[name]
+        for name in ("created_at", "version", "owner_id", "team_id", "assigned_at",
+                     "previous_lead_id")
+    )  # fmt: skip
+    template[position["updated_at"]] = now
     people = {u.pk: u for u in router.sdrs}
     leads, transitions, events = [], [], []
     clocked: dict[tuple[ClockEvent, ...], list[int]] = {}
     owners: Counter[int] = Counter()
     intake_reason = _("Passed intake validation")
+    created_kind, assigned_kind = LeadEvent.Kind.CREATED.value, LeadEvent.Kind.ASSIGNED.value
+    new_status, mql_status = Status.NEW.value, Status.MQL.value
+    moves: dict[tuple[str, str], str] = {}  # (status, label as the file wrote it) -> reason
     for index in plan.new:
         row, lead_id = rows[index], new_ids[index]
         at = row.at or now
         owner, team_id, reason = router.decide(row.data, row.owner)
-        values = dict(spec.defaults)
-        values.update((k, v) for k, v in row.data.items() if v is not None)
+        values = template.copy()
+        for name, value in row.data.items():
+            if value is not None:
+                values[position[name]] = value
         previous = plan.previous.get(index)
-        values.update(
-            id=lead_id,
-            status=row.status,
-            created_at=at,
-            updated_at=now,
-            mql_at=at,
-            previous_lead_id=previous,
-            owner_id=owner.pk if owner else None,
-            team_id=team_id or None,
-            assigned_at=now if owner else None,
-            version=3 if owner else 2,
-        )
+        values[position["id"]], values[position["status"]] = lead_id, row.status
+        values[at_] = values[position["mql_at"]] = at
+        values[previous_] = previous
+        values[team_] = team_id or None
+        if owner is not None:
+            values[owner_], values[assigned_], values[version_] = owner.pk, now, 3
+        else:
+            values[version_] = 2
         created: dict[str, list[Any]] = {"previous_lead": [None, previous]} if previous else {}
-        events.append((lead_id, LeadEvent.Kind.CREATED.value, by_id, at, created, via))
-        transitions.append((lead_id, Status.NEW.value, Status.MQL.value, by_id, intake_reason, at))
+        events.append((lead_id, created_kind, by_id, at, created, via))
+        transitions.append((lead_id, new_status, mql_status, by_id, intake_reason, at))
         if owner is not None:
             owners[owner.pk] += 1
             # Routing assigns as the system; an owner chosen for the lead, as its importer.
             actor = by_id if (row.owner or assignment.owner) else None
             people.setdefault(owner.pk, owner)
             change: dict[str, list[Any]] = {"owner": [None, str(people[owner.pk])]}
-            events.append((lead_id, LeadEvent.Kind.ASSIGNED.value, actor, now, change, reason))
+            events.append((lead_id, assigned_kind, actor, now, change, reason))
         if row.status != Status.MQL:
-            values[_MILESTONES[row.status]] = now
-            values["version"] += 1
-            label = row.status_label or Lead.Status(row.status).label
-            moved = _("Imported with status “%s”") % label
-            transitions.append((lead_id, Status.MQL.value, row.status, by_id, moved, now))
+            values[position[_MILESTONES[row.status]]] = now
+            values[version_] += 1
+            moved = moves.get((row.status, row.status_label))
+            if moved is None:
+                label = row.status_label or Lead.Status(row.status).label
+                moved = moves[row.status, row.status_label] = _("Imported with status “%s”") % label
+            transitions.append((lead_id, mql_status, row.status, by_id, moved, now))
             if row.status == Status.DISQUALIFIED:
-                values["disqualification_note"] = moved
+                values[position["disqualification_note"]] = moved
         events_at_intake = _CLOCK_EVENTS.get(row.status, ())
         if owner is None:
             events_at_intake = events_at_intake[:1]
         if events_at_intake:
             clocked.setdefault(events_at_intake, []).append(lead_id)
-        leads.append(spec.getter(values))
+        leads.append(values)
     write_rows(Lead, spec.columns, leads)
     write_rows(Qualification, *qualification_rows(new_ids.values(), by_id, now))
     write_rows(LeadTransition, TRANSITION_COLUMNS, transitions)

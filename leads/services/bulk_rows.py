@@ -13,7 +13,7 @@ import datetime
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from operator import itemgetter
 from typing import Any
 
@@ -60,14 +60,18 @@ def _char_limits() -> dict[str, int]:
     }
 
 
+_EDITABLE = frozenset(EDITABLE_FIELDS)
+
+
 def row_problems(row: BulkRow) -> list[Problem]:
     """Everything wrong with a row, as `lead_intake` and the API word it."""
     data = row.data
     problems = [] if _passes_intake(data) else gate.intake_problems(data)
-    problems += [
-        Problem("unknown_field", name, _("This field cannot be set."))
-        for name in sorted(set(data) - set(EDITABLE_FIELDS))
-    ]
+    if not _EDITABLE.issuperset(data):
+        problems += [
+            Problem("unknown_field", name, _("This field cannot be set."))
+            for name in sorted(set(data) - _EDITABLE)
+        ]
     for name, limit in _char_limits().items():
         value = data.get(name)
         if isinstance(value, str) and len(value) > limit:
@@ -91,13 +95,20 @@ def row_problems(row: BulkRow) -> list[Problem]:
 
 
 _SOURCES = frozenset(Source.values)
+# Company and last names repeat down a file (a company's people, a family name): each
+# distinct value is judged once.
+_placeholder_text = lru_cache(maxsize=65_536)(is_placeholder)
+
+
+def _is_placeholder(value: Any) -> bool:
+    return _placeholder_text(value) if isinstance(value, str) else is_placeholder(value)
 
 
 def _passes_intake(data: dict[str, Any]) -> bool:
     """True exactly when `gate.intake_problems(data)` is empty, without its translated
     messages or its `Source.values` (rebuilt per call): the rows that pass take this
     shortcut, the others get the gate's own problems."""
-    if is_placeholder(data.get("company_name")) or is_placeholder(data.get("last_name")):
+    if _is_placeholder(data.get("company_name")) or _is_placeholder(data.get("last_name")):
         return False
     if is_placeholder(data.get("email")) and is_placeholder(data.get("phone")):
         return False
@@ -172,7 +183,7 @@ _copy_types: dict[tuple[str, tuple[str, ...]], list[int]] = {}
 
 
 def write_rows(
-    model: type[models.Model], columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+    model: type[models.Model], columns: Sequence[str], rows: Sequence[Sequence[Any]]
 ) -> None:
     """INSERT `rows` (tuples in `columns` order): a binary COPY on PostgreSQL (the server
     parses nothing), one executemany elsewhere, each value prepared by its field."""

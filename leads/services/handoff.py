@@ -91,15 +91,20 @@ def lead_hand_off(
             note=_("Discovery meeting booked"),
         )
         clocks().on_event(lead=lead, event=ClockEvent.HANDOFF, at=now)
+
+        def handed_off() -> str:
+            """In the AE's language, the meeting in the AE's time zone (`notify`)."""
+            when = timezone.localtime(discovery_meeting_at)
+            return _("%(sdr)s handed off %(company)s to you; discovery on %(when)s") % {
+                "sdr": by,
+                "company": lead.company_name,
+                "when": when.strftime("%Y-%m-%d %H:%M %Z"),
+            }
+
         notify(
             recipients=[to_user],
             kind=Notification.Kind.HANDOFF,
-            message=_("%(sdr)s handed off %(company)s to you; discovery on %(when)s")
-            % {
-                "sdr": by,
-                "company": lead.company_name,
-                "when": timezone.localtime(discovery_meeting_at).strftime("%Y-%m-%d %H:%M %Z"),
-            },
+            message=handed_off,
             url=lead_url(lead),
             by=by,
         )

@@ -9,12 +9,12 @@ same transaction and tells marketing through the outbox (an e-mail after the com
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from crm.exceptions import InvalidTransition, Problem, ValidationFailed
@@ -63,7 +63,7 @@ def lead_accept(
         lead.accepted_at = now
         save_with_version_bump(lead, ["status", "accepted_at"])
         clocks().on_event(lead=lead, event=ClockEvent.DECIDED, at=now)
-        _tell_marketing(lead, _("accepted by sales"), reason)
+        _tell_marketing(lead, lambda: _("accepted by sales"), reason)
     return lead
 
 
@@ -98,7 +98,7 @@ def lead_reject(
             lead, ["status", "rejected_at", "rejection_reason", "rejection_note"]
         )
         clocks().on_close(lead=lead, at=now, ends=ClockEvent.DECIDED)
-        _tell_marketing(lead, _("rejected by sales (%s)") % reason.label, note)
+        _tell_marketing(lead, lambda: _("rejected by sales (%s)") % reason.label, note)
     return lead
 
 
@@ -137,7 +137,7 @@ def lead_nurture(
         lead.nurtured_at = now
         save_with_version_bump(lead, ["status", "nurtured_at"])
         clocks().on_close(lead=lead, at=now)
-        _tell_marketing(lead, Status.NURTURE.label.lower(), reason)
+        _tell_marketing(lead, lambda: Status.NURTURE.label.lower(), reason)
     return lead
 
 
@@ -169,7 +169,7 @@ def lead_disqualify(
             ["status", "disqualified_at", "disqualification_reason", "disqualification_note"],
         )
         clocks().on_close(lead=lead, at=now)
-        _tell_marketing(lead, _("disqualified (%s)") % reason.label, note)
+        _tell_marketing(lead, lambda: _("disqualified (%s)") % reason.label, note)
     return lead
 
 
@@ -303,19 +303,22 @@ def _reopen_criteria(lead: Lead, *, by: User, at: datetime.datetime) -> None:
     )
 
 
-def _tell_marketing(lead: Lead, outcome: str, rationale: str) -> None:
+def _tell_marketing(lead: Lead, outcome: Callable[[], str], rationale: str) -> None:
     """Closed loop: marketing hears what became of every lead. An outbox row in this
     transaction, e-mailed after the commit; keyed by the lead's new version, so each
-    change is told once. Call it after the lead's version was bumped."""
+    change is told once. Call it after the lead's version was bumped. `outcome()` is
+    composed in the site's language (marketing's), not the actor's."""
     from crm.outbox.services import outbox_put
     from leads.tasks import marketing_feedback_task
 
     if settings.THRESHOLD_MARKETING_EMAIL:
+        with translation.override(settings.LANGUAGE_CODE):
+            text = str(outcome())
         outbox_put(
             marketing_feedback_task,
             key=f"marketing-feedback:lead-{lead.pk}-v{lead.version}",
             lead_id=lead.pk,
-            outcome=str(outcome),
+            outcome=text,
             rationale=rationale or "",
         )
 
@@ -339,4 +342,4 @@ def lead_mark_converted(
     lead.contact = contact
     save_with_version_bump(lead, ["status", "converted_at", "account", "contact"])
     clocks().on_close(lead=lead, at=at, ends=ClockEvent.CONVERTED)
-    _tell_marketing(lead, _("converted to an opportunity"), reason)
+    _tell_marketing(lead, lambda: _("converted to an opportunity"), reason)

@@ -26,7 +26,7 @@ from django.views.decorators.http import require_POST
 from crm.exceptions import NotFound, Problem
 from crm.models import Team
 from crm.web.errors import set_back_url
-from crm.web.forms import put_on_form, submit
+from crm.web.forms import ReadOnlyCapable, put_on_form, submit
 from crm.web.requests import AuthedHttpRequest
 from leads import selectors
 from leads.forms import StyledForm
@@ -55,11 +55,7 @@ REASON_HINTS = {
 # --- forms ------------------------------------------------------------------------------------
 
 
-class _SettingsForm(StyledForm):
-    def make_read_only(self) -> None:
-        for field in self.fields.values():
-            field.disabled = True
-
+class _SettingsForm(ReadOnlyCapable, StyledForm):
     def service_data(self, *, creating: bool) -> dict[str, Any]:
         raise NotImplementedError
 

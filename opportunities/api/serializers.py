@@ -7,9 +7,14 @@ refused with 400 naming it; the conversion endpoints refuse unknown keys the sam
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 from rest_framework import serializers
 
+from crm.api.lean import Computed, Related, Shape
 from crm.api.serializers import StrictFieldsMixin
+from opportunities.lean_selectors import contact_roles_of
 from opportunities.models import (
     ConversionRequest,
     Opportunity,
@@ -112,6 +117,34 @@ class OpportunitySerializer(StrictFieldsMixin, serializers.ModelSerializer):
             "created_at",
             "updated_at",
         ]
+
+
+def _full_name(first_name: str, last_name: str) -> str:
+    """`Contact.full_name` from its columns."""
+    return f"{first_name} {last_name}".strip()
+
+
+# The list and the detail are built from these (crm.api.lean): the serializers' output,
+# byte for byte, from the columns they show, without a model instance per row.
+CONTACT_ROLE_SHAPE = Shape(
+    ContactRoleSerializer,
+    computed={"contact_name": Computed(("contact__first_name", "contact__last_name"), _full_name)},
+)
+
+
+def _contact_roles_by_deal(deal_ids: Sequence[int]) -> Mapping[int, list[dict[str, Any]]]:
+    """Each deal's contact roles as the serializer shows them: one query for the page."""
+    rows = list(CONTACT_ROLE_SHAPE.values(contact_roles_of(deal_ids), "opportunity"))
+    by_deal: dict[int, list[dict[str, Any]]] = {}
+    for row, role in zip(rows, CONTACT_ROLE_SHAPE.build(rows), strict=True):
+        by_deal.setdefault(row["opportunity"], []).append(role)
+    return by_deal
+
+
+OPPORTUNITY_SHAPE = Shape(
+    OpportunitySerializer,
+    related={"contact_roles": Related("id", _contact_roles_by_deal)},
+)
 
 
 class OpportunityPatchSerializer(OpportunitySerializer):

@@ -16,14 +16,20 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.generics import GenericAPIView
-from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from crm.api.serializers import DisplayName, StrictFieldsMixin, request_object, validate_all
+from crm.api.serializers import StrictFieldsMixin, request_object, validate_all
+from crm.api.settings import (
+    AuditRowSerializer,
+    PersonSerializer,
+    SettingsPermission,
+    SettingsViewSet,
+)
+from crm.exceptions import Problem
 from crm.models import User
 from crm.web.requests import AuthedRequest
 from opportunities.conversion import CUSTOM_FIELDS
@@ -41,31 +47,17 @@ from opportunities.services.configuration import (
 CHANGES_LIMIT = 200
 
 
-class PipelineSettingsPermission(BasePermission):
+class PipelineSettingsPermission(SettingsPermission):
     """Reads for anyone signed in; writes for RevOps (`opportunities.rules`)."""
 
     message = gettext_lazy("Only RevOps may change the pipeline stages and conversion policy.")
+    read_action = "read"
 
-    def has_permission(self, request: Request, view: Any) -> bool:
-        user = request.user
-        if not isinstance(user, User):  # anonymous: DRF answers "not authenticated"
-            return False
-        return may(user, "read" if request.method in SAFE_METHODS else "change")
+    def allows(self, user: User, action: Any) -> bool:
+        return may(user, action)
 
 
-class ActorSerializer(serializers.ModelSerializer):
-    name = DisplayName(source="*")
-
-    class Meta:
-        model = User
-        fields = ["id", "username", "name"]
-
-
-class SettingsChangeSerializer(serializers.ModelSerializer):
-    """One audit row: who, when, and the settings that changed, old -> new."""
-
-    actor = ActorSerializer(read_only=True)
-    old = serializers.DictField(help_text="The changed settings before; {} when created.")
+class SettingsChangeSerializer(AuditRowSerializer):
     new = serializers.DictField(help_text="The changed settings after; {} when deleted.")
 
     class Meta:
@@ -137,47 +129,30 @@ class StageSettingsSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         responses={200: StageSettingsSerializer, 400: OpenApiResponse(description="Problems")},
     ),
 )
-class StageViewSet(
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    viewsets.GenericViewSet,
-):
+class StageViewSet(SettingsViewSet):
     permission_classes = [PipelineSettingsPermission]
     serializer_class = StageSettingsSerializer
     filterset_fields = ["is_active", "is_entry", "is_won", "is_lost"]
-    http_method_names = ["get", "post", "patch", "head", "options"]
-    request: AuthedRequest  # signed in: the permission refuses anyone else
 
     def get_queryset(self) -> QuerySet[Stage]:
         return configuration.stages_for_settings()
 
-    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        serializer = StageSettingsSerializer(data=request_object(request))
-        data = validate_all(
-            serializer,
-            check=lambda parsed: configuration.stage_problems(
-                configuration.new_stage_values(parsed, Stage.objects.all())
-            ),
+    def new_problems(self, parsed: dict[str, Any]) -> list[Problem]:
+        return configuration.stage_problems(
+            configuration.new_stage_values(parsed, Stage.objects.all())
         )
-        stage = configuration.stage_create(by=self.request.user, data=data)
-        return Response(self._saved_state(stage.pk), status=status.HTTP_201_CREATED)
 
-    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        stage = configuration.stage_for(self.request.user, kwargs.get("pk"), to="change")
-        serializer = StageSettingsSerializer(stage, data=request_object(request), partial=True)
-        data = validate_all(
-            serializer,
-            check=lambda parsed: configuration.stage_problems(
-                configuration.stage_values(stage) | parsed, stage=stage
-            ),
-        )
-        configuration.stage_update(stage_id=stage.pk, by=self.request.user, data=data)
-        return Response(self._saved_state(stage.pk))
+    def create_row(self, data: dict[str, Any]) -> Stage:
+        return configuration.stage_create(by=self.request.user, data=data)
 
-    def _saved_state(self, pk: int) -> dict[str, Any]:
-        return StageSettingsSerializer(self.get_queryset().get(pk=pk)).data
+    def row_to_change(self, pk: Any) -> Stage:
+        return configuration.stage_for(self.request.user, pk, to="change")
+
+    def change_problems(self, row: Stage, parsed: dict[str, Any]) -> list[Problem]:
+        return configuration.stage_problems(configuration.stage_values(row) | parsed, stage=row)
+
+    def update_row(self, row: Stage, data: dict[str, Any]) -> None:
+        configuration.stage_update(stage_id=row.pk, by=self.request.user, data=data)
 
     @extend_schema(
         summary="A stage's change history (managers, RevOps)",
@@ -233,7 +208,7 @@ class ConversionPolicySerializer(StrictFieldsMixin, serializers.ModelSerializer)
     stall_age_days = serializers.IntegerField(
         required=False, help_text="An early-stage deal this many days in its stage is stalled."
     )
-    updated_by = ActorSerializer(read_only=True, allow_null=True)
+    updated_by = PersonSerializer(read_only=True, allow_null=True)
     echo_fields = ("updated_at", "updated_by")
 
     class Meta:

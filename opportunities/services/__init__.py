@@ -3,6 +3,7 @@
 - `convert`: `lead_convert`, the one conversion path, and the gate it re-checks;
 - `overrides`: asking to convert with a criterion unmet, and a manager's decision;
 - `deals`: editing a deal, moving it between stages, approving or sending it back;
+- `ownership`: handing a deal to another AE (the manager's or RevOps' call, audited);
 - `configuration`: RevOps' stages and conversion policy, audited wherever edited.
 
 Callers import from here: `from opportunities import services`.
@@ -38,6 +39,7 @@ from opportunities.services.overrides import (
     conversion_request_create,
     conversion_request_decline,
 )
+from opportunities.services.ownership import new_owner_choices, opportunity_change_owner
 
 __all__ = [
     "EDITABLE_FIELDS",
@@ -55,7 +57,9 @@ __all__ = [
     "edit_problems",
     "existing_deals",
     "lead_convert",
+    "new_owner_choices",
     "opportunity_approve",
+    "opportunity_change_owner",
     "opportunity_move_stage",
     "opportunity_send_back",
     "opportunity_update",

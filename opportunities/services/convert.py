@@ -453,16 +453,18 @@ def _after_conversion(
         notify(
             recipients=managers_of(opportunity.owner),
             kind=Notification.Kind.APPROVAL,
-            message=(
-                _("Approve %(name)s: %(amount)s %(currency)s is above the threshold")
-                if pending
-                else _("Large deal converted: %(name)s, %(amount)s %(currency)s")
-            )
-            % {
-                "name": opportunity.name,
-                "amount": number_format(opportunity.amount, 0, force_grouping=True),
-                "currency": opportunity.currency,
-            },
+            message=lambda: (
+                (
+                    _("Approve %(name)s: %(amount)s %(currency)s is above the threshold")
+                    if pending
+                    else _("Large deal converted: %(name)s, %(amount)s %(currency)s")
+                )
+                % {
+                    "name": opportunity.name,
+                    "amount": number_format(opportunity.amount, 0, force_grouping=True),
+                    "currency": opportunity.currency,
+                }
+            ),
             url=url,
             email=True,
             by=by,
@@ -471,8 +473,10 @@ def _after_conversion(
         notify(
             recipients=[lead.owner],
             kind=Notification.Kind.CONVERSION,
-            message=_("%(company)s became an opportunity: %(name)s")
-            % {"company": lead.company_name, "name": opportunity.name},
+            message=lambda: (
+                _("%(company)s became an opportunity: %(name)s")
+                % {"company": lead.company_name, "name": opportunity.name}
+            ),
             url=url,
         )
 

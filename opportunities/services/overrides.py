@@ -7,6 +7,7 @@ decided, when and why; an approval runs `lead_convert` with the recorded input.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db import transaction
@@ -61,8 +62,10 @@ def conversion_request_create(
         notify(
             recipients=managers_of(by),
             kind=Notification.Kind.APPROVAL,
-            message=_("%(who)s asks to convert %(company)s with %(n)s criteria unmet")
-            % {"who": by, "company": lead.company_name, "n": len(waivable)},
+            message=lambda: (
+                _("%(who)s asks to convert %(company)s with %(n)s criteria unmet")
+                % {"who": by, "company": lead.company_name, "n": len(waivable)}
+            ),
             url=reverse("opportunities:overrides"),
             email=True,
             by=by,
@@ -96,7 +99,7 @@ def conversion_request_approve(*, request_id: int, by: User, note: str = "") -> 
             override_request=request,
             approved_by=by,
         )
-        _tell_requester(request, _("Override approved: %s converted"))
+        _tell_requester(request, lambda: _("Override approved: %s converted"))
     return request
 
 
@@ -109,14 +112,16 @@ def conversion_request_decline(*, request_id: int, by: User, note: str = "") -> 
         request.decided_at = timezone.now()
         request.decision_note = note.strip()
         request.save(update_fields=["state", "decided_by", "decided_at", "decision_note"])
-        _tell_requester(request, _("Override declined: %s"))
+        _tell_requester(request, lambda: _("Override declined: %s"))
     return request
 
 
-def _tell_requester(request: ConversionRequest, message: str) -> None:
+def _tell_requester(request: ConversionRequest, template: Callable[[], str]) -> None:
+    """`template()` gives the text with a slot for the company, in the reader's language."""
+    company = request.lead.company_name
     notify(
         recipients=[request.requested_by],
         kind=Notification.Kind.APPROVAL,
-        message=message % request.lead.company_name,
+        message=lambda: template() % company,
         url=reverse("leads:detail", args=[request.lead_id]),
     )

@@ -62,11 +62,11 @@ def pipeline_board(request: AuthedHttpRequest) -> HttpResponse:
     deal, and "Load more" for the rest."""
     user = request.user
     form, filters = _filters(user, request.GET or None)
-    qs = board.board_queryset(user, filters)
     stages = selectors.active_stages()
+    qs = board.board_queryset(user, filters, stages=stages)
     totals = board.column_totals(qs)
     pages = board.first_cards(qs, stages, per_column=BOARD_CARDS_PER_COLUMN)
-    pending = board.pending_cards(qs, limit=BOARD_CARDS_PER_COLUMN * 2)
+    pending = board.pending_cards(qs, stages, limit=BOARD_CARDS_PER_COLUMN * 2)
     columns = []
     for stage in stages:
         column = totals.get(stage.pk, {})
@@ -129,7 +129,7 @@ def board_column(request: AuthedHttpRequest, stage_id: int) -> HttpResponse:
     stage = get_object_or_404(Stage, pk=stage_id, is_active=True)
     _form, filters = _filters(user, request.GET)
     page = board.next_cards(
-        board.board_queryset(user, filters),
+        board.board_queryset(user, filters, stages=[stage]),
         stage,
         cursor=request.GET.get("after"),
         per_column=BOARD_CARDS_PER_COLUMN,

@@ -42,7 +42,9 @@ def rollup_state() -> RollupState:
 def fresh_rollup_state(now: datetime.datetime) -> RollupState | None:
     """The state when the rollups are fresh enough for pages, else None (read the source)."""
     current = RollupState.objects.filter(pk=1).first()
-    if current is None or current.refreshed_at is None:
+    # Without the duration rows (`reports.rollups.durations`, built by the next refresh
+    # after they were added) the medians could not be read: read the source until then.
+    if current is None or current.refreshed_at is None or current.durations_built_at is None:
         return None
     if now - current.refreshed_at > rollup_max_age():
         return None

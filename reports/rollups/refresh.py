@@ -25,6 +25,7 @@ from reports.models import (
     HandoffDay,
     LeadAssignedDay,
     LeadCreatedDay,
+    LeadDuration,
     LeadScope,
     OpenForecast,
     OpenPipeline,
@@ -32,8 +33,10 @@ from reports.models import (
     OpportunityCreatedDay,
     RollupState,
     StageMoveDay,
+    StageStay,
     TimerDay,
 )
+from reports.rollups.durations import LEAD_DURATIONS, STAGE_STAYS, build_durations
 from reports.rollups.handoffs import build_handoff_rollup
 from reports.rollups.leads import build_lead_rollup
 from reports.rollups.opportunities import (
@@ -54,7 +57,10 @@ INCREMENTAL_LIMIT = 50_000
 ROLLUP_MODELS = (
     LeadCreatedDay, LeadAssignedDay, OpportunityCreatedDay, OpportunityClosedDay,
     StageMoveDay, HandoffDay, TimerDay, OpenPipeline, OpenForecast, LeadScope,
+    LeadDuration, StageStay,
 )  # fmt: skip
+# Rewritten in bulk: their index-only scans need the visibility map a VACUUM sets.
+VACUUMED_MODELS = (LeadDuration, StageStay)
 
 # The days each dated rollup must rebuild; None: all of them.
 RebuildPlan = dict[str, set[datetime.date] | None]
@@ -98,6 +104,10 @@ def refresh(*, now: datetime.datetime | None = None, full: bool = False) -> Refr
         rows["handoffs"] = build_handoff_rollup(plan["handoffs"], r)
         rows["timers"] = build_timer_rollup(plan["timers"], r)
         rows["open_pipeline"] = build_open_pipeline(r)
+        durations_full = full or state.durations_built_at is None
+        rows["durations"] = _build_durations(plan, full=durations_full)
+        if durations_full:
+            state.durations_built_at = now
         days = {k: (-1 if v is None else len(v)) for k, v in plan.items()}
         _record_watermarks(state)
         state.refreshed_at = now
@@ -105,9 +115,19 @@ def refresh(*, now: datetime.datetime | None = None, full: bool = False) -> Refr
             state.rebuilt_at = now
         state.last_seconds = time.monotonic() - started
         state.save()
-    if full:
+    if full or durations_full:
         _refresh_planner_statistics()
     return RefreshReport(full=full, seconds=time.monotonic() - started, rows=rows, days=days)
+
+
+def _build_durations(plan: RebuildPlan, *, full: bool) -> int:
+    """The duration rows of the medians, on the days the day rollups rebuild (all when
+    `full`: also the first time, after they were added)."""
+    if full:
+        plan = dict.fromkeys(PLAN_KEYS)
+    return build_durations(
+        LEAD_DURATIONS, {"created_at": plan["created"], "assigned_at": plan["assigned"]}
+    ) + build_durations(STAGE_STAYS, {"changed_at": plan["moves"]})
 
 
 def _system_request(now: datetime.datetime) -> ReportRequest:
@@ -201,6 +221,9 @@ def _refresh_planner_statistics() -> None:
     names = ", ".join(connection.ops.quote_name(m._meta.db_table) for m in ROLLUP_MODELS)
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {names}")
+        if not connection.in_atomic_block:  # VACUUM cannot run in a transaction
+            for model in VACUUMED_MODELS:
+                cursor.execute(f"VACUUM {connection.ops.quote_name(model._meta.db_table)}")
 
 
 def _days_to_rebuild(leads: set[int], opportunities: set[int]) -> RebuildPlan:

@@ -9,6 +9,7 @@ step of its latest pass. "Won" is the opportunity the lead was converted into, c
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from reports.aggregates import Grouped, SecondsBetween, grouped_aggregates, seconds_between
 from reports.cohorts import ReportRequest, leads_created
 from reports.dimensions import StrOrPromise, dimension
+from reports.rollups.durations import LEAD_DURATIONS, exact_medians
 from reports.rollups.leads import LEADS_CREATED
 from reports.rollups.reading import cohort_figures
 from reports.selectors.tally import Group, Tally, percent_share, tally_from
@@ -96,23 +98,33 @@ def funnel_steps(group: Group) -> list[FunnelStep]:
 FUNNEL_FIGURES = ("leads", *(step[0] for step in STEPS), "lost_to_competitor", "score_sum")
 
 
-def funnel(r: ReportRequest, *, by: str | None = None, medians: bool = True) -> Funnel:
+def funnel(
+    r: ReportRequest, *, by: str | None = None, medians: bool | Collection[str] = True
+) -> Funnel:
     """The steps overall and, with `by`, per group: counts (rollup or source rows) and,
-    with `medians`, the exact median times (source rows: one GROUP BY per level)."""
+    with `medians` (True: all; or the names wanted), the exact median times (the duration
+    rows while the rollups may be read, else the source rows: a GROUP BY per level)."""
     dim = dimension(by, "leads") if by else None
     group_by = [dim.column] if dim else []
     grouped = cohort_figures(LEADS_CREATED, r, group_by, FUNNEL_FIGURES)
+    wanted = {
+        name: expression
+        for name, expression in step_medians().items()
+        if medians is True or (medians and name in medians)
+    }
     times: Grouped = {}
     total_times: dict[str, Any] = {}
-    if medians:
+    if wanted and r.rollups:
+        times, total_times = exact_medians(LEAD_DURATIONS, r, group_by, wanted)
+    elif wanted:
         cohort = leads_created(r)
         if dim:
-            times = grouped_aggregates(cohort, group_by, {}, medians=step_medians())
-        total_times = grouped_aggregates(cohort, [], {}, medians=step_medians())[()]
+            times = grouped_aggregates(cohort, group_by, {}, medians=wanted)
+        total_times = grouped_aggregates(cohort, [], {}, medians=wanted)[()]
     for key, values in grouped.items():
-        values.update(times.get(key, dict.fromkeys(step_medians())))
+        values.update(dict.fromkeys(step_medians()) | times.get(key, {}))
     result = tally_from(grouped, dim, FUNNEL_FIGURES, order_by="leads")
-    result.total.values.update(total_times or dict.fromkeys(step_medians()))
+    result.total.values.update(dict.fromkeys(step_medians()) | (total_times or {}))
     for row in [*result.rows, result.total]:
         row.values["average_score"] = row["score_sum"] / row["leads"] if row.get("leads") else None
     for row in result.rows:

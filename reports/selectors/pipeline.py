@@ -40,6 +40,7 @@ from reports.cohorts import (
     with_furthest_stage,
 )
 from reports.models import REACH_POSITIONS, OpenForecast, OpenPipeline
+from reports.rollups.durations import STAGE_STAYS, exact_medians
 from reports.rollups.opportunities import (
     CLOSED_FIGURES,
     OPPORTUNITIES_CLOSED,
@@ -397,8 +398,10 @@ def time_in_stage(
     """How long deals sat in each stage before leaving it in the period (average, and with
     `medians` the exact median from the source rows), beside the deals sitting there now."""
     grouped = cohort_figures(STAGE_MOVES, r, ["from_stage_id"], ["moves", "seconds"])
-    times = {}
-    if medians:
+    times: Grouped = {}
+    if medians and r.rollups:
+        times = exact_medians(STAGE_STAYS, r, ["from_stage_id"], ["median"])[0]
+    elif medians:
         times = grouped_aggregates(
             stage_changes(r).filter(from_stage__isnull=False, time_in_previous_stage__isnull=False),
             ["from_stage_id"],

@@ -15,6 +15,7 @@ from django.db.models import Expression, F
 from reports.aggregates import Grouped, SecondsBetween, grouped_aggregates
 from reports.cohorts import ReportRequest, leads_assigned
 from reports.dimensions import dimension
+from reports.rollups.durations import LEAD_DURATIONS, exact_medians
 from reports.rollups.leads import LEADS_ASSIGNED
 from reports.rollups.reading import cohort_figures
 from reports.rollups.timers import TIMERS
@@ -65,13 +66,15 @@ def response_medians() -> dict[str, Expression]:
 
 def response_times(r: ReportRequest, *, by: str | None = None, medians: bool = True) -> Tally:
     """From assignment to first contact and to acceptance: averages (additive sums) and,
-    with `medians`, the exact medians (source rows)."""
+    with `medians`, the exact medians (duration rows or source rows, like `funnel`)."""
     dim = dimension(by, "leads") if by else None
     group_by = [dim.column] if dim else []
     grouped = cohort_figures(LEADS_ASSIGNED, r, group_by, RESPONSE_COUNTS)
     times: Grouped = {}
     total_times: dict[str, Any] = {}
-    if medians:
+    if medians and r.rollups:
+        times, total_times = exact_medians(LEAD_DURATIONS, r, group_by, response_medians())
+    elif medians:
         if dim:
             times = grouped_aggregates(leads_assigned(r), group_by, {}, medians=response_medians())
         total_times = grouped_aggregates(leads_assigned(r), [], {}, medians=response_medians())[()]

@@ -4,6 +4,8 @@ Refusals rise as domain errors; `crm.web.errors` turns them into the 403 / 404 p
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
@@ -134,6 +136,16 @@ def _filename(slug: str, r: ReportRequest, table_id: str = "") -> str:
     return slugify("-".join(p for p in parts if p))
 
 
+def _csv_asked_for(
+    request: AuthedHttpRequest, page: Page, slug: str, r: ReportRequest
+) -> HttpResponse | None:
+    """The page's table `?table=` names, as CSV, when `?format=csv` asks for it."""
+    if request.GET.get("format") != "csv":
+        return None
+    table = page.table(request.GET.get("table"))
+    return csv_response(table, _filename(slug, r, table.id))
+
+
 def _render_page(
     request: AuthedHttpRequest,
     *,
@@ -144,9 +156,8 @@ def _render_page(
     page: Page,
     extra: dict[str, Any] | None = None,
 ) -> HttpResponse:
-    if request.GET.get("format") == "csv":
-        table = page.table(request.GET.get("table"))
-        return csv_response(table, _filename(slug, r, table.id))
+    if (csv := _csv_asked_for(request, page, slug, r)) is not None:
+        return csv
     context = {
         "r": r,
         "filters": r.filters,
@@ -192,9 +203,8 @@ def dashboard_speed(request: AuthedHttpRequest) -> HttpResponse:
     cohort, which the page itself never waits for."""
     r, form = report_request(request)
     page = speed_page(r)
-    if request.GET.get("format") == "csv":
-        table = page.table(request.GET.get("table"))
-        return csv_response(table, _filename("speed", r, table.id))
+    if (csv := _csv_asked_for(request, page, "speed", r)) is not None:
+        return csv
     return render(
         request,
         "reports/_speed.html",
@@ -207,6 +217,30 @@ def _by_param(request: AuthedHttpRequest, allowed: tuple[str, ...], default: str
     return by if by in allowed else default
 
 
+def _report_by(
+    request: AuthedHttpRequest,
+    slug: str,
+    page_for: Callable[[ReportRequest, str], Page],
+    *,
+    default: str,
+    choices: list[tuple[str, str]],
+    allowed: tuple[str, ...] | None = None,
+) -> HttpResponse:
+    """A report broken down by `?by=` (one of `allowed` when given; else the page itself
+    answers an unknown breakdown), rendered by `reports/<slug>.html` or as CSV."""
+    r, form = report_request(request)
+    by = _by_param(request, allowed, default) if allowed else request.GET.get("by") or default
+    return _render_page(
+        request,
+        slug=slug,
+        template=f"reports/{slug}.html",
+        r=r,
+        form=form,
+        page=page_for(r, by),
+        extra={"by": by, "by_choices": choices},
+    )
+
+
 def _source_or_campaign() -> list[tuple[str, str]]:
     return [("source", _("Source")), ("campaign", _("Campaign"))]
 
@@ -214,81 +248,42 @@ def _source_or_campaign() -> list[tuple[str, str]]:
 @login_required
 @require_GET
 def conversion(request: AuthedHttpRequest) -> HttpResponse:
-    r, form = report_request(request)
-    by = _by_param(request, SOURCE_OR_CAMPAIGN, "source")
-    return _render_page(
+    return _report_by(
         request,
-        slug="conversion",
-        template="reports/conversion.html",
-        r=r,
-        form=form,
-        page=conversion_page(r, by),
-        extra={"by": by, "by_choices": _source_or_campaign()},
+        "conversion",
+        conversion_page,
+        default="source",
+        choices=_source_or_campaign(),
+        allowed=SOURCE_OR_CAMPAIGN,
     )
 
 
 @login_required
 @require_GET
 def funnel(request: AuthedHttpRequest) -> HttpResponse:
-    r, form = report_request(request)
-    by = request.GET.get("by") or "source"
-    return _render_page(
-        request,
-        slug="funnel",
-        template="reports/funnel.html",
-        r=r,
-        form=form,
-        page=funnel_page(r, by),
-        extra={"by": by, "by_choices": _by_choices("leads")},
+    return _report_by(
+        request, "funnel", funnel_page, default="source", choices=_by_choices("leads")
     )
 
 
 @login_required
 @require_GET
 def quality(request: AuthedHttpRequest) -> HttpResponse:
-    r, form = report_request(request)
-    by = request.GET.get("by") or "sdr"
-    return _render_page(
-        request,
-        slug="quality",
-        template="reports/quality.html",
-        r=r,
-        form=form,
-        page=quality_page(r, by),
-        extra={"by": by, "by_choices": [("sdr", _("SDR")), ("ae", _("Account executive"))]},
-    )
+    choices = [("sdr", _("SDR")), ("ae", _("Account executive"))]
+    return _report_by(request, "quality", quality_page, default="sdr", choices=choices)
 
 
 @login_required
 @require_GET
 def pipeline(request: AuthedHttpRequest) -> HttpResponse:
-    r, form = report_request(request)
-    by = request.GET.get("by") or "owner"
-    return _render_page(
-        request,
-        slug="pipeline",
-        template="reports/pipeline.html",
-        r=r,
-        form=form,
-        page=pipeline_page(r, by),
-        extra={"by": by, "by_choices": [("owner", _("Owner")), ("team", _("Team"))]},
-    )
+    choices = [("owner", _("Owner")), ("team", _("Team"))]
+    return _report_by(request, "pipeline", pipeline_page, default="owner", choices=choices)
 
 
 @login_required
 @require_GET
 def sla(request: AuthedHttpRequest) -> HttpResponse:
-    r, form = report_request(request)
-    by = request.GET.get("by") or "policy"
-    return _render_page(
-        request,
-        slug="sla",
-        template="reports/sla.html",
-        r=r,
-        form=form,
-        page=sla_page(r, by),
-        extra={"by": by, "by_choices": _by_choices("timers")},
-    )
+    return _report_by(request, "sla", sla_page, default="policy", choices=_by_choices("timers"))
 
 
 def _by_choices(cohort: str) -> list[tuple[str, str]]:
@@ -324,17 +319,13 @@ def marketing(request: AuthedHttpRequest) -> HttpResponse:
     against the targets, and MQL -> revenue by source or campaign."""
     if not request.user.has_perm("reports.view_marketing"):
         raise NotAllowed(_("Only RevOps and managers see the marketing report."))
-    r, form = report_request(request)
-    by = _by_param(request, SOURCE_OR_CAMPAIGN, "source")
-    page = marketing_page(r, by, drill_targets=request.user.sees_everything)
-    return _render_page(
+    return _report_by(
         request,
-        slug="marketing",
-        template="reports/marketing.html",
-        r=r,
-        form=form,
-        page=page,
-        extra={"by": by, "by_choices": _source_or_campaign()},
+        "marketing",
+        partial(marketing_page, drill_targets=request.user.sees_everything),
+        default="source",
+        choices=_source_or_campaign(),
+        allowed=SOURCE_OR_CAMPAIGN,
     )
 
 

@@ -59,7 +59,8 @@ def test_an_unexpected_exception_is_a_json_500_and_its_traceback_is_logged(
     def broken(*args, **kwargs):
         raise RuntimeError("a bug in a selector")
 
-    monkeypatch.setattr("leads.selectors.leads_for_api", broken)
+    # The list reads through the lean path (`crm.api.lean`): break its query.
+    monkeypatch.setattr("leads.api.views.LeadViewSet.lean_queryset", broken)
     with caplog.at_level(logging.ERROR, logger="django.request"):
         response = api_client(user).get("/api/v1/leads/")
 

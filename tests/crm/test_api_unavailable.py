@@ -31,7 +31,7 @@ def client_for(user) -> APIClient:
 
 @pytest.mark.parametrize("error", [CUT_OFF, InterfaceError("connection already closed")])
 def test_a_database_gone_mid_request_is_a_json_503_with_retry_after(sdr, error):
-    with mock.patch("leads.api.views.LeadViewSet.get_queryset", side_effect=error):
+    with mock.patch("leads.api.views.LeadViewSet.lean_queryset", side_effect=error):
         response = client_for(sdr).get("/api/v1/leads/")
     assert response.status_code == 503
     assert response["Content-Type"].startswith("application/json")

@@ -1,6 +1,7 @@
 """Bulk actions in a real browser: tick rows, widen to every lead the filter matches, run
 "Accept" on 50 leads where one cannot be accepted, and read 49 done and the one failure
-named with its reason; on the deal list, move the ticked deals to another stage."""
+named with its reason; on the deal list, move the ticked deals to another stage, and a
+manager hands them to another AE."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from playwright.sync_api import Page, expect
 
 from leads.models import Lead
 from opportunities.models import Stage
-from tests.factories import LeadFactory, OpportunityFactory, UserFactory
+from tests.factories import LeadFactory, OpportunityFactory, TeamFactory, UserFactory
 
 pytestmark = pytest.mark.e2e
 
@@ -86,3 +87,28 @@ def test_move_ticked_deals_to_a_stage(page: Page, live_server, login, pipeline_s
     blocked.refresh_from_db()
     assert ready.stage == Stage.objects.get(name="Qualification")
     assert blocked.stage.name == "Discovery"
+
+
+def test_a_manager_hands_ticked_deals_to_another_ae(
+    page: Page, live_server, login, pipeline_stages
+):
+    manager = UserFactory(manager=True, username="maya", first_name="Maya", last_name="Sari")
+    team = TeamFactory(name="Enterprise East", manager=manager)
+    adi = UserFactory(ae=True, username="adi", first_name="Adi", last_name="Putra", team=team)
+    bima = UserFactory(ae=True, username="bima", first_name="Bima", last_name="Sakti", team=team)
+    deals = OpportunityFactory.create_batch(2, owner=adi)
+    login(page, live_server, manager)
+    page.goto(f"{live_server.url}/opportunities/")
+
+    page.get_by_test_id("bulk-all").check()
+    bar = page.get_by_test_id("bulk-bar")
+    bar.get_by_test_id("bulk-action").select_option("change_owner")
+    bar.get_by_label("New owner").select_option(label="Bima Sakti")
+    bar.get_by_label("Why the deals change hands").fill("Adi moves to partners.")
+    bar.get_by_test_id("bulk-run").click()
+
+    expect(page.get_by_test_id("bulk-summary")).to_have_text("2 done, 0 failed")
+    for deal in deals:
+        deal.refresh_from_db()
+        assert deal.owner == bima
+        assert deal.events.get().reason == "Adi moves to partners."

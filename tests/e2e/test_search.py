@@ -33,6 +33,7 @@ def leads(sdr) -> list[Lead]:
 
 
 def open_palette(page: Page) -> None:
+    page.wait_for_load_state()  # palette.js is deferred: it listens once the page has loaded
     page.keyboard.press("Control+k")
     expect(page.get_by_test_id("palette")).to_be_visible()
     expect(page.get_by_role("combobox")).to_be_focused()

@@ -112,7 +112,7 @@ def test_api_caps_and_is_strict(ae):
     )
     assert over.status_code == 400 and [e["field"] for e in over.json()["errors"]] == ["ids"]
     unknown = client.post(
-        URL, {"action": "move_stage", "stage": stage, "ids": [1], "owner": 3}, format="json"
+        URL, {"action": "move_stage", "stage": stage, "ids": [1], "assignee": 3}, format="json"
     )
     assert unknown.status_code == 400 and unknown.json()["errors"][0]["code"] == "unknown_field"
     no_stage = client.post(URL, {"action": "move_stage", "ids": [1]}, format="json")
