@@ -323,7 +323,11 @@ class Notification(models.Model):
         FEEDBACK = "feedback", _("Lead feedback")
 
     recipient = models.ForeignKey(
-        User, on_delete=models.CASCADE, related_name="notifications", verbose_name=_("recipient")
+        User,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        verbose_name=_("recipient"),
+        db_index=False,  # notification_recipient_idx leads with it
     )
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     message = models.CharField(_("message"), max_length=300)

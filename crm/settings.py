@@ -117,6 +117,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
             "min_size": env.int("DB_POOL_MIN", default=2),
             "max_size": env.int("DB_POOL_MAX", default=10),
         }
+        # With the pool, this makes Django pass psycopg_pool's `check_connection`: a
+        # connection the server dropped while it idled in the pool (a restart, a failover)
+        # is replaced at checkout instead of failing that request with a 503 (one empty
+        # round trip per checkout).
+        DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     else:
         DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
         DATABASES["default"]["CONN_HEALTH_CHECKS"] = True

@@ -31,7 +31,10 @@ class LeadEvent(models.Model):
         # the fields taken over (old -> new) and what moved.
         MERGED = "merged", _("Merged")
 
-    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="events")
+    # No index of its own: leadevent_lead_idx (lead, created_at) leads with it.
+    lead = models.ForeignKey(
+        "leads.Lead", on_delete=models.CASCADE, related_name="events", db_index=False
+    )
     kind = models.CharField(max_length=16, choices=Kind.choices)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
