@@ -10,11 +10,13 @@ created and migrated on first use: never point it at a database holding real dat
 from __future__ import annotations
 
 import os
+import statistics
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/threshold_bench"
@@ -98,3 +100,19 @@ def timed(label: str) -> Iterator[dict[str, float]]:
     yield result
     result["seconds"] = time.perf_counter() - start
     say(f"  {label:<44} {result['seconds']:8.3f} s")
+
+
+def alternating_medians(*calls: Callable[[], Any], runs: int, warmup: int) -> list[float]:
+    """Each call's median time in ms over `runs`, after `warmup` rounds. The calls
+    alternate (a figure and its floor, say), so a change in the machine's load hits each
+    alike and their ratio stays meaningful on a busy machine."""
+    for _ in range(warmup):
+        for call in calls:
+            call()
+    times: list[list[float]] = [[] for _ in calls]
+    for _ in range(runs):
+        for index, call in enumerate(calls):
+            started = time.perf_counter()
+            call()
+            times[index].append((time.perf_counter() - started) * 1000)
+    return [statistics.median(t) for t in times]

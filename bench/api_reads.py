@@ -26,13 +26,11 @@ the local server) as it does in production; without Redis the cache is a file pe
 from __future__ import annotations
 
 import os
-import statistics
 import sys
-import time
 from collections.abc import Callable
 from typing import Any
 
-from bench import Row, database_url, say, setup_django
+from bench import Row, alternating_medians, database_url, say, setup_django
 
 LEADS = int(os.environ.get("BENCH_LEADS", "100000"))
 RUNS = int(os.environ.get("BENCH_RUNS", "101"))
@@ -220,18 +218,8 @@ class _Floors:
         return self._deals(DEAL_ONE_SQL, [deal_id])
 
 
-def _medians(*calls: Callable[[], Any], runs: int = RUNS, warmup: int = WARMUP) -> list[float]:
-    """Alternate the calls, so a change in the machine's load hits each alike."""
-    for _ in range(warmup):
-        for call in calls:
-            call()
-    times: list[list[float]] = [[] for _ in calls]
-    for _ in range(runs):
-        for index, call in enumerate(calls):
-            started = time.perf_counter()
-            call()
-            times[index].append((time.perf_counter() - started) * 1000)
-    return [statistics.median(t) for t in times]
+def _medians(*calls: Callable[[], Any]) -> list[float]:
+    return alternating_medians(*calls, runs=RUNS, warmup=WARMUP)
 
 
 if __name__ == "__main__":

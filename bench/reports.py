@@ -31,7 +31,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from bench import Row, say, setup_django, timed
+from bench import Row, alternating_medians, say, setup_django, timed
 
 FULL_SIZE = 1_000_000
 LEADS = int(os.environ.get("BENCH_LEADS", str(FULL_SIZE)))
@@ -118,7 +118,7 @@ def main(leads: int = LEADS) -> list[Row]:
         with CaptureQueriesContext(connection) as captured:
             browser.get(path)
         statements = [q["sql"] for q in captured.captured_queries]
-        ms, floor = _medians(
+        ms, floor = alternating_medians(
             partial(browser.get, path),
             partial(_run_sql, statements),
             runs=PAGE_RUNS,
@@ -158,17 +158,8 @@ def _median(call: Callable[[], Any], *, runs: int = RUNS, warmup: int = WARMUP) 
     return statistics.median(times)
 
 
-def _medians(*calls: Callable[[], Any], runs: int = RUNS, warmup: int = WARMUP) -> list[float]:
-    for _ in range(warmup):
-        for call in calls:
-            call()
-    times: list[list[float]] = [[] for _ in calls]
-    for _ in range(runs):
-        for index, call in enumerate(calls):
-            started = time.perf_counter()
-            call()
-            times[index].append((time.perf_counter() - started) * 1000)
-    return [statistics.median(t) for t in times]
+def _medians(*calls: Callable[[], Any]) -> list[float]:
+    return alternating_medians(*calls, runs=RUNS, warmup=WARMUP)
 
 
 def _run_sql(statements: list[str]) -> None:

@@ -24,14 +24,12 @@ a few minutes at a million leads.
 from __future__ import annotations
 
 import os
-import statistics
 import sys
-import time
 from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from bench import say, setup_django
+from bench import alternating_medians, say, setup_django
 
 FULL_SIZE = 1_000_000
 LEADS = int(os.environ.get("BENCH_LEADS", str(FULL_SIZE)))
@@ -141,18 +139,8 @@ def _floor(text: str, *, similar: bool) -> None:
             lookups(similar=True)
 
 
-def _medians(*calls: Callable[[], Any], runs: int = RUNS, warmup: int = WARMUP) -> list[float]:
-    """Alternate the calls, so a change in the machine's load hits each alike."""
-    for _ in range(warmup):
-        for call in calls:
-            call()
-    times: list[list[float]] = [[] for _ in calls]
-    for _ in range(runs):
-        for index, call in enumerate(calls):
-            started = time.perf_counter()
-            call()
-            times[index].append((time.perf_counter() - started) * 1000)
-    return [statistics.median(t) for t in times]
+def _medians(*calls: Callable[[], Any]) -> list[float]:
+    return alternating_medians(*calls, runs=RUNS, warmup=WARMUP)
 
 
 if __name__ == "__main__":
