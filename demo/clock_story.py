@@ -20,14 +20,15 @@ from functools import cache
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.urls import NoReverseMatch, reverse
-from django.utils.dates import MONTHS_3, WEEKDAYS_ABBR
-from django.utils.translation import gettext as _
+from django.utils import translation
 
 from crm.models import Notification
 from demo.references import PolicyRef
 from leads.clocks import ClockEvent
 from sla.models import SlaEvent, SlaTimer
+from sla.sweep_fanout import Wording
 from sla.timers import AE_EVENTS
 
 if TYPE_CHECKING:
@@ -279,30 +280,11 @@ class ClockStory:
 
 
 class SweepMessages:
-    """The sweep's bell messages (`sla.sweep_fanout.MessageBuilder`), worded the same and
-    translated once."""
+    """The sweep's bell messages in the active language: the sweep's own wording
+    (`sla.sweep_fanout.Wording`), so a seeded message reads like one the sweep wrote."""
 
     def __init__(self) -> None:
-        self.days = [str(WEEKDAYS_ABBR[i]) for i in range(7)]
-        self.months = {m: str(MONTHS_3[m]).title() for m in range(1, 13)}
-        self.nobody = _("nobody")
-        self.templates: dict[str, tuple[str, str]] = {
-            Kind.WARNING: (
-                Notification.Kind.SLA_WARNING,
-                _("SLA at risk: “%(policy)s” for %(company)s is due %(due)s."),
-            ),
-            Kind.BREACH: (
-                Notification.Kind.SLA_BREACH,
-                _("SLA breached: “%(policy)s” for %(company)s was due %(due)s."),
-            ),
-            Kind.ESCALATION: (
-                Notification.Kind.ESCALATION,
-                _(
-                    "SLA escalation (level %(level)s): “%(policy)s” for %(company)s, "
-                    "owned by %(owner)s, overdue since %(due)s."
-                ),
-            ),
-        }
+        self.wording = Wording.of(translation.get_language() or settings.LANGUAGE_CODE)
 
     def text(
         self,
@@ -315,18 +297,13 @@ class SweepMessages:
         zone: str,
         owner: str,
     ) -> tuple[str, str]:
-        notification_kind, template = self.templates[kind]
-        local = due.astimezone(ZoneInfo(zone))
-        when = (
-            f"{self.days[local.weekday()]} {local.day} {self.months[local.month]}, "
-            f"{local:%H:%M} {local.tzname()}"
-        )
+        notification_kind, template = self.wording.templates[kind]
         return notification_kind, template % {
             "policy": policy,
             "company": company,
-            "due": when,
+            "due": self.wording.when(due.astimezone(ZoneInfo(zone))),
             "level": level,
-            "owner": owner or self.nobody,
+            "owner": owner or self.wording.nobody,
         }
 
 
