@@ -8,14 +8,15 @@ median of several runs after a warm-up, for each kind of query (a company, a mis
 company, a person, an e-mail address, a web domain, a phone number, nothing found) and
 each role's scoping (RevOps, a manager, an SDR).
 
-The floor, measured in the same run and reported beside it: the bare trigram lookups the
-search stands on — for each kind, the same match condition (`match_condition`) as a plain
-`SELECT id … LIMIT CANDIDATES`, without scoping, ranking, links or Python, and the
-similar pass's lookups as well when the search ran that pass for the user — so a slow
-machine or a cold cache shows in both, and the ratio says what the search adds. A query
-over the budget still passes when it costs at most FLOOR_RATIO times its floor: then
-pg_trgm's own lookups are the cost (a misspelt name is looked up by similarity in every
-searched field: posting lists of every trigram of it), not what the search adds.
+A query passes only within the budget: no query over 100 ms passes, whatever its floor.
+
+The floor, measured in the same run and reported beside it for information: the bare
+trigram lookups the search stands on — for each kind, the same match condition
+(`match_condition`) as a plain `SELECT id … LIMIT CANDIDATES`, without scoping, ranking,
+links or Python; and when the search ran its typo pass for the user, that pass's own
+lookups too (the close spellings among the name words, then the rows containing them) —
+so a slow machine or a cold cache shows in both, and the ratio says what the search adds
+(above FLOOR_RATIO it is flagged: look there first).
 
 The first run creates the trigram indexes (the `workspace` migration) on the demo data:
 a few minutes at a million leads.
@@ -36,7 +37,7 @@ LEADS = int(os.environ.get("BENCH_LEADS", str(FULL_SIZE)))
 RUNS = int(os.environ.get("BENCH_RUNS", "7"))
 WARMUP = 2
 BUDGET_MS = 100.0
-FLOOR_RATIO = 2.0
+FLOOR_RATIO = 2.0  # information only: a ratio above it is flagged, never excused
 USERS = ("revops", "manager", "sdr")
 
 
@@ -53,7 +54,7 @@ def main(leads: int = LEADS) -> dict[str, Any]:
     queries = _queries()
     results: dict[str, Any] = {"worst_ms": 0.0, "worst_floor_ms": 0.0, "over": []}
     say(f"search: median of {RUNS} runs per query, target <= {BUDGET_MS:.0f} ms "
-        f"(or <= {FLOOR_RATIO:.1f}x the bare trigram lookups)")  # fmt: skip
+        f"(the floor, the bare trigram lookups, for information)")  # fmt: skip
     say(f"  {'user':<8} {'query':<24} {'search':>9} {'floor':>9} {'ratio':>6}  found")
     for username in USERS:
         user = User.objects.get(username=username)
@@ -67,10 +68,14 @@ def main(leads: int = LEADS) -> dict[str, Any]:
             if search_ms > results["worst_ms"]:
                 results["worst_ms"], results["worst_floor_ms"] = search_ms, floor_ms
                 results["worst_query"] = f"{username}:{label}"
-            if search_ms > BUDGET_MS and search_ms > FLOOR_RATIO * floor_ms:
+            if search_ms > BUDGET_MS:
                 results["over"].append(f"{username}:{label}")
+            ratio = search_ms / floor_ms if floor_ms else 0.0
+            flags = ("  OVER" if search_ms > BUDGET_MS else "") + (
+                f"  (>{FLOOR_RATIO:.0f}x floor)" if ratio > FLOOR_RATIO else ""
+            )
             say(f"  {username:<8} {label:<24} {search_ms:7.1f}ms {floor_ms:7.1f}ms "
-                f"{search_ms / floor_ms if floor_ms else 0:6.2f}  {found}")  # fmt: skip
+                f"{ratio:6.2f}  {found}{flags}")  # fmt: skip
     passed = not results["over"]
     results["passed"] = passed
     if leads < FULL_SIZE:
@@ -115,28 +120,36 @@ def _search(user: Any, text: str) -> str:
 
 def _floor(text: str, *, similar: bool) -> None:
     """The bare trigram lookups of `text`: each kind's match condition, no scoping,
-    ranking or rows built; the similar pass too when the search ran it (`similar`: for
+    ranking or rows built; the typo pass's too when the search ran it (`similar`: for
     the user searching, nothing visible contained the text — an SDR's company name that
-    other teams' leads hold — whatever the unscoped lookups find)."""
+    other teams' leads hold — whatever the unscoped lookups find): the close spellings
+    among the name words, then the rows containing them."""
     from workspace.search import CANDIDATES, KINDS, match_condition, planned_for_trigrams
     from workspace.search_query import parse
+    from workspace.search_words import spellings
 
     query = parse(text)
     kinds = [kind for kind in KINDS if query.shape in kind.fields]
 
-    def lookups(*, similar: bool) -> int:
+    def lookups(spelt_as: list[str] | None = None) -> int:
         found = 0
         for kind in kinds:
             fields = [make() for make in kind.fields[query.shape]]
-            condition = match_condition(query, fields, similar=similar)
-            rows = kind.model._default_manager.filter(condition).values_list("pk", flat=True)
+            condition = match_condition(query, fields, spelt_as=spelt_as)
+            rows = (
+                kind.model._default_manager.filter(condition)
+                .order_by()
+                .values_list("pk", flat=True)
+            )
             found += len(list(rows[:CANDIDATES]))
         return found
 
     with planned_for_trigrams(True):
-        lookups(similar=False)
+        lookups()
         if similar:
-            lookups(similar=True)
+            spelt_as = spellings(query.text)
+            if spelt_as:
+                lookups(spelt_as)
 
 
 def _medians(*calls: Callable[[], Any]) -> list[float]:

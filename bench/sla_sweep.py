@@ -8,7 +8,9 @@ Fills the bench database in bulk (INSERT ... SELECT generate_series: 200,000 lea
 five running clocks each), then times one `timers_sweep(now=...)`. The due timers are a
 mix: 5,000 to warn, 4,000 to breach and 1,000 long overdue to escalate along their chain.
 The sweep's cost should follow the 10,000 due timers, not the 1,000,000 running ones, which
-the second and third runs show (a redelivered sweep, then a sweep with nothing due).
+the second and third runs show (a redelivered sweep, then a sweep with nothing due). Its
+floor is the same writes made by bare statements from the same starting point (the due
+rows reset, vacuumed, checkpointed): the sweep's figure is printed beside it, with the ratio.
 
 Loading a million timers takes minutes; a later run of the same size reuses them, putting
 the 10,000 due timers back as loaded and sweeping at the load's own `now`.
@@ -31,7 +33,11 @@ TIMERS = 1_000_000
 DUE = 10_000
 CLOCKS_PER_LEAD = 5
 SDRS = 50
-RATE_TARGET = 20_000  # due timers handled per second of sweep (issue 14)
+# Issue 14's figure: "3.3 s (≈ 3,000 breaches/s)" for 10,000 due timers is 10,000 / 3.3 s,
+# i.e. due timers handled per second (each one warned, breached or escalated, and its
+# people told), which the issue calls breaches/s. Its target, >= 20,000/s, is of that
+# figure; the rate of breach events alone (4,000 of the 10,000 here) is printed beside it.
+RATE_TARGET = 20_000
 IDLE_TARGET_MS = 2.0
 IDLE_RUNS = 21
 
@@ -46,6 +52,7 @@ def main(timers: int = TIMERS, due: int = DUE) -> list[Row]:
     from django.utils.translation import gettext
 
     from crm.models import Notification
+    from crm.outbox.models import OutboxMessage
     from sla.models import SlaEvent, SlaPolicy
     from sla.sweep import SWEEP_BATCH_SIZE, timers_sweep
 
@@ -94,6 +101,7 @@ def main(timers: int = TIMERS, due: int = DUE) -> list[Row]:
     # A running worker has resolved URLs and loaded translations long before: do it here too.
     reverse("leads:detail", args=[1])
     gettext("SLA")
+    load_before = os.getloadavg()[0]
 
     with timed(f"sweep ({due:,} due of {timers:,})") as first_run:
         first = timers_sweep(now=now)
@@ -124,18 +132,77 @@ def main(timers: int = TIMERS, due: int = DUE) -> list[Row]:
         raise RuntimeError(f"{events} event rows for {first}")
     if notifications != first.notifications:
         raise RuntimeError(f"{notifications} notifications for {first}")
-    say(f"  {events:,} event rows, {notifications:,} notifications: each recorded once")
-    rate = first.examined / first_run["seconds"]
-    say(f"  {first.breaches / first_run['seconds']:,.0f} breaches/s")
-    say(f"  {rate:,.0f} due timers/s (target >= {RATE_TARGET:,}/s)")
+    outbox = OutboxMessage.objects.count()
+    say(f"  {events:,} event rows, {notifications:,} notifications, {outbox:,} outbox rows: "
+        "each recorded once")  # fmt: skip
+    seconds = first_run["seconds"]
+    rate = first.examined / seconds
+    floor_s = _bare_writes_seconds(
+        timers, due, now=now, policies=policies, events=events, notifications=notifications
+    )
+    floor_rate = first.examined / floor_s
+    say(f"  {rate:,.0f} due timers/s, the issue's \"breaches/s\" (target >= {RATE_TARGET:,}/s); "
+        f"{first.breaches / seconds:,.0f} breach events/s; load average {load_before:.2f} before "
+        f"the sweep")  # fmt: skip
+    say(f"  floor: the same rows written by bare statements in one transaction, "
+        f"{floor_s:.3f} s = {floor_rate:,.0f} due timers/s; the sweep takes "
+        f"{seconds / floor_s:.2f}x")  # fmt: skip
     return [
-        Row(f"SLA sweep, {due:,} due of {timers:,} (timers/s)", rate, "/s", None, None,
-            f">= {RATE_TARGET:,}/s", rate >= RATE_TARGET),
+        Row(f"SLA sweep, {due:,} due of {timers:,} (due timers/s)", rate, "/s", floor_rate,
+            seconds / floor_s, f">= {RATE_TARGET:,}/s", rate >= RATE_TARGET),
         Row("SLA sweep, idle tick (steady: vacuumed)", idle_ms, "ms", floor_ms,
             idle_ms / floor_ms if floor_ms else None, f"<= {IDLE_TARGET_MS:.0f} ms",
             idle_ms <= IDLE_TARGET_MS),
         Row("SLA sweep, idle tick right after a sweep", stale_ms, "ms", None, None, None, None),
     ]  # fmt: skip
+
+
+def _bare_writes_seconds(
+    timers: int, due: int, *, now: Any, policies: list[Any], events: int, notifications: int
+) -> float:
+    """The sweep's floor: its writes made the barest way, from the same starting point
+    (due timers reset, VACUUM ANALYZE, CHECKPOINT). One transaction locks the due timers,
+    moves them on with one UPDATE, inserts as many event rows and bell rows as the sweep
+    wrote (constant texts, no decisions, no joins) and an outbox row per bell row."""
+    from django.db import connection, transaction
+
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE sla_slaevent, crm_outboxmessage, crm_notification")
+        cursor.execute(*_reset_due_sql(timers, due, now=now, policies=policies))
+        cursor.execute("VACUUM ANALYZE leads_lead, sla_slatimer, sla_slaevent, crm_notification")
+        cursor.execute("CHECKPOINT")
+    params = {"now": now, "events": events, "notifications": notifications}
+    due_rows = "SELECT id, lead_id, responsible_id FROM due"
+    statements = [
+        "CREATE TEMP TABLE due ON COMMIT DROP AS SELECT id, lead_id, responsible_id "
+        "FROM sla_slatimer WHERE stopped_at IS NULL AND next_check_at <= %(now)s "
+        "FOR NO KEY UPDATE",
+        "UPDATE sla_slatimer AS t SET escalation_level = 1, warned_at = %(now)s, "
+        "breached_at = %(now)s, next_check_at = %(now)s + interval '1 day' "
+        "FROM due WHERE t.id = due.id",
+        "INSERT INTO sla_slaevent (timer_id, kind, level, notified_id, responsible_id, "
+        "created_at) SELECT d.id, 'escalation', g, d.responsible_id, d.responsible_id, %(now)s "
+        f"FROM ({due_rows}) AS d, generate_series(0, 2) AS g ORDER BY d.id, g "
+        "LIMIT %(events)s",
+        "WITH bell AS (INSERT INTO crm_notification (recipient_id, kind, message, url, "
+        "created_at) SELECT d.responsible_id, 'sla_breach', 'SLA breached: “First response” "
+        "for Bench Co ' || d.lead_id || ' was due Tue 4 Mar, 14:30 WIB.', "
+        "'/leads/' || d.lead_id || '/', %(now)s "
+        f"FROM ({due_rows}) AS d, generate_series(0, 2) AS g ORDER BY d.id, g "
+        "LIMIT %(notifications)s RETURNING id) "
+        "INSERT INTO crm_outboxmessage (kind, payload, delivery_key, created_at, available_at, "
+        "attempts, last_error) SELECT 'crm.tasks.notification_email_task', "
+        "jsonb_build_object('notification_id', id), 'notification-email:' || id, %(now)s, "
+        "%(now)s, 0, '' FROM bell",
+    ]
+    started = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cursor:
+        for sql in statements:
+            cursor.execute(sql, params)
+    seconds = time.perf_counter() - started
+    with connection.cursor() as cursor:  # leave the tables as the sweep left them: emptied
+        cursor.execute("TRUNCATE sla_slaevent, crm_outboxmessage, crm_notification")
+    return seconds
 
 
 def _idle_tick_ms(sweep: Any, now: Any) -> float:

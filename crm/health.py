@@ -269,6 +269,13 @@ def health_report(*, now: datetime.datetime | None = None) -> HealthReport:
         report.record("worker", "stale", f"last beat {age:.0f} s ago")
     else:
         report.record("worker", "ok")
+    if report.checks["worker"] != "ok":
+        # The heartbeat is a task celery beat schedules and a worker runs: either can be the
+        # one down, and the operator reading this needs to know to look at both.
+        report.extra["worker_hint"] = (
+            "celery beat schedules crm.tasks.heartbeat_task every "
+            f"{heartbeat_period():.0f} s and a worker runs it: check that both are running"
+        )
     report.extra["worker_heartbeat"] = beat.isoformat() if beat is not None else None
     report.extra["worker_heartbeat_age_seconds"] = round(age, 1) if age is not None else None
     report.extra["worker_heartbeat_max_age_seconds"] = limit

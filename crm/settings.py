@@ -142,6 +142,9 @@ if env.str("DATABASE_REPLICA_URL", default="") and "postgresql" in DATABASES["de
 REPLICA_READS = "replica" in DATABASES
 REPLICA_LAG_TOLERANCE = env.float("REPLICA_LAG_TOLERANCE", default=10.0)
 REPLICA_LAG_CHECK_SECONDS = env.float("REPLICA_LAG_CHECK_SECONDS", default=5.0)
+# The hot API reads run as server-side prepared statements on PostgreSQL (crm/api/prepared.py).
+# Off behind a pooler that cannot keep them (PgBouncer before 1.21 in transaction mode).
+API_PREPARED_STATEMENTS = env.bool("API_PREPARED_STATEMENTS", default=True)
 REPLICA_READ_PATHS = ("/dashboard/", "/reports/", "/api/v1/reports/")
 REPLICA_APPS = ("leads", "opportunities", "sla", "reports")
 DATABASE_ROUTERS = ["crm.replica.ReplicaRouter"]
@@ -282,6 +285,7 @@ CELERY_TASK_ROUTES = {
     "crm.tasks.notification_*": {"queue": "effects"},
     "imports.tasks.*": {"queue": "imports"},
     "reports.tasks.*": {"queue": "reports"},
+    "workspace.tasks.*": {"queue": "reports"},
 }
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -328,6 +332,12 @@ CELERY_BEAT_SCHEDULE["report-rollups-rebuild"] = {
     "task": "reports.tasks.refresh_rollups_task",
     "schedule": crontab(minute=30, hour=2),
     "kwargs": {"full": True},
+}
+# The search's words of names deleted or renamed since (workspace.tasks): nightly, on the
+# reports queue with the other set-based rebuilds.
+CELERY_BEAT_SCHEDULE["search-words-refresh"] = {
+    "task": "workspace.tasks.refresh_search_words_task",
+    "schedule": crontab(minute=15, hour=3),
 }
 THRESHOLD_ROLLUP_MAX_AGE = env.int("THRESHOLD_ROLLUP_MAX_AGE", default=600)
 # Imports whose worker died: a running import that wrote no batch for `minutes` is ended

@@ -2,7 +2,8 @@
 
 - RevOps' Salesforce migration five weeks ago: done, with leads created, updated and
   skipped, and an error file with the three rows that could not go in;
-- a manager's dry run of a webinar's attendee list two days ago ("would create ...");
+- a manager's dry run of a webinar's attendee list this morning ("would create ..."), its
+  file kept for a day so it can be run for real from its page;
 - a HubSpot export the other manager started and cancelled before it ran.
 
 Each goes through the services the pages use (upload, mapping, run, cancel), so the files,
@@ -184,7 +185,7 @@ def _migration(now: datetime.datetime, by: User) -> ImportJob:
 
 
 def _webinar_dry_run(now: datetime.datetime, by: User) -> ImportJob:
-    at = now - datetime.timedelta(days=2, hours=5)
+    at = now - datetime.timedelta(hours=3)
     day = (at - datetime.timedelta(days=1)).date().isoformat()
     rows = [
         [first, last, f"{first}.{last}".lower().replace("é", "e") + f"@{DOMAIN}", company,

@@ -12,10 +12,16 @@ clocks, which the library has no set-based hook for (its `after_save_instance` i
 again). Against a target of 20,000 rows/s the per-row shape is out of reach (35x below
 at best), whatever is tuned inside the loop.
 
-This path does not reach 20,000 rows/s on this machine either: 2,400 rows/s at 100,000
-rows (`make bench`, bench/imports.py, 187x a bare COPY of the file). Two thirds of its
-time is the database: eight rows per lead into tables carrying 22 (leads) and 10 (SLA
-timers) indexes, and 17 foreign keys per lead checked at commit; Python is the rest.
+This path does not reach 20,000 rows/s on this machine either, and cannot as long as a
+lead is written as it is now. Per 100,000 rows (CPU seconds, `make bench` prints them
+beside the wall time, which a shared machine stretches several times over): the worker
+spends 5-6 s (8 s before the fast paths of December 2026) and its PostgreSQL backend
+19-22 s. Copying the very rows a run writes from a dump, with nothing in Python, costs
+the server 15.8 s on its own: the leads 6.2 s (0.25 s without their indexes: the five
+trigram GIN search indexes take 2.6 s, the fifteen B-trees 1.9 s, the rest is their
+buffers), the SLA timers 1.5 s, events, transitions and qualifications 1.7 s, and the
+foreign keys checked at commit 6.4 s (17 per lead, 2.7 s of them the timers'). So on
+an idle machine the run is bound near 6,000 rows/s by the database, whatever Python does.
 
 So the file is read as a stream (`imports.files`: csv and the codecs of the standard
 library, `charset-normalizer` to name a wrong encoding), converted row by row in one

@@ -301,7 +301,8 @@ def detect_date_format(values: list[str], *, delimiter: str = ",") -> tuple[str,
     ISO when every value is year first; else day or month first, decided by a value whose
     first (day/month/year) or second (month/day/year) part is over 12. When none is, the
     column is ambiguous: day first for a semicolon file (Excel writes those in the locales
-    that also write 31/01), month first otherwise, and `sure` is False."""
+    that also write 31/01), month first otherwise, and `sure` is False. A value that is a
+    date in neither order (a typo) is left to its row."""
     present = [v.strip() for v in values if v.strip()][:1000]
     if not present:
         return None
@@ -310,8 +311,13 @@ def detect_date_format(values: list[str], *, delimiter: str = ",") -> tuple[str,
     matches = [NUMERIC_DATE.fullmatch(v) for v in present]
     if not all(matches):
         return None
-    day_first = any(int(m.group(1)) > 12 for m in matches if m)
-    month_first = any(int(m.group(2)) > 12 for m in matches if m)
+    # A value no order can read ("31/31/2026": both parts over 12) is that row's problem,
+    # reported when the row is imported; it says nothing about the column's order.
+    readable = [m for m in matches if m and (int(m.group(1)) <= 12 or int(m.group(2)) <= 12)]
+    if not readable:
+        return None
+    day_first = any(int(m.group(1)) > 12 for m in readable)
+    month_first = any(int(m.group(2)) > 12 for m in readable)
     if day_first and not month_first:
         return "dmy", True
     if month_first and not day_first:

@@ -164,7 +164,8 @@ class ImportJob(models.Model):
 class ImportFileChunk(models.Model):
     """The uploaded file, in pieces of about a megabyte, kept in the database: the web
     process that took the upload and the worker that runs it share no disk (web and
-    workers are stateless containers). Deleted when the run ends."""
+    workers are stateless containers). Deleted when the run ends; a finished dry run's
+    file is kept for `imports.watchdog.DRY_RUN_KEPT_FOR`, to be run for real."""
 
     job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="chunks")
     seq = models.PositiveIntegerField()

@@ -2,8 +2,10 @@
 or the problems that keep it out (each naming the field, in the API's codes and words).
 
 `RowReader` is built once per run (the mapping, the defaults, the owners by name and the
-importer's time zone) and then converts rows in a tight loop: the run's speed is mostly
-this loop's, so the common case, a text column, costs one dictionary store.
+importer's time zone) and then converts rows in a tight loop, a million times for a big
+file: the common case, a text column, costs one dictionary store, and any other
+column converts each distinct value once (a source, a status, a date repeats down a file)
+and then looks its outcome up.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import re
 import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from django.utils.translation import gettext as _
 
@@ -32,7 +35,7 @@ from imports.columns import (
 )
 from imports.models import ImportJob
 from leads.models import Lead
-from leads.services.bulk_rows import BulkRow
+from leads.services.bulk_rows import BulkRow, row_problems
 
 TEXT_FIELDS = frozenset(
     {
@@ -48,6 +51,12 @@ _NOT_DIGIT = re.compile(r"\D")
 _STATUSES = frozenset(Lead.Status.values)  # `.values` is rebuilt at every access
 # Clocks disagree by a little; a created date later than this is a mistake.
 _FUTURE_SLACK = datetime.timedelta(minutes=5)
+
+
+# What a value of a special column does: (data items, row attributes) to set.
+_Outcome = tuple[tuple[tuple[str, Any], ...], tuple[tuple[str, Any], ...]]
+_NOT_CACHED: dict[str, Problem | _Outcome] = {}
+_MEMO_SIZE = 20_000  # distinct values kept per column (dates with times may all differ)
 
 
 class _Bad(Exception):
@@ -76,7 +85,7 @@ class RowReader:
 
     def __init__(self, job: ImportJob, *, owners: list[User], now: datetime.datetime) -> None:
         self.width = len(job.headers)
-        self.steps = [(i, target) for i, target in enumerate(job.columns) if target]
+        steps = [(i, target) for i, target in enumerate(job.columns) if target]
         self.date_formats = {int(k): v for k, v in (job.date_formats or {}).items()}
         maps = job.value_maps or {}
         self.sources = source_index() | _overrides(maps, "source")
@@ -103,10 +112,21 @@ class RowReader:
             "created_at": self._created,
             "owner": self._owner,
         }
+        # Per column: None for text, else the outcome of each distinct value seen (a
+        # column repeats its values: sources, statuses, dates, countries), or
+        # _NOT_CACHED for the full name, whose outcome depends on the other columns.
+        self.plan: list[tuple[int, str, dict[str, Problem | _Outcome] | None]] = [
+            (
+                i,
+                target,
+                None if target in TEXT_FIELDS else _NOT_CACHED if target == "full_name" else {},
+            )
+            for i, target in steps
+        ]
 
     def convert(self, values: list[str]) -> Converted:
-        row = BulkRow(data={})
-        data = row.data
+        data: dict[str, Any] = {}
+        row = BulkRow(data=data)
         problems: list[Problem] = []
         count = len(values)
         if count > self.width and any(v.strip() for v in values[self.width :]):
@@ -118,27 +138,64 @@ class RowReader:
                     % {"count": count, "width": self.width},
                 )
             )
-        for index, target in self.steps:
+        for index, target, memo in self.plan:
             text = values[index].strip() if index < count else ""
-            if text.startswith(_NEUTRALIZED):
+            if text[:1] == "'" and text.startswith(_NEUTRALIZED):
                 text = text[1:]
-            if target in TEXT_FIELDS:
+            if memo is None:  # a text column
                 if text or target not in data:
                     data[target] = text
                 continue
             if not text:
                 continue
-            try:
-                self.special[target](text, index, row)
-            except _Bad as bad:
-                problems.append(bad.problem)
+            if memo is _NOT_CACHED:
+                try:
+                    self.special[target](text, index, row)
+                except _Bad as bad:
+                    problems.append(bad.problem)
+                continue
+            outcome = memo.get(text)
+            if outcome is None:
+                outcome = memo[text] = self._outcome(target, text, index)
+                if len(memo) >= _MEMO_SIZE:
+                    # Values that hardly repeat (dates with a time): converted directly
+                    # from the next row on, the memory let go.
+                    self.plan = [(i, t, _NOT_CACHED if m is memo else m) for i, t, m in self.plan]
+            if isinstance(outcome, Problem):
+                problems.append(outcome)
+                continue
+            for name, value in outcome[0]:
+                data[name] = value
+            for name, value in outcome[1]:
+                setattr(row, name, value)
         if not data.get("source") and self.default_source:
             data["source"] = self.default_source
         if not data.get("campaign") and self.default_campaign:
             data["campaign"] = self.default_campaign
         if problems:
+            # Every problem at once, as the API names them: what the intake rules say of
+            # the values that did convert too, bar a field already reported (its value was
+            # not taken, so "required" would only repeat it).
+            reported = {problem.field for problem in problems}
+            problems += [p for p in row_problems(row) if p.field not in reported]
             return Converted(None, problems)
-        return Converted(row, [])
+        return Converted(row, problems)
+
+    def _outcome(self, target: str, text: str, index: int) -> Problem | _Outcome:
+        """What `text` in column `index` does to a row, worked out on a blank one: its
+        problem, or the values it sets (in `data`, and on the row itself)."""
+        scratch = BulkRow(data={})
+        try:
+            self.special[target](text, index, scratch)
+        except _Bad as bad:
+            return bad.problem
+        blank = BulkRow(data={})
+        attributes = tuple(
+            (name, getattr(scratch, name))
+            for name in ("at", "status", "status_label", "owner")
+            if getattr(scratch, name) != getattr(blank, name)
+        )
+        return tuple(scratch.data.items()), attributes
 
     # --- the columns that are more than text ---------------------------------------------
 

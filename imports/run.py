@@ -7,8 +7,8 @@ counted, and no other; a worker that died mid-batch is redelivered the task (Cel
 late) and the run resumes after the last committed row. Cancelling takes effect between
 batches: the run reads the job row, locked, before each one.
 
-The file is read as a stream (`imports.files`) and held a batch at a time, so memory
-stays flat whatever its size.
+The file is read as a stream (`imports.files`) and held a batch at a time (two, with the
+one read ahead in a worker: `imports.ahead`), so memory stays flat whatever its size.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import itertools
 import logging
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from functools import partial
 
@@ -31,6 +32,7 @@ from django.utils.translation import ngettext
 from crm.exceptions import Problem
 from crm.models import Notification, User
 from crm.services import notify
+from imports.ahead import read_ahead
 from imports.config import ImportConfig
 from imports.files import ChunkStream, read_rows
 from imports.models import ImportFileChunk, ImportJob, ImportRowError
@@ -94,7 +96,7 @@ def import_run(*, job_id: int) -> ImportJob:
     importer = job.created_by
     reader = RowReader(job, owners=_owners(), now=timezone.now())
     assignment = _assignment(job)
-    rows = file_rows(job, skip=job.processed)
+    batches = read_ahead(partial(_converted, job, reader, skip=job.processed))
     status = ImportJob.Status.DONE
     error = ""
     # A dry run writes no lead: its memory of the ones it would have made spans batches.
@@ -106,13 +108,13 @@ def import_run(*, job_id: int) -> ImportJob:
         # Python time) for nothing. It runs once per batch instead, on the young objects,
         # so whatever cycle a batch leaves is still freed and memory stays flat.
         gc.disable()
-        while batch := list(itertools.islice(rows, BATCH_SIZE)):
-            converted: Batch = [(row, values, reader.convert(values)) for row, values in batch]
-            if not _run_batch(job.pk, converted, importer, assignment, rehearsal):
-                status = ImportJob.Status.CANCELLED
-                break
-            del batch, converted
-            gc.collect(1)
+        with closing(batches):
+            for converted in batches:
+                if not _run_batch(job.pk, converted, importer, assignment, rehearsal):
+                    status = ImportJob.Status.CANCELLED
+                    break
+                del converted
+                gc.collect(1)
     except Exception as exc:  # noqa: BLE001 - the job records it; the rows before stay in
         logger.exception("import %s failed", job_id)
         status = ImportJob.Status.FAILED
@@ -125,6 +127,13 @@ def import_run(*, job_id: int) -> ImportJob:
         if rehearsal is not None:
             rehearsal.close()
     return _finish(job_id, status, error)
+
+
+def _converted(job: ImportJob, reader: RowReader, *, skip: int) -> Iterator[Batch]:
+    """The file's rows after the first `skip`, converted, a batch at a time."""
+    rows = file_rows(job, skip=skip)
+    while batch := list(itertools.islice(rows, BATCH_SIZE)):
+        yield [(row, values, reader.convert(values)) for row, values in batch]
 
 
 def _begin(job_id: int) -> ImportJob:
@@ -200,7 +209,10 @@ def _finish(job_id: int, status: str, error: str) -> ImportJob:
         job.error = error
         job.finished_at = timezone.now()
         job.save(update_fields=["status", "error", "finished_at"])
-        delete_file(job.pk)
+        if not (job.dry_run and status == ImportJob.Status.DONE):
+            delete_file(job.pk)
+        # A finished dry run keeps its file for a while (DRY_RUN_KEPT_FOR): the user runs
+        # it for real from its page without uploading again (`import_run_for_real`).
         if not job.dry_run:
             _tell_owners(job)
     return job

@@ -12,11 +12,29 @@ from django.utils.text import get_valid_filename
 from django.utils.translation import gettext as _
 
 from crm.csv_safe import BOM, CONTENT_TYPE, safe_row
-from imports.models import ImportJob, ImportMapping, ImportRowError, ImportSettingsChange
+from crm.models import User
+from imports.models import (
+    ImportFileChunk,
+    ImportJob,
+    ImportMapping,
+    ImportRowError,
+    ImportSettingsChange,
+)
 from imports.run import file_rows
 
 SAMPLES_PER_COLUMN = 3
 HISTORY = 20
+
+
+def can_run_for_real(job: ImportJob, user: User) -> bool:
+    """The button's predicate, the same as `services.import_run_for_real` checks: a
+    finished dry run whose file is still kept, for someone who may import."""
+    return (
+        job.dry_run
+        and job.status == ImportJob.Status.DONE
+        and user.has_perm("imports.import_leads")
+        and ImportFileChunk.objects.filter(job_id=job.pk).exists()
+    )
 
 
 def is_remembered(job: ImportJob) -> bool:

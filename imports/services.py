@@ -329,3 +329,38 @@ def import_settings_update(*, by: User, sdrs_may_import: bool) -> ImportSettings
     return ImportSettingsChange.objects.create(
         actor=by, old=old, new={"sdrs_may_import": sdrs_may_import}
     )
+
+
+# --- a dry run, then for real ---------------------------------------------------------------
+
+
+def import_run_for_real(*, job_id: int, by: User) -> ImportJob:
+    """Run a finished dry run's file for real, with its mapping and defaults: a new import
+    (the rehearsal's counts stay as they were), the stored file moved over to it in one
+    statement, then started as `import_start` starts one."""
+    with transaction.atomic():
+        job_for(by, job_id)
+        require(by, "imports.import_leads")
+        rehearsal = ImportJob.objects.select_for_update().get(pk=job_id)
+        kept = ImportFileChunk.objects.filter(job_id=rehearsal.pk).exists()
+        if not (rehearsal.dry_run and rehearsal.status == ImportJob.Status.DONE and kept):
+            raise JobNotConfigurable(
+                _(
+                    "Only a finished dry run whose file is still kept can be run for real; "
+                    "upload the file again."
+                )
+            )
+        job = ImportJob.objects.create(
+            created_by=by,
+            file_name=rehearsal.file_name,
+            file_size=rehearsal.file_size,
+            encoding=rehearsal.encoding,
+            delimiter=rehearsal.delimiter,
+            headers=rehearsal.headers,
+            header_key=rehearsal.header_key,
+            total=rehearsal.total,
+        )
+        ImportFileChunk.objects.filter(job_id=rehearsal.pk).update(job=job)
+        config = ImportConfig.of(rehearsal)
+        config.dry_run = False
+        return import_start(job_id=job.pk, by=by, config=config)

@@ -151,6 +151,7 @@ def _progress_context(request: AuthedHttpRequest, job: ImportJob) -> dict[str, o
     return {
         "job": job,
         "can_cancel": not job.is_finished and request.user.has_perm("imports.cancel_job", job),
+        "can_run_for_real": selectors.can_run_for_real(job, request.user),
         "error_count": job.row_errors.count() if job.failed else 0,
     }
 
@@ -167,6 +168,16 @@ def import_cancel(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     if request.htmx:
         return render(request, "imports/_progress.html", _progress_context(request, job))
     return redirect("imports:detail", pk)
+
+
+@login_required
+@require_POST
+def import_run_for_real(request: AuthedHttpRequest, pk: int) -> HttpResponse:
+    """A finished dry run, run for real with the same file and mapping: a new import."""
+    set_back_url(request, reverse("imports:detail", args=[pk]))
+    job = services.import_run_for_real(job_id=pk, by=request.user)
+    messages.success(request, _("The import has started."))
+    return redirect("imports:detail", job.pk)
 
 
 @login_required

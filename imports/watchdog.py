@@ -8,6 +8,8 @@ How it knows: the run saves the job row whole with each batch it commits, which 
 the task at once (acks late, reject on worker lost) and resumes well within that; a
 machine gone is redelivered only after the broker's visibility timeout (an hour on
 Redis), by when the watchdog has ended the job and the redelivery leaves it finished.
+
+It also lets go of the files dry runs kept to be run for real, after a day.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from imports.models import ImportJob
+from imports.models import ImportFileChunk, ImportJob
 from imports.run import _finish as finish_run
 
 logger = logging.getLogger(__name__)
@@ -27,6 +29,18 @@ logger = logging.getLogger(__name__)
 # A batch commits in about a second; a run that has written nothing for this long has lost
 # its worker (killed, out of memory, its machine gone).
 STALLED_AFTER = datetime.timedelta(minutes=10)
+# How long a finished dry run keeps its file to be run for real (`import_run_for_real`).
+DRY_RUN_KEPT_FOR = datetime.timedelta(days=1)
+
+
+def imports_let_rehearsal_files_go(*, now: datetime.datetime) -> int:
+    """Delete the files of dry runs that finished more than DRY_RUN_KEPT_FOR ago, in one
+    statement: kept so the user can run them for real, not for ever. Returns how many
+    chunks went."""
+    deleted, _by_model = ImportFileChunk.objects.filter(
+        job__dry_run=True, job__finished_at__lt=now - DRY_RUN_KEPT_FOR
+    ).delete()
+    return deleted
 
 
 def imports_stop_stalled(

@@ -27,16 +27,18 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from django.db.models import CharField, F, Func, Value
 from django.db.models.functions import Concat
 
+from crm.models import normalize_company_name
 from crm.models import normalize_domain as _crm_normalize_domain
 
 PersonKey = tuple[str, str]
-
-_WHITESPACE = re.compile(r"\s+")
+PersonKeys = tuple[str, str, str]  # e-mail, name, identity domain (`person_keys`)
+_NOT_DIGIT = re.compile(r"\D")
 
 
 def normalize_email(value: Any) -> str:
@@ -52,10 +54,11 @@ def normalize_domain(value: Any) -> str:
 def normalize_name(first: Any, last: Any) -> str:
     """`  ANA   María `, `Pérez` -> `ana maría pérez`; empty without a last name.
 
-    Mirrors `NameKey` exactly (see the module docstring for why accents stay)."""
+    Mirrors `NameKey` exactly (see the module docstring for why accents stay). `split()`
+    cuts at the very characters `\\s` matches (`str.isspace`), without a regex."""
     if not str(last or "").strip():
         return ""
-    return _WHITESPACE.sub(" ", f"{first or ''} {last or ''}").strip().lower()
+    return " ".join(f"{first or ''} {last or ''}".split()).lower()
 
 
 def identity_domain(data: Mapping[str, Any]) -> str:
@@ -63,11 +66,39 @@ def identity_domain(data: Mapping[str, Any]) -> str:
     unless that is a free-mail provider (gmail.com says nothing about the company)."""
     # Imported here: `leads.models` imports this module for its indexes, before the apps
     # are ready, and `crm.services` is a write path it should not load at that point.
+    email = str(data.get("email") or "")
+    # Only the part after the last "@" decides (`normalize_domain`), and it repeats down a
+    # file (a company's people): each distinct pair is worked out once.
+    return _company_domain(
+        str(data.get("company_domain") or ""), "@" + email.rsplit("@", 1)[1] if "@" in email else ""
+    )
+
+
+@lru_cache(maxsize=65_536)
+def _company_domain(domain: str, email_domain: str) -> str:
     from crm.services import company_domain
 
-    return company_domain(
-        domain=str(data.get("company_domain") or ""), email=str(data.get("email") or "")
+    return company_domain(domain=domain, email=email_domain)
+
+
+def person_keys(data: Mapping[str, Any]) -> PersonKeys:
+    """`data`'s normalized e-mail, name and identity domain, each "" when unknown."""
+    return (
+        normalize_email(data.get("email")),
+        normalize_name(data.get("first_name"), data.get("last_name")),
+        identity_domain(data),
     )
+
+
+def record_key(data: Mapping[str, Any]) -> str:
+    """`<name>|<company>|<phone digits>`, or "" when one is missing. A record with neither
+    e-mail nor web domain has no person key; it is still the same *record* as a lead of the
+    same name, company and phone: importing a file twice must not double its phone-only
+    rows (`leads.services.bulk_intake`)."""
+    name = normalize_name(data.get("first_name"), data.get("last_name"))
+    company = normalize_company_name(str(data.get("company_name") or ""))
+    phone = _NOT_DIGIT.sub("", str(data.get("phone") or ""))
+    return f"{name}|{company}|{phone}" if name and company and phone else ""
 
 
 def name_key(data: Mapping[str, Any]) -> str:

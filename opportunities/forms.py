@@ -454,6 +454,9 @@ class OpportunityEditForm(StyledForm):
         )
         fields["currency"] = forms.ChoiceField(label=_("currency"), choices=currencies)
         cast("forms.ModelChoiceField[Any]", fields["next_step_owner"]).queryset = owners
+        # The model field has no verbose name of its own (a migration to add one is not
+        # worth it): the label is the form's, translated.
+        fields["next_step_owner"].label = capfirst(_("next step owner"))
         super().__init__(*args, **kwargs)
         # The model's fields, in order, then the version the user saw.
         self.fields = {**fields, "version": self.fields["version"]}

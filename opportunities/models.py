@@ -82,6 +82,13 @@ class Stage(models.Model):
         return self.is_won or self.is_lost
 
 
+def _people_of(manager: User) -> models.QuerySet[User]:
+    """A manager's people: their direct reports, their teams' members, and themselves."""
+    return get_user_model().objects.filter(
+        Q(manager=manager) | Q(team__manager=manager) | Q(pk=manager.pk)
+    )
+
+
 class OpportunityQuerySet(models.QuerySet["Opportunity"]):
     def visible_to(self, user: User) -> OpportunityQuerySet:
         if not user.is_authenticated:
@@ -92,13 +99,25 @@ class OpportunityQuerySet(models.QuerySet["Opportunity"]):
             # Their own deals and their people's, as `owner IN (their people)`: PostgreSQL
             # then reads an owner-led index one owner at a time instead of joining every
             # deal to its owner and team to test the rule (half the board totals' cost).
-            people = get_user_model().objects.filter(
-                Q(manager=user) | Q(team__manager=user) | Q(pk=user.pk)
-            )
-            return self.filter(owner__in=people.values("pk"))
+            return self.filter(owner__in=_people_of(user).values("pk"))
         if user.is_sdr:
             return self.filter(lead__owner=user)
         return self.filter(owner=user)
+
+    def visible_owner_ids(self, user: User) -> list[int] | None:
+        """The owners whose deals `user` sees, when the owner alone decides it, as
+        `visible_to` has it: an AE's own, a manager's people's and their own (one small
+        query). None when it does not: RevOps sees every deal, an SDR the deals sourced
+        from her leads. A page that runs several statements over the deals (the board)
+        filters by these ids, so that none of them is planned around a subquery, and
+        reads sums kept per owner (the board's totals)."""
+        if not user.is_authenticated:
+            return []
+        if user.sees_everything or user.is_sdr:
+            return None
+        if user.is_manager:
+            return list(_people_of(user).values_list("pk", flat=True))
+        return [user.pk]
 
     def open(self) -> OpportunityQuerySet:
         return self.filter(stage__is_won=False, stage__is_lost=False)

@@ -19,15 +19,13 @@ from dataclasses import dataclass
 
 from django.db import connection, transaction
 
-from sla.models import SlaEvent, SlaTimer
-from sla.sweep_fanout import Announcement, MessageBuilder, messages_for
+from sla.models import SlaTimer
+from sla.sweep_fanout import Announcement, BatchOutcome, MessageBuilder, messages_for
 from sla.sweep_fanout import write_notifications as _write_notifications
 from sla.sweep_portable import sweep_batch_portable
-from sla.sweep_sql import policy_chains, sweep_batch_sql
+from sla.sweep_sql import Chains, policy_chains, sweep_batch_sql
 
 logger = logging.getLogger(__name__)
-
-Kind = SlaEvent.Kind
 
 # One sweep transaction handles at most this many timers, so a large backlog (say, after
 # an outage) is worked off in short transactions instead of one that locks everything.
@@ -46,10 +44,13 @@ class SweepResult:
     notifications: int = 0
     batches: int = 0
 
-    def add(self, kind: str) -> None:
-        names: dict[str, str] = {Kind.WARNING: "warnings", Kind.BREACH: "breaches"}
-        name = names.get(kind, "escalations")
-        setattr(self, name, getattr(self, name) + 1)
+    def add(self, batch: BatchOutcome) -> None:
+        if batch.examined:
+            self.batches += 1
+            self.examined += batch.examined
+        self.warnings += batch.warnings
+        self.breaches += batch.breaches
+        self.escalations += batch.escalations
 
 
 def timers_sweep(*, now: datetime.datetime, batch_size: int = SWEEP_BATCH_SIZE) -> SweepResult:
@@ -67,24 +68,21 @@ def timers_sweep(*, now: datetime.datetime, batch_size: int = SWEEP_BATCH_SIZE) 
     # transaction, row locks or the joins the batch query needs.
     if not _anything_due(now):
         return result
-    postgres = connection.vendor == "postgresql"
-    chains = policy_chains() if postgres else ""
+    chains: Chains | None = policy_chains() if connection.vendor == "postgresql" else None
     builder: MessageBuilder | None = None
     while True:
         with transaction.atomic():
-            if postgres:
-                examined, kinds, told = sweep_batch_sql(now=now, limit=batch_size, chains=chains)
+            if chains is not None:
+                batch = sweep_batch_sql(now=now, limit=batch_size, chains=chains)
             else:
-                examined, kinds, told = sweep_batch_portable(now=now, limit=batch_size)
-            if told and builder is None:
+                batch = sweep_batch_portable(now=now, limit=batch_size)
+            if batch.told and builder is None:
                 builder = MessageBuilder()
-            result.notifications += _tell(told, builder)
-        for kind in kinds:
-            result.add(kind)
-        if examined:
-            result.batches += 1
-            result.examined += examined
-        if examined < batch_size:
+            result.notifications += _tell(batch.told, builder)
+        result.add(batch)
+        # A short batch took the last due timers; after a full one, the index probe (not
+        # the batch statement) tells whether any are left.
+        if batch.examined < batch_size or not _anything_due(now):
             break
     if result.examined:
         logger.info("SLA sweep at %s: %s", now.isoformat(), result)
@@ -95,9 +93,9 @@ def _tell(told: list[Announcement], builder: MessageBuilder | None) -> int:
     """Word and write the batch's messages in its transaction; how many were written."""
     if not told or builder is None:
         return 0
-    messages = messages_for(told, builder)
-    _write_notifications(messages)
-    return len(messages)
+    outgoing = messages_for(told, builder)
+    _write_notifications(outgoing)
+    return len(outgoing.messages)
 
 
 _PROBE: list[str] = []

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import datetime
 import functools
-import json
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
+import orjson
 from django.db import connection
 from django.urls import NoReverseMatch, reverse
 from django.utils import translation
@@ -36,9 +37,9 @@ Kind = SlaEvent.Kind
 BELL_CHUNK = 10_000
 
 
-@dataclass(frozen=True)
-class Announcement:
-    """One recorded event for one recipient, with what its message says."""
+class Announcement(NamedTuple):
+    """One recorded event for one recipient, with what its message says (a tuple: a
+    sweep makes thousands)."""
 
     kind: str
     level: int
@@ -50,8 +51,18 @@ class Announcement:
     recipient_id: int
 
 
-@dataclass(frozen=True)
-class Message:
+@dataclass
+class BatchOutcome:
+    """What one batch recorded (counts of rows really inserted) and who to tell of it."""
+
+    examined: int = 0
+    warnings: int = 0
+    breaches: int = 0
+    escalations: int = 0
+    told: list[Announcement] = field(default_factory=list)
+
+
+class Message(NamedTuple):
     """One bell message to write: plain values, no model instance per message."""
 
     recipient_id: int
@@ -65,22 +76,28 @@ class Message:
         )
 
 
-class People:
-    """Names, languages and time zones of the people a batch's messages name or go to:
-    one query. A message is written in its recipient's language (`language_of`: their
-    stored choice, else the site's; a sweep has no browser to ask) and zone (`zone_of`)."""
+PersonRow = tuple[int, str, str, str, str, str, Any, str]
 
-    def __init__(self, rows: Iterable[tuple[int, str, str, str, str, str]]) -> None:
+
+class People:
+    """Names, languages, time zones and notification choices of the people a batch's
+    messages name or go to: one query. A message is written in its recipient's language
+    (`language_of`: their stored choice, else the site's; a sweep has no browser to ask)
+    and zone (`zone_of`), and goes where they asked (`wants_in_app`, `wants_email`)."""
+
+    def __init__(self, rows: Iterable[PersonRow]) -> None:
         self.names: dict[int, str] = {}
         self.languages: dict[int, str] = {}
         self.zones: dict[int, datetime.tzinfo] = {}
+        self.preferences: dict[int, tuple[Mapping[str, Any] | None, str]] = {}
         zones: dict[str, datetime.tzinfo] = {}  # one ZoneInfo per distinct name
-        for pk, first, last, username, zone, language in rows:
+        for pk, first, last, username, zone, language, stored, address in rows:
             self.names[pk] = f"{first} {last}".strip() or username
             self.languages[pk] = language_of(language)
             if zone not in zones:
                 zones[zone] = zone_of(zone)
             self.zones[pk] = zones[zone]
+            self.preferences[pk] = (stored, address)
 
     @classmethod
     def load(cls, pks: Iterable[int | None]) -> People:
@@ -89,9 +106,21 @@ class People:
             return cls([])
         return cls(
             User.objects.filter(pk__in=wanted).values_list(
-                "pk", "first_name", "last_name", "username", "time_zone", "language"
+                "pk",
+                "first_name",
+                "last_name",
+                "username",
+                "time_zone",
+                "language",
+                "notification_preferences",
+                "email",
             )
         )
+
+    def choice(self, pk: int, kind: str) -> tuple[bool, bool]:
+        """(in the app, by e-mail) for a message of `kind` to `pk`."""
+        stored, address = self.preferences.get(pk) or (None, "")
+        return wants_in_app(stored, kind), bool(address) and wants_email(stored, kind)
 
     def name(self, pk: int | None) -> str | None:
         """The person's name; None for nobody (worded in the reader's language)."""
@@ -163,19 +192,34 @@ class MessageBuilder:
             wording = self._wordings[language] = Wording.of(language)
         return wording
 
-    def build(self, item: Announcement, people: People) -> Message:
-        """One bell message, in the recipient's own language and zone."""
-        language = people.language(item.recipient_id)
-        words = self.wording(language)
-        notification_kind, template = words.templates[item.kind]
-        message = template % {
-            "policy": item.policy,
-            "company": item.company,
-            "due": self.due(item.due_at, people.zone(item.recipient_id), language),
-            "level": item.level,
-            "owner": people.name(item.responsible_id) or words.nobody,
-        }
-        return Message(item.recipient_id, notification_kind, message[:300], lead_url(item.lead_id))
+    def build_all(self, items: Sequence[Announcement], people: People) -> list[Message]:
+        """The bell message of each item, in its recipient's own language and zone; what
+        messages share is looked up once: the reader's words and zone per recipient, the
+        due time's text per (time, zone, language)."""
+        readers: dict[int, tuple[str, Wording, datetime.tzinfo]] = {}
+        url = _lead_url_pattern()
+        messages = []
+        for item in items:
+            reader = readers.get(item.recipient_id)
+            if reader is None:
+                language = people.language(item.recipient_id)
+                reader = readers[item.recipient_id] = (
+                    language,
+                    self.wording(language),
+                    people.zone(item.recipient_id),
+                )
+            language, words, zone = reader
+            notification_kind, template = words.templates[item.kind]
+            message = template % {
+                "policy": item.policy,
+                "company": item.company,
+                "due": self.due(item.due_at, zone, language),
+                "level": item.level,
+                "owner": people.name(item.responsible_id) or words.nobody,
+            }
+            link = url.format(item.lead_id)
+            messages.append(Message(item.recipient_id, notification_kind, message[:300], link))
+        return messages
 
     def due(self, moment: datetime.datetime, zone: datetime.tzinfo, language: str) -> str:
         """`Wording.when` of `moment` in `zone` and `language`, formatted once per distinct
@@ -187,14 +231,23 @@ class MessageBuilder:
         return text
 
 
-def messages_for(announcements: Sequence[Announcement], builder: MessageBuilder) -> list[Message]:
-    """The bell message of each announcement (one query for the people they name)."""
+@dataclass(frozen=True)
+class Outgoing:
+    """A batch's bell messages, and the people they go to (whose choices say how)."""
+
+    messages: list[Message]
+    people: People
+
+
+def messages_for(announcements: Sequence[Announcement], builder: MessageBuilder) -> Outgoing:
+    """The bell message of each announcement, and the people they name or go to (one
+    query, which `write_notifications` reuses for their choices)."""
     if not announcements:
-        return []
+        return Outgoing([], People([]))
     people = People.load(
         {a.recipient_id for a in announcements} | {a.responsible_id for a in announcements}
     )
-    return [builder.build(a, people) for a in announcements]
+    return Outgoing(builder.build_all(announcements, people), people)
 
 
 _URL_PLACEHOLDER = 987_654_321
@@ -210,21 +263,19 @@ def _lead_url_pattern() -> str:
     return url.replace(str(_URL_PLACEHOLDER), "{}")
 
 
-def lead_url(lead_id: int) -> str:
-    return _lead_url_pattern().format(lead_id)
-
-
-def write_notifications(messages: list[Message]) -> None:
+def write_notifications(outgoing: Outgoing) -> None:
     """Bell rows in this transaction, and their e-mail as outbox rows in it too: sent
     after the commit, each once; each as its recipient asked (in the app, by e-mail).
 
     It is `crm.services.notifications_deliver`'s contract, set-based for a sweep's
-    thousands of messages on PostgreSQL: the recipients' preferences are read in one
-    query, then one statement per chunk inserts the bell rows from one JSON document
-    and, from what that INSERT returns, the outbox row of each one its recipient takes by
-    e-mail (same task, key and payload as `notifications_email`). The rare message whose
-    recipient takes it by e-mail only goes through `notifications_deliver` itself.
+    thousands of messages on PostgreSQL: the recipients' preferences came with their
+    names (`People`, one query), then one statement per chunk inserts the bell rows from
+    one JSON document and, from what that INSERT returns, the outbox row of each one its
+    recipient takes by e-mail (same task, key and payload as `notifications_email`). The
+    rare message whose recipient takes it by e-mail only goes through
+    `notifications_deliver` itself.
     """
+    messages, people = outgoing.messages, outgoing.people
     if not messages:
         return
     if connection.vendor != "postgresql":
@@ -232,12 +283,6 @@ def write_notifications(messages: list[Message]) -> None:
             [m.as_notification() for m in messages], email=True, batch_size=INSERT_CHUNK
         )
         return
-    known = {
-        pk: (stored, address)
-        for pk, stored, address in User.objects.filter(
-            pk__in={m.recipient_id for m in messages}
-        ).values_list("pk", "notification_preferences", "email")
-    }
     choices: dict[tuple[int, str], tuple[bool, bool]] = {}  # (in the app, by e-mail)
     shown: list[Message] = []
     mail_only: list[Message] = []
@@ -245,11 +290,7 @@ def write_notifications(messages: list[Message]) -> None:
         key = (m.recipient_id, m.kind)
         choice = choices.get(key)
         if choice is None:
-            stored, address = known[m.recipient_id]
-            choice = choices[key] = (
-                wants_in_app(stored, m.kind),
-                bool(address) and wants_email(stored, m.kind),
-            )
+            choice = choices[key] = people.choice(m.recipient_id, m.kind)
         if choice[0]:
             shown.append(m)
         elif choice[1]:
@@ -291,12 +332,12 @@ def _insert_bell_rows(messages: Sequence[Message], mailed: list[tuple[int, str]]
     """  # noqa: S608 - table names from the models, values bound
     params = {
         "now": now,
-        "messages": json.dumps(
-            [{"r": m.recipient_id, "k": m.kind, "t": m.message, "u": m.url} for m in messages],
-            ensure_ascii=False,
-        ),
+        # orjson: a sweep's thousands of rows in a few milliseconds (json.dumps: tenfold).
+        "messages": orjson.dumps(
+            [{"r": m.recipient_id, "k": m.kind, "t": m.message, "u": m.url} for m in messages]
+        ).decode(),
         "task": notification_email_task.name,
-        "mailed": json.dumps([{"r": pk, "k": kind} for pk, kind in mailed]),
+        "mailed": orjson.dumps([{"r": pk, "k": kind} for pk, kind in mailed]).decode(),
     }
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

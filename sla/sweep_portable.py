@@ -19,7 +19,7 @@ from django.db.models import F, Q
 from crm.models import User
 from sla.events import EventRow, in_chunks, record_events
 from sla.models import SlaEvent, SlaPolicy, SlaTimer
-from sla.sweep_fanout import Announcement
+from sla.sweep_fanout import Announcement, BatchOutcome
 from sla.timers import escalation_delays
 
 Kind = SlaEvent.Kind
@@ -76,11 +76,9 @@ class _TimerPlan:
     next_check: tuple[str, int] | None = None  # (column, minutes after it) or none left
 
 
-def sweep_batch_portable(
-    *, now: datetime.datetime, limit: int
-) -> tuple[int, list[str], list[Announcement]]:
-    """Sweep up to `limit` due timers: (how many were examined, the kind of each event
-    really inserted, who to tell of those)."""
+def sweep_batch_portable(*, now: datetime.datetime, limit: int) -> BatchOutcome:
+    """Sweep up to `limit` due timers: how many were examined, the events really
+    inserted, and who to tell of those."""
     due = [
         _DueTimer(*row)
         for row in SlaTimer.objects.sweep_due(now)
@@ -89,7 +87,7 @@ def sweep_batch_portable(
         .values_list(*_DUE_FIELDS)[:limit]
     ]
     if not due:
-        return 0, [], []
+        return BatchOutcome()
     policies = SlaPolicy.objects.in_bulk({t.policy_id for t in due})
     plans = [
         _plan_timer(t, now=now, chain=escalation_delays(policies[t.policy_id].escalation_chain))
@@ -127,7 +125,14 @@ def sweep_batch_portable(
                 )
             )
     _advance_timers(plans, now=now)
-    return len(due), [kind for _timer, kind, _level in inserted], announcements
+    kinds = [kind for _timer, kind, _level in inserted]
+    return BatchOutcome(
+        examined=len(due),
+        warnings=kinds.count(Kind.WARNING),
+        breaches=kinds.count(Kind.BREACH),
+        escalations=kinds.count(Kind.ESCALATION),
+        told=announcements,
+    )
 
 
 def _plan_timer(

@@ -9,8 +9,8 @@ Running `timers_sweep` twice, or twice at once, changes nothing the first run di
 
 * each batch is one transaction, so a killed worker leaves either the whole batch
   recorded or nothing of it;
-* on PostgreSQL the due timers are locked with ``FOR UPDATE SKIP LOCKED``: concurrent
-  sweepers take disjoint batches instead of queueing behind each other;
+* on PostgreSQL the due timers are locked with ``FOR NO KEY UPDATE SKIP LOCKED``:
+  concurrent sweepers take disjoint batches instead of queueing behind each other;
 * every warning, breach and escalation is an INSERT guarded by the unique constraint
   `sla_event_once` (timer, kind, level) with ``ON CONFLICT DO NOTHING RETURNING`` (on
   PostgreSQL in the same statement that locks and advances the timers, `sla.sweep_sql`),

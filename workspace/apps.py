@@ -2,7 +2,8 @@ from django.apps import AppConfig
 
 
 class WorkspaceConfig(AppConfig):
-    """Cross-app pages; no models of its own (its migration only adds search indexes)."""
+    """Cross-app pages, and global search: its trigram indexes and its table of the words
+    in names (`workspace.models.SearchWord`, for misspelt queries)."""
 
     name = "workspace"
     verbose_name = "Workspace"

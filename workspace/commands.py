@@ -14,6 +14,7 @@ from typing import Any
 
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from crm.models import User
 from crm.navigation import sections_for
@@ -55,6 +56,26 @@ GO_KEYS = {
 }
 
 
+# The other words a user types for a section: "board" for the pipeline, "queue" for leads.
+# English stays beside the translation, for users who learnt the product in English.
+SECTION_KEYWORDS = {
+    "home": gettext_noop("home start today tasks team"),
+    "leads:list": gettext_noop("queue leads list inbox"),
+    "opportunities:list": gettext_noop("deals table list"),
+    "opportunities:board": gettext_noop("board kanban deals stages"),
+    "reports:dashboard": gettext_noop("reports charts numbers"),
+    "sla:dashboard": gettext_noop("clocks timers overdue"),
+    "imports:list": gettext_noop("csv upload file"),
+    "settings": gettext_noop("configure rules admin"),
+}
+
+
+def section_keywords(url_name: str) -> str:
+    english = SECTION_KEYWORDS.get(url_name, "")
+    translated = _(english) if english else ""
+    return f"{_('open page navigate')} {translated} {english}".strip()
+
+
 def commands_for(user: User) -> list[Command]:
     """Every command `user` may run, in the order the palette lists them."""
     commands = [
@@ -74,7 +95,7 @@ def commands_for(user: User) -> list[Command]:
                 label=_("Go to %(page)s") % {"page": section.label},
                 icon=section.icon,
                 url=reverse(section.url_name),
-                keywords=_("open page navigate"),
+                keywords=section_keywords(section.url_name),
                 shortcut=GO_KEYS.get(section.url_name, ""),
             )
         )

@@ -336,9 +336,23 @@ def _post(request: HttpRequest, form: WebForm, origin: str, *, as_json: bool) ->
     try:
         web_form_submit(form=form, data=lead_form.lead_data(), ip_hash=ip_hash, origin=origin)
     except ValidationFailed as error:
-        put_on_form(lead_form, error.problems)
-        return _invalid(request, form, lead_form, error.problems, as_json=as_json)
+        problems = _in_the_forms_words(form, list(error.problems))
+        put_on_form(lead_form, problems)
+        return _invalid(request, form, lead_form, problems, as_json=as_json)
     return _success(request, form, as_json=as_json)
+
+
+def _in_the_forms_words(form: WebForm, problems: list[Problem]) -> list[Problem]:
+    """The intake asks for "an e-mail address or a phone number"; a form that shows no
+    phone field asks its visitor for the e-mail address alone."""
+    if "phone" in form.fields:
+        return problems
+    return [
+        Problem(p.code, p.field, _("Enter an e-mail address."))
+        if p.code == "contact_unreachable"
+        else p
+        for p in problems
+    ]
 
 
 def _invalid(

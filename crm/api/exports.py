@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.negotiation import DefaultContentNegotiation
@@ -19,6 +20,8 @@ from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 
 from crm.api.serializers import ERRORS
+from crm.exceptions import Problem, ValidationFailed
+from crm.web.sorting import ORDERING_PARAM
 
 CSV_MEDIA_TYPE = "text/csv"
 
@@ -54,3 +57,24 @@ def csv_export_schema(description: str) -> Any:
             400: ERRORS,
         },
     )
+
+
+def refuse_unknown_filters(request: Request, filterset_class: Any) -> None:
+    """An export is every row its filters match, so a parameter it does not know (a typo,
+    or the browser list's `q` for the API's `search`) would silently widen it to every
+    row. Refused instead, each unknown parameter named (400)."""
+    known = {*filterset_class.base_filters, ORDERING_PARAM, "format"}
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        takes = ", ".join(sorted(known - {"format"}))
+        raise ValidationFailed(
+            problems=[
+                Problem(
+                    "unknown_filter",
+                    name,
+                    _("This export has no filter “%(name)s”; it takes %(known)s.")
+                    % {"name": name, "known": takes},
+                )
+                for name in unknown
+            ]
+        )

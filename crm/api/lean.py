@@ -39,6 +39,7 @@ from rest_framework.settings import api_settings
 
 from crm.api.etags import with_etag
 from crm.api.ordering import view_sort
+from crm.api.prepared import Prepared
 from crm.exceptions import NotFound
 
 Row = Mapping[str, Any]
@@ -170,6 +171,8 @@ class Shape:
         self.related = dict(related or {})
         self._parts_at: dict[str, tuple[list[_Part], list[str]]] = {}
         self._template: QuerySet[Any] | None = None
+        # The detail's SQL, compiled once per scope (crm.api.prepared).
+        self.detail = Prepared()
 
     @property
     def model(self) -> type[models.Model]:
@@ -355,6 +358,51 @@ class LeanFilterBackend(DjangoFilterBackend):
 # every operation of the viewsets that mix it in, changing the schema.)
 class LeanReadMixin:
     lean_shape: ClassVar[Shape]
+    # The throttles' counts of a lean read, sent before the read and answered after it
+    # (`_WindowCounting.begin`): the Redis round trip overlaps the database's.
+    _pending_throttles: list[tuple[Any, Callable[[], bool]]] | None = None
+
+    def check_throttles(self, request: Request) -> None:
+        view: Any = self
+        if getattr(view, "action", None) not in ("list", "retrieve"):
+            super().check_throttles(request)  # type: ignore[misc]
+            return
+        pending: list[tuple[Any, Callable[[], bool]]] = []
+        refused_now = False
+        for throttle in view.get_throttles():
+            begin = getattr(throttle, "begin", None)
+            answer = begin(request, view) if begin else throttle.allow_request(request, view)
+            if callable(answer):
+                pending.append((throttle, answer))
+            elif not answer:
+                refused_now = True
+                pending.append((throttle, lambda: False))
+        self._pending_throttles = pending
+        if refused_now:  # known before any read: refused before it, as DRF does
+            self.settle_throttles(request)
+
+    def settle_throttles(self, request: Request) -> None:
+        """DRF's `check_throttles` verdict on the counts `check_throttles` began: every
+        answer read (each holds a connection), Throttled (429) if any refused."""
+        pending, self._pending_throttles = self._pending_throttles, None
+        if not pending:
+            return
+        refused = [throttle for throttle, answer in pending if not answer()]
+        if refused:
+            durations = [d for d in (t.wait() for t in refused) if d is not None]
+            view: Any = self
+            view.throttled(request, max(durations, default=None))
+
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        # A handler that did not settle its throttles (an override of list/retrieve):
+        # settled here, a refusal answered as DRF answers it.
+        if self._pending_throttles:
+            view: Any = self
+            try:
+                self.settle_throttles(request)
+            except Exception as error:  # Throttled
+                response = view.handle_exception(error)
+        return super().finalize_response(request, response, *args, **kwargs)  # type: ignore[misc]
 
     def lean_queryset(self) -> QuerySet[Any]:
         """The rows of `get_queryset()` as this shape reads them. A view may narrow
@@ -366,16 +414,20 @@ class LeanReadMixin:
         view: Any = self
         # Filters and `?ordering=` on the rows; the sort's columns (annotated, an alias
         # for a related one) are in each row, for the pages' cursors.
-        queryset = view.filter_queryset(self.lean_queryset())
-        rows = view.paginate_queryset(view_sort(request, view).prepare(queryset))
+        try:
+            queryset = view.filter_queryset(self.lean_queryset())
+            rows = view.paginate_queryset(view_sort(request, view).prepare(queryset))
+        finally:  # a refusal wins over the read's own errors, as when checked first
+            self.settle_throttles(request)
         return view.get_paginated_response(self.lean_shape.build(rows))
 
     def lean_retrieve(self, pk: Any, *, not_found: str) -> Response:
+        view: Any = self
         try:
-            found = list(self.lean_queryset().filter(pk=pk).order_by()[:1])
-        except (ValueError, TypeError):
-            found = []  # a malformed id names no row
-        if not found:
+            # A malformed or out-of-range id names no row: the same 404 (crm.api.prepared).
+            row = self.lean_shape.detail.one(self.lean_queryset(), pk)
+        finally:  # a refusal wins over the read's own errors, as when checked first
+            self.settle_throttles(view.request)
+        if row is None:
             raise NotFound(not_found)
-        row = found[0]
         return with_etag(Response(self.lean_shape.build_one(row)), row["version"])

@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from crm.api.pagination import KeysetPagination
+from crm.api.prepared import values_rows
 from crm.web.sorting import ORDERING_PARAM, Sort, SortSpec, after
 
 _FORWARD, _BACKWARD = "n", "p"
@@ -72,7 +73,7 @@ class SortedKeysetPagination(KeysetPagination):
         if direction == _BACKWARD and key is not None:
             back = [term.reversed() for term in sort.terms]
             ordered = sort.apply(queryset, backward=True).filter(after(back, key))
-            rows = list(ordered[: size + 1])
+            rows = values_rows(ordered[: size + 1])
             more_before = len(rows) > size
             rows = rows[:size][::-1]
             self._has_previous, self._has_next = more_before, True
@@ -80,7 +81,7 @@ class SortedKeysetPagination(KeysetPagination):
             ordered = sort.apply(queryset)
             if key is not None:
                 ordered = ordered.filter(after(sort.terms, key))
-            rows = list(ordered[: size + 1])
+            rows = values_rows(ordered[: size + 1])
             self._has_next = len(rows) > size
             rows = rows[:size]
             self._has_previous = key is not None

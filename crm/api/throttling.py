@@ -9,6 +9,7 @@ to X-Forwarded-For, it is the n-th address from the right: the one our outermost
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from rest_framework.throttling import (
@@ -18,7 +19,7 @@ from rest_framework.throttling import (
     UserRateThrottle,
 )
 
-from crm.rate_limits import Rate, take
+from crm.rate_limits import Rate, Verdict, take, take_later
 
 if TYPE_CHECKING:  # DRF imports this module while it builds `APIView`: no cycle at run time
     from rest_framework.request import Request
@@ -55,6 +56,24 @@ class _WindowCounting(SimpleRateThrottle):
         if key is None or count is None or seconds is None:
             return True  # no rate for this scope, or a caller the scope does not count
         verdict = take("throttle", key, Rate(count, seconds))
+        self._retry_after = None if verdict.allowed else verdict.retry_after
+        return verdict.allowed
+
+    def begin(self, request: Request, view: APIView) -> bool | Callable[[], bool]:
+        """`allow_request`, its round trip overlapping the view's own read
+        (`crm.rate_limits.take_later`): the answer, or when it is not known yet a function
+        giving it, which must be called."""
+        count, seconds = self.parse_rate(self.rate)
+        key = self.get_cache_key(request, view)
+        if key is None or count is None or seconds is None:
+            return True
+        later = take_later("throttle", key, Rate(count, seconds))
+        if isinstance(later, Verdict):
+            return self._answer(later)
+        finish = later
+        return lambda: self._answer(finish())
+
+    def _answer(self, verdict: Verdict) -> bool:
         self._retry_after = None if verdict.allowed else verdict.retry_after
         return verdict.allowed
 

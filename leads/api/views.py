@@ -21,7 +21,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from crm.api.etags import IF_MATCH, expected_version, with_etag
-from crm.api.exports import CsvNegotiation, csv_export_schema
+from crm.api.exports import CsvNegotiation, csv_export_schema, refuse_unknown_filters
 from crm.api.filters import IdFilter
 from crm.api.lean import LeanFilterBackend, LeanReadMixin
 from crm.api.ordering import OrderingFilter, SortedKeysetPagination
@@ -175,6 +175,7 @@ class LeadViewSet(
         content_negotiation_class=CsvNegotiation,
     )
     def export(self, request: AuthedRequest) -> StreamingHttpResponse:
+        refuse_unknown_filters(request, self.filterset_class)
         leads = self.filter_queryset(self.get_queryset())
         zone = reader_zone(request.user)
         day = timezone.now().astimezone(zone).date().isoformat()

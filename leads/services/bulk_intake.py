@@ -4,7 +4,8 @@
 lead, its qualification, events, transition, clocks, routing, a notification): right for
 a form, far too slow for a file of a million rows. `leads_bulk_intake` takes a batch and
 writes the very rows the per-lead path writes, a table at a time: the person lookups are
-two queries for the whole batch (the `Lower("email")` and `NameKey` indexes), the leads,
+two queries for the whole batch (the `Lower("email")` index, and the `NameKey` one, among
+the leads without an address for the rows that have one: `_PersonIndex`), the leads,
 qualifications, transitions and events are one COPY each (PostgreSQL; executemany
 elsewhere), the clocks one INSERT ... SELECT per SLA policy (`LeadClocks.on_events_bulk`).
 
@@ -35,24 +36,31 @@ from __future__ import annotations
 
 import bisect
 import datetime
-import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.exceptions import Problem
-from crm.models import Team, User, normalize_company_name
+from crm.models import Team, User
 from crm.versioning import as_jsonable
 from leads.clocks import ClockEvent, clocks
 from leads.duplicates import FINAL_STATUSES, live_lead, previous_lead
-from leads.identity import NameKey, identity_domain, normalize_email, normalize_name
+from leads.identity import (
+    NameKey,
+    PersonKeys,
+    identity_domain,
+    normalize_email,
+    normalize_name,
+    person_keys,
+    record_key,
+)
 from leads.models import Lead, LeadEvent, LeadTransition, Qualification, RoutingRule
 from leads.services.assignment import (
     MATCH_FIELDS,
@@ -60,16 +68,18 @@ from leads.services.assignment import (
     _normalized,
     rule_matches,
 )
-from leads.services.bulk_rehearsal import Rehearsal, is_stand_in
+from leads.services.bulk_rehearsal import Rehearsal
 from leads.services.bulk_rows import (
     EVENT_COLUMNS,
     TRANSITION_COLUMNS,
     BulkRow,
     any_of,
+    json_value,
     lead_spec,
     qualification_rows,
     reserve_lead_ids,
     row_problems,
+    server_binding,
     write_rows,
 )
 from leads.services.edits import EDITABLE_FIELDS
@@ -152,44 +162,27 @@ def leads_bulk_intake(
         if not dry_run and connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [INTAKE_GATE_LOCK])
-        people = _PersonIndex([rows[i].data for i in valid], rehearsal if dry_run else None)
-        plan = _Plan(rows, valid, people)
+        keys = [person_keys(rows[i].data) for i in valid]
+        with server_binding():
+            people = _PersonIndex(keys, rehearsal if dry_run else None)
+        plan = _Plan(rows, valid, keys, people)
         updates = _updates(plan, rows, on_duplicate, may_update, dry_run, outcomes)
         if dry_run:
             for index in plan.new:
                 outcomes[index] = BulkOutcome("created")
             if rehearsal is not None:
-                _rehearse(rehearsal, rows, plan, updates, assignment, now)
+                rehearsal.remember(
+                    updated=updates.values(),
+                    created=[rows[index] for index in plan.new],
+                    owner=assignment.owner,
+                    now=now,
+                )
             return BulkResult(_complete(outcomes, plan, {}))
         lead_ids = reserve_lead_ids(len(plan.new))
         new_ids = dict(zip(plan.new, lead_ids, strict=True))
         owners = _create(rows, plan, new_ids, by=by, via=via, assignment=assignment, now=now)
         _save_updates(updates, by=by, via=via, now=now)
     return BulkResult(_complete(outcomes, plan, new_ids), owners)
-
-
-def _rehearse(
-    rehearsal: Rehearsal,
-    rows: Sequence[BulkRow],
-    plan: _Plan,
-    updates: dict[int, tuple[Lead, dict[str, Any]]],
-    assignment: Assignment,
-    now: datetime.datetime,
-) -> None:
-    """Remember what this dry batch would have written, for the batches after it."""
-    for lead, changes in updates.values():
-        if is_stand_in(lead):
-            rehearsal.update(lead, changes)
-    for index in plan.new:
-        row = rows[index]
-        owner = row.owner or assignment.owner
-        rehearsal.add(
-            lead_id=rehearsal.next_id(),
-            data={k: v for k, v in row.data.items() if v is not None},
-            status=row.status,
-            at=row.at or now,
-            owner_id=owner.pk if owner else None,
-        )
 
 
 def _complete(
@@ -212,9 +205,13 @@ def _complete(
 class _PersonIndex:
     """The existing leads of the batch's people: one query by e-mail, one by name."""
 
-    def __init__(self, people: list[dict[str, Any]], rehearsal: Rehearsal | None = None) -> None:
-        emails = {normalize_email(d.get("email")) for d in people} - {""}
-        names = {normalize_name(d.get("first_name"), d.get("last_name")) for d in people} - {""}
+    def __init__(self, keys: list[PersonKeys], rehearsal: Rehearsal | None = None) -> None:
+        emails = {email for email, _name, _domain in keys} - {""}
+        names = {name for _email, name, _domain in keys} - {""}
+        # A row with an address is the same person as a lead of its name only when that
+        # lead has no address (`leads_of`): its name is looked up among those alone, a
+        # small index (`lead_name_key_no_email_idx`), not among every lead.
+        anyone = {name for email, name, _domain in keys if not email} - {""}
         self.by_email: dict[str, list[Lead]] = {}
         self.by_name: dict[str, list[Lead]] = {}
         # What telling people apart needs, not whole leads: a batch of known people is
@@ -224,9 +221,12 @@ class _PersonIndex:
             found = rows.filter(any_of(Lower("email"), emails)).exclude(email="")
             for lead in found:
                 self.by_email.setdefault(normalize_email(lead.email), []).append(lead)
-        if names:
-            found = rows.filter(any_of(NameKey("first_name", "last_name"), names))
-            for lead in found.exclude(last_name=""):
+        named = ~Q(last_name="")
+        for wanted, where in ((anyone, named), (names - anyone, named & Q(email=""))):
+            if not wanted:
+                continue
+            found = rows.filter(any_of(NameKey("first_name", "last_name"), wanted), where)
+            for lead in found:
                 name = normalize_name(lead.first_name, lead.last_name)
                 self.by_name.setdefault(name, []).append(lead)
         for lead in rehearsal.leads(emails, names) if rehearsal else ():
@@ -240,23 +240,18 @@ class _PersonIndex:
     def leads_of(self, data: dict[str, Any], email: str, name: str, domain: str) -> list[Lead]:
         """`leads.duplicates.person_leads`, from the two lookups (`email`, `name` and
         `domain` are the row's, normalized)."""
-        found = {lead.pk: lead for lead in self.by_email.get(email, [])} if email else {}
-        record = "" if email or domain else _record_key(data)
-        for lead in self.by_name.get(name, []) if name else ():
+        found = {lead.pk: lead for lead in self.by_email.get(email, ())} if email else {}
+        same_name = self.by_name.get(name, ()) if name else ()
+        record = "" if email or domain or not same_name else record_key(data)
+        for lead in same_name:
             if email and lead.email:
                 continue  # two addresses are two people
             lead_values = {"company_domain": lead.company_domain, "email": lead.email}
             if (domain and identity_domain(lead_values) == domain) or (
-                record and not lead.email and _record_key(_values(lead)) == record
+                record and not lead.email and record_key(_values(lead)) == record
             ):
                 found.setdefault(lead.pk, lead)
         return [found[pk] for pk in sorted(found)]
-
-
-_IDENTITY_FIELDS = (
-    "email", "first_name", "last_name", "company_name", "company_domain", "phone", "status",
-    "created_at", "merged_into",
-)  # fmt: skip
 
 
 def _values(lead: Lead) -> dict[str, Any]:
@@ -265,21 +260,23 @@ def _values(lead: Lead) -> dict[str, Any]:
     }
 
 
-def _record_key(data: dict[str, Any]) -> str:
-    """A row with neither e-mail nor web domain has no person key (`leads.identity`); it is
-    still the same *record* as a lead of the same name, company and phone: importing a file
-    twice must not double its phone-only rows."""
-    name = normalize_name(data.get("first_name"), data.get("last_name"))
-    company = normalize_company_name(str(data.get("company_name") or ""))
-    phone = re.sub(r"\D", "", str(data.get("phone") or ""))
-    return f"{name}|{company}|{phone}" if name and company and phone else ""
+_IDENTITY_FIELDS = (
+    "email", "first_name", "last_name", "company_name", "company_domain", "phone", "status",
+    "created_at", "merged_into",
+)  # fmt: skip
 
 
 class _Plan:
     """Each valid row's fate: a new lead (`new`, in file order, with `previous`), a row
     fed into an earlier row's new lead (`follows`), or an existing lead (`existing`)."""
 
-    def __init__(self, rows: Sequence[BulkRow], valid: list[int], people: _PersonIndex) -> None:
+    def __init__(
+        self,
+        rows: Sequence[BulkRow],
+        valid: list[int],
+        keys: list[PersonKeys],
+        people: _PersonIndex,
+    ) -> None:
         self.new: list[int] = []
         self.previous: dict[int, int] = {}
         self.follows: dict[int, int] = {}
@@ -287,12 +284,9 @@ class _Plan:
         by_email: dict[str, int] = {}
         by_name: dict[str, int] = {}
         by_name_without_email: dict[str, int] = {}
-        for index in valid:
+        for index, (email, name, domain) in zip(valid, keys, strict=True):
             row = rows[index]
             data = row.data
-            email = normalize_email(data.get("email"))
-            name = normalize_name(data.get("first_name"), data.get("last_name"))
-            domain = identity_domain(data)
             candidates = people.leads_of(data, email, name, domain)
             holder = live_lead(candidates)
             if holder is None and row.status in FINAL_STATUSES:
@@ -303,7 +297,7 @@ class _Plan:
                 continue
             key = f"{name}|{domain}" if name and domain else ""
             if not email and not key:
-                key = _record_key(data)
+                key = record_key(data)
             earlier = by_email.get(email) if email else None
             if earlier is None and key:
                 earlier = (by_name_without_email if email else by_name).get(key)
@@ -532,6 +526,7 @@ def _create(
                      "previous_lead_id")
     )  # fmt: skip
     template[position["updated_at"]] = now
+    id_, status_, mql_at_ = position["id"], position["status"], position["mql_at"]
     people = {u.pk: u for u in router.sdrs}
     leads, transitions, events = [], [], []
     clocked: dict[tuple[ClockEvent, ...], list[int]] = {}
@@ -540,6 +535,10 @@ def _create(
     created_kind, assigned_kind = LeadEvent.Kind.CREATED.value, LeadEvent.Kind.ASSIGNED.value
     new_status, mql_status = Status.NEW.value, Status.MQL.value
     moves: dict[tuple[str, str], str] = {}  # (status, label as the file wrote it) -> reason
+    # The JSON of the events, serialized once per distinct value (`json_value`).
+    no_change = json_value({})
+    owner_changes: dict[int, Any] = {}
+    ordinary = (mql_status,)
     for index in plan.new:
         row, lead_id = rows[index], new_ids[index]
         at = row.at or now
@@ -548,26 +547,31 @@ def _create(
         for name, value in row.data.items():
             if value is not None:
                 values[position[name]] = value
-        previous = plan.previous.get(index)
-        values[position["id"]], values[position["status"]] = lead_id, row.status
-        values[at_] = values[position["mql_at"]] = at
-        values[previous_] = previous
+        values[id_], values[status_] = lead_id, row.status
+        values[at_] = values[mql_at_] = at
         values[team_] = team_id or None
-        if owner is not None:
-            values[owner_], values[assigned_], values[version_] = owner.pk, now, 3
+        previous = plan.previous.get(index)
+        if previous:
+            values[previous_] = previous
+            created = json_value({"previous_lead": [None, previous]})
         else:
-            values[version_] = 2
-        created: dict[str, list[Any]] = {"previous_lead": [None, previous]} if previous else {}
+            created = no_change
         events.append((lead_id, created_kind, by_id, at, created, via))
         transitions.append((lead_id, new_status, mql_status, by_id, intake_reason, at))
         if owner is not None:
-            owners[owner.pk] += 1
+            owner_id = owner.pk
+            values[owner_], values[assigned_], values[version_] = owner_id, now, 3
+            owners[owner_id] += 1
             # Routing assigns as the system; an owner chosen for the lead, as its importer.
             actor = by_id if (row.owner or assignment.owner) else None
-            people.setdefault(owner.pk, owner)
-            change: dict[str, list[Any]] = {"owner": [None, str(people[owner.pk])]}
+            change = owner_changes.get(owner_id)
+            if change is None:
+                name = str(people.setdefault(owner_id, owner))
+                change = owner_changes[owner_id] = json_value({"owner": [None, name]})
             events.append((lead_id, assigned_kind, actor, now, change, reason))
-        if row.status != Status.MQL:
+        else:
+            values[version_] = 2
+        if row.status not in ordinary:
             values[position[_MILESTONES[row.status]]] = now
             values[version_] += 1
             moved = moves.get((row.status, row.status_label))
@@ -587,7 +591,8 @@ def _create(
     write_rows(Qualification, *qualification_rows(new_ids.values(), by_id, now))
     write_rows(LeadTransition, TRANSITION_COLUMNS, transitions)
     write_rows(LeadEvent, EVENT_COLUMNS, events)
-    for clock_events, ids in clocked.items():
-        clocks().on_events_bulk(lead_ids=ids, events=clock_events, at=now, new=True)
+    with server_binding():  # each statement carries the batch's lead ids
+        for clock_events, ids in clocked.items():
+            clocks().on_events_bulk(lead_ids=ids, events=clock_events, at=now, new=True)
     router.save()
     return owners

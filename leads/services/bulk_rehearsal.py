@@ -24,8 +24,10 @@ from typing import Any
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 
+from crm.models import User
 from leads.identity import normalize_email, normalize_name
 from leads.models import Lead
+from leads.services.bulk_rows import BulkRow
 from leads.services.edits import EDITABLE_FIELDS
 
 _TABLE = "leads_bulk_rehearsal"
@@ -69,6 +71,29 @@ class Rehearsal:
             " VALUES (%s, %s, %s, %s, %s, %s, %s)",
             [lead_id, *_keys(data), status, at.isoformat(), owner_id, _dumps(data)],
         )
+
+    def remember(
+        self,
+        *,
+        updated: Iterable[tuple[Lead, dict[str, Any]]],
+        created: Iterable[BulkRow],
+        owner: User | None,
+        now: datetime.datetime,
+    ) -> None:
+        """What a dry batch would have written, for the batches after it: its changes to
+        leads it would have created, and its new leads (`owner` for a row naming none)."""
+        for lead, changes in updated:
+            if is_stand_in(lead):
+                self.update(lead, changes)
+        for row in created:
+            chosen = row.owner or owner
+            self.add(
+                lead_id=self.next_id(),
+                data={k: v for k, v in row.data.items() if v is not None},
+                status=row.status,
+                at=row.at or now,
+                owner_id=chosen.pk if chosen else None,
+            )
 
     def update(self, lead: Lead, changes: dict[str, Any]) -> None:
         """A later row's changes to a stand-in, kept for the rows after it."""

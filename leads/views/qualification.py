@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from crm.web.errors import set_back_url
@@ -52,7 +53,7 @@ def lead_qualification(request: AuthedHttpRequest, pk: int) -> HttpResponse:
             on_stale=merge,
         )
     if saved is not None:
-        messages.success(request, _("Qualification saved."))
+        _tell_saved(request, saved)
         return redirect(f"{lead_url(lead)}#qualification")
     if merge.form is not None:
         return render_lead_page(
@@ -63,6 +64,26 @@ def lead_qualification(request: AuthedHttpRequest, pk: int) -> HttpResponse:
             status=409,
         )
     return render_lead_page(request, lead, bound={"qualification": form}, status=400)
+
+
+def _tell_saved(request: AuthedHttpRequest, saved: Qualification) -> None:
+    """Saved: green, unless a criterion marked confirmed rests on a placeholder ("TBD"):
+    then a warning, as the panel's own hint says, for it does not count toward the gate."""
+    faked = [c for c in Qualification.CRITERIA if saved.has_placeholder_evidence(c)]
+    if not faked:
+        messages.success(request, _("Qualification saved."))
+        return
+    messages.warning(
+        request,
+        ngettext(
+            "Qualification saved, but %(count)d criterion marked confirmed has placeholder "
+            "evidence (such as “TBD”): it does not count until real evidence is written.",
+            "Qualification saved, but %(count)d criteria marked confirmed have placeholder "
+            "evidence (such as “TBD”): they do not count until real evidence is written.",
+            len(faked),
+        )
+        % {"count": len(faked)},
+    )
 
 
 @login_required

@@ -55,6 +55,10 @@ REASON_HINTS = {
 # --- forms ------------------------------------------------------------------------------------
 
 
+# "Indonesia" typed for a country: say what the field takes, not "at most 2 characters".
+COUNTRY_CODE_ONLY = gettext_lazy("Enter the two-letter country code, such as ID or SG.")
+
+
 class _SettingsForm(ReadOnlyCapable, StyledForm):
     def service_data(self, *, creating: bool) -> dict[str, Any]:
         raise NotImplementedError
@@ -116,6 +120,7 @@ class RoutingRuleForm(_SettingsForm):
         required=False,
         max_length=2,
         help_text=gettext_lazy("Two-letter ISO code, e.g. ID or SG."),
+        error_messages={"max_length": COUNTRY_CODE_ONLY},
     )
     match_campaign = forms.CharField(label=gettext_lazy("Campaign"), required=False, max_length=150)
     is_active = forms.BooleanField(
@@ -150,7 +155,12 @@ class RoutingTestForm(StyledForm):
         choices=[("", gettext_lazy("(none)")), *Segment.choices],
     )
     territory = forms.CharField(label=gettext_lazy("Territory"), required=False, max_length=100)
-    country = forms.CharField(label=gettext_lazy("Country"), required=False, max_length=2)
+    country = forms.CharField(
+        label=gettext_lazy("Country"),
+        required=False,
+        max_length=2,
+        error_messages={"max_length": COUNTRY_CODE_ONLY},
+    )
     campaign = forms.CharField(label=gettext_lazy("Campaign"), required=False, max_length=150)
 
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from django.db.models import QuerySet
 from rest_framework import serializers
 
 from crm.api.lean import Computed, Related, Shape
+from crm.api.prepared import rows_for_ids
 from crm.api.serializers import StrictFieldsMixin
 from opportunities.lean_selectors import contact_roles_of
 from opportunities.models import (
@@ -132,9 +134,14 @@ CONTACT_ROLE_SHAPE = Shape(
 )
 
 
+def _contact_roles_of(deal_ids: list[int]) -> QuerySet[OpportunityContactRole]:
+    return CONTACT_ROLE_SHAPE.values(contact_roles_of(deal_ids), "opportunity")
+
+
 def _contact_roles_by_deal(deal_ids: Sequence[int]) -> Mapping[int, list[dict[str, Any]]]:
-    """Each deal's contact roles as the serializer shows them: one query for the page."""
-    rows = list(CONTACT_ROLE_SHAPE.values(contact_roles_of(deal_ids), "opportunity"))
+    """Each deal's contact roles as the serializer shows them: one query for the page,
+    compiled once per page size (crm.api.prepared)."""
+    rows = rows_for_ids(OpportunityContactRole, _contact_roles_of, deal_ids)
     by_deal: dict[int, list[dict[str, Any]]] = {}
     for row, role in zip(rows, CONTACT_ROLE_SHAPE.build(rows), strict=True):
         by_deal.setdefault(row["opportunity"], []).append(role)

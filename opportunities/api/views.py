@@ -19,7 +19,7 @@ from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
 from crm.api.etags import IF_MATCH, expected_version, with_etag
-from crm.api.exports import CsvNegotiation, csv_export_schema
+from crm.api.exports import CsvNegotiation, csv_export_schema, refuse_unknown_filters
 from crm.api.filters import IdFilter, IdsFilter, StrictBooleanFilter, parse_id
 from crm.api.lean import LeanFilterBackend, LeanReadMixin
 from crm.api.ordering import OrderingFilter, SortedKeysetPagination
@@ -164,6 +164,7 @@ class OpportunityViewSet(
         content_negotiation_class=CsvNegotiation,
     )
     def export(self, request: AuthedRequest) -> StreamingHttpResponse:
+        refuse_unknown_filters(request, self.filterset_class)
         deals = self.filter_queryset(self.get_queryset())
         zone = reader_zone(request.user)
         day = timezone.now().astimezone(zone).date().isoformat()

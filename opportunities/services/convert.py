@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import datetime
 import zoneinfo
+from collections.abc import Callable
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
-from django.db import transaction
+from django.db import router, transaction
+from django.db.models import Model, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import number_format
@@ -49,7 +51,10 @@ def lock_lead_to_convert(lead_id: int, *, by: User) -> Lead:
     """The lead, locked for the caller's transaction, if `by` may convert it; a lead
     converted already is refused here, before anything is checked or written."""
     lead_services.lead_lock_row(lead_id)  # bare row first: leads.services._locking.lock_row
-    lead = lead_to_convert(by, lead_id, queryset=Lead.objects.select_related("owner", "ae", "team"))
+    # The qualification is one-to-one with the lead: read along, not in a query of its own.
+    lead = lead_to_convert(
+        by, lead_id, queryset=Lead.objects.select_related("owner", "ae", "team", "qualification")
+    )
     if lead.status == Lead.Status.CONVERTED:
         raise AlreadyConverted(_("This lead is already converted."))
     return lead
@@ -71,15 +76,40 @@ class ConversionReads:
 
     @cached_property
     def qualification(self) -> Qualification | None:
+        if Lead.qualification.is_cached(self.lead):  # read with the locked lead
+            # None when it has none: the missing row's error is an AttributeError.
+            read: Qualification | None = getattr(self.lead, "qualification", None)
+            return read
         return Qualification.objects.filter(lead=self.lead).first()
 
     @cached_property
     def handoff(self) -> Handoff | None:
-        return gate.current_handoff(self.lead)
+        """`gate.current_handoff`, without reading its two people again when they are the
+        lead's SDR and AE, loaded with the lead (as they are, but for a reassignment)."""
+        if not self.lead.pk:
+            return None
+        handoff = _current_handoff(self.lead.pk)
+        if handoff is None:
+            return None
+        loaded = {
+            person.pk: person
+            for name in ("owner", "ae")
+            if Lead._meta.get_field(name).is_cached(self.lead)  # type: ignore[union-attr]
+            and (person := getattr(self.lead, name)) is not None
+        }
+        missing = {handoff.from_user_id, handoff.to_user_id} - loaded.keys()
+        if missing:  # the lead changed hands since: one query for whom it was between
+            loaded |= User.objects.in_bulk(missing)
+        handoff.from_user = loaded[handoff.from_user_id]
+        handoff.to_user = loaded[handoff.to_user_id]
+        return handoff
 
     @cached_property
     def policy(self) -> ConversionPolicy:
-        return ConversionPolicy.current()
+        row = _first_compiled(
+            ConversionPolicy, "policy", lambda pk: ConversionPolicy.objects.filter(pk=pk), 1
+        )
+        return row or ConversionPolicy.current()  # the one row, made on first use
 
     @cached_property
     def domain(self) -> str:
@@ -89,6 +119,47 @@ class ConversionReads:
     def account(self) -> Account | None:
         """The company's existing account, if there is one."""
         return account_match(name=self.lead.company_name, domain=self.domain)
+
+
+M = TypeVar("M", bound=Model)
+# Where the varying id goes in a compiled query: a bigint no row is given.
+_PLACEHOLDER = 2**62 + 14
+_compiled: dict[tuple[str, str], tuple[str, list[Any], int] | None] = {}
+
+
+def _first_compiled(
+    model: type[M], name: str, rows: Callable[[int], QuerySet[M]], pk: int
+) -> M | None:
+    """The first row of `rows(pk)`, with its SQL compiled once per process and database.
+
+    The conversion's reads by key have a fixed shape, and Django spends more CPU building
+    and compiling them than PostgreSQL spends running them (the hand-off's NOT EXISTS over
+    reopenings most of all). `rows` — plain rows of `model`, ordered if more than one can
+    match — is compiled once with a placeholder id, which is swapped for `pk` on each
+    call. If the placeholder is not among the parameters exactly once, or the query
+    selects more than the model's columns, the queryset runs as is every time."""
+    alias = router.db_for_read(model)
+    if (name, alias) not in _compiled:
+        query = rows(_PLACEHOLDER)[:1].query
+        text, values = query.get_compiler(using=alias).as_sql()
+        found = [i for i, value in enumerate(values) if value == _PLACEHOLDER]
+        plain = query.model is model and not query.select_related and not query.annotations
+        _compiled[name, alias] = (
+            (text, list(values), found[0]) if plain and len(found) == 1 else None
+        )
+    compiled = _compiled[name, alias]
+    if compiled is None:
+        return rows(pk).first()
+    sql, constants, where = compiled
+    params = [*constants[:where], pk, *constants[where + 1 :]]
+    return next(iter(model._default_manager.db_manager(alias).raw(sql, params)), None)
+
+
+def _current_handoff(lead_id: int) -> Handoff | None:
+    """The newest hand-off of this pass (`gate.handoffs_this_pass`), without its people."""
+    return _first_compiled(
+        Handoff, "handoff", lambda pk: gate.handoffs_this_pass(Lead(pk=pk)), lead_id
+    )
 
 
 def conversion_check(
@@ -248,7 +319,7 @@ def lead_convert(
             else _("Converted to %s") % opportunity.name,
         )
         if not attached:
-            _after_conversion(lead, opportunity, by=by, policy=policy)
+            _after_conversion(lead, opportunity, by=by, policy=policy, approved_by=approved_by)
         if override_request is not None:
             override_request.state = ConversionRequest.State.APPROVED
             override_request.decided_by = approved_by
@@ -427,9 +498,16 @@ def _snapshot(
 
 
 def _after_conversion(
-    lead: Lead, opportunity: Opportunity, *, by: User, policy: ConversionPolicy
+    lead: Lead,
+    opportunity: Opportunity,
+    *,
+    by: User,
+    policy: ConversionPolicy,
+    approved_by: User | None = None,
 ) -> None:
-    """The follow-up activity, the account plan for big deals, the manager's heads-up."""
+    """The follow-up activity, the account plan for big deals, the manager's heads-up —
+    not to the manager who approved this very conversion (no one is told of their own
+    action)."""
     owner_zone = zoneinfo.ZoneInfo(opportunity.next_step_owner.time_zone or "UTC")
     due = datetime.datetime.combine(opportunity.next_step_due, datetime.time(9), tzinfo=owner_zone)
     Activity.objects.create(
@@ -451,7 +529,11 @@ def _after_conversion(
         )
         pending = opportunity.approval == Opportunity.Approval.PENDING
         notify(
-            recipients=managers_of(opportunity.owner),
+            recipients=[
+                manager
+                for manager in managers_of(opportunity.owner)
+                if approved_by is None or manager.pk != approved_by.pk
+            ],
             kind=Notification.Kind.APPROVAL,
             message=lambda: (
                 (

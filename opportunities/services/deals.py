@@ -223,15 +223,24 @@ def opportunity_update(
         changes = apply_changes(opportunity, data)
         if not changes:
             return opportunity
-        save_with_version_bump(opportunity, list(changes))
-        OpportunityEvent.objects.create(
-            opportunity=opportunity,
-            kind=OpportunityEvent.Kind.EDITED,
-            actor=by,
-            at=timezone.now(),
-            changes=changes,
-        )
+        save_edit(opportunity, changes, by=by)
     return opportunity
+
+
+def save_edit(
+    opportunity: Opportunity, changes: dict[str, Any], *, by: User, reason: str = ""
+) -> None:
+    """Save the changed fields with the version bump and record them on the timeline, old
+    -> new: what an edit, an inline cell and a change of owner share."""
+    save_with_version_bump(opportunity, list(changes))
+    OpportunityEvent.objects.create(
+        opportunity=opportunity,
+        kind=OpportunityEvent.Kind.EDITED,
+        actor=by,
+        at=timezone.now(),
+        changes=changes,
+        reason=reason,
+    )
 
 
 # --- the manager's approval ---------------------------------------------------------------

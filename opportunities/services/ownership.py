@@ -10,16 +10,15 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.db.models import Q, QuerySet
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.exceptions import NotAllowed, Problem, ValidationFailed
 from crm.models import User
-from crm.versioning import apply_changes, check_version, save_with_version_bump
+from crm.versioning import apply_changes, check_version
 from leads import gate
-from opportunities.models import Opportunity, OpportunityEvent
+from opportunities.models import Opportunity
 from opportunities.rules import manages_opportunity_owner, sees_everything
-from opportunities.services.deals import _lock
+from opportunities.services.deals import _lock, save_edit
 
 # The team's manager or RevOps: the same people who see the team's pipeline.
 can_change_owner = sees_everything | manages_opportunity_owner
@@ -80,13 +79,5 @@ def opportunity_change_owner(
         if opportunity.next_step_owner_id == opportunity.owner_id:
             data["next_step_owner"] = owner
         changes = apply_changes(opportunity, data)
-        save_with_version_bump(opportunity, list(changes))
-        OpportunityEvent.objects.create(
-            opportunity=opportunity,
-            kind=OpportunityEvent.Kind.EDITED,
-            actor=by,
-            at=timezone.now(),
-            changes=changes,
-            reason=reason.strip(),
-        )
+        save_edit(opportunity, changes, by=by, reason=reason.strip())
     return opportunity

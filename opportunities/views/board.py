@@ -21,6 +21,7 @@ from crm.web.requests import AuthedHttpRequest
 from opportunities import board, selectors, services
 from opportunities.forms import BoardFilterForm, StageMoveForm, currency_choices, form_problems
 from opportunities.models import ConversionPolicy, Opportunity, Stage
+from opportunities.views.board_cards import cards_html
 
 BOARD_CARDS_PER_COLUMN = 20
 
@@ -48,6 +49,15 @@ def _filters(user: User, data: QueryDict | None) -> tuple[BoardFilterForm, board
     )
 
 
+def _read_choices_once(field: Any) -> None:
+    """Read a model choice field's options with one plain query, now: left to the widget,
+    each select opens a server-side cursor (DECLARE, FETCH, CLOSE) to list a handful of
+    people or teams. The field still validates a submitted value against its queryset."""
+    iterator = field.iterator(field)
+    empty = [("", field.empty_label)] if field.empty_label is not None else []
+    field.choices = empty + [iterator.choice(obj) for obj in field.queryset]
+
+
 def _more_url(stage_id: int, cursor: str | None, filters: board.BoardFilters) -> str:
     if cursor is None:
         return ""
@@ -62,25 +72,32 @@ def pipeline_board(request: AuthedHttpRequest) -> HttpResponse:
     deal, and "Load more" for the rest."""
     user = request.user
     form, filters = _filters(user, request.GET or None)
+    for name in ("owner", "team"):
+        _read_choices_once(form.fields[name])
     stages = selectors.active_stages()
-    qs = board.board_queryset(user, filters, stages=stages)
-    totals = board.column_totals(qs)
-    pages = board.first_cards(qs, stages, per_column=BOARD_CARDS_PER_COLUMN)
-    pending = board.pending_cards(qs, stages, limit=BOARD_CARDS_PER_COLUMN * 2)
+    deals = board.board_for(user, filters, stages=stages)
+    totals = board.column_totals(deals)
+    first = board.first_cards(
+        deals, per_column=BOARD_CARDS_PER_COLUMN, pending_limit=BOARD_CARDS_PER_COLUMN * 2
+    )
+    can_drag = user.has_perm("opportunities.move_on_board")
     columns = []
     for stage in stages:
         column = totals.get(stage.pk, {})
-        page = pages.get(stage.pk)
+        page = first.pages.get(stage.pk)
         cards = page.rows if page else []
+        pending = first.pending.get(stage.pk, [])
         # Pending is not pipeline: a deal waiting for approval sits apart in its column,
         # outside the totals, and cannot be dragged until a manager approves it.
         columns.append(
             {
                 "stage": stage,
                 "cards": cards,
+                "cards_html": cards_html(cards, can_drag=can_drag, indent=" " * 12),
                 "count": column.get("count", 0),
                 "totals": column.get("label", ""),
-                "pending_cards": pending.get(stage.pk, []),
+                "pending_cards": pending,
+                "pending_html": cards_html(pending, can_drag=can_drag, indent=" " * 14),
                 "pending_count": column.get("pending_count", 0),
                 "pending_totals": column.get("pending_label", ""),
                 "more_url": _more_url(stage.pk, page.next_cursor if page else None, filters),
@@ -99,7 +116,7 @@ def pipeline_board(request: AuthedHttpRequest) -> HttpResponse:
             "columns": columns,
             "pending": board.pending_summary(totals) | {"url": pending_url},
             "can_filter_people": user.has_perm("opportunities.filter_by_owner"),
-            "can_drag": user.has_perm("opportunities.move_on_board"),
+            "can_drag": can_drag,
             "filters": urlencode(query),
             "filtered": bool(query),
             "table_url": f"{reverse('opportunities:list')}?{table_query}",
@@ -129,7 +146,8 @@ def board_column(request: AuthedHttpRequest, stage_id: int) -> HttpResponse:
     stage = get_object_or_404(Stage, pk=stage_id, is_active=True)
     _form, filters = _filters(user, request.GET)
     page = board.next_cards(
-        board.board_queryset(user, filters, stages=[stage]),
+        user,
+        filters,
         stage,
         cursor=request.GET.get("after"),
         per_column=BOARD_CARDS_PER_COLUMN,
@@ -175,7 +193,7 @@ def move_card(
         status = 409 if isinstance(error, StaleVersion) else error.http_status
         return _problem_json(error.problems, status)
     _form, filters = _filters(request.user, request.POST)
-    totals = board.column_totals(board.board_queryset(request.user, filters))
+    totals = board.column_totals(board.board_for(request.user, filters))
     columns: dict[str, Any] = {
         str(stage_id): {"count": column["count"], "totals": column["label"]}
         for stage_id, column in totals.items()

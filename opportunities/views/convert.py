@@ -133,7 +133,8 @@ def _wizard_initial(user: User, facts: dict[str, Any]) -> dict[str, Any]:
     if q is not None:
         initial["decision_criteria"] = q.decision_criteria
         initial["competitive_landscape"] = q.decision_other_vendors
-        if q.timeline_target_date:
+        # The buyer's stated date, unless it has passed since: a past date could only fail.
+        if q.timeline_target_date and q.timeline_target_date >= timezone.localdate():
             initial["expected_close_date"] = q.timeline_target_date.isoformat()
     return initial
 

@@ -23,6 +23,7 @@ from crm.exceptions import NotAllowed
 from crm.web.requests import AuthedRequest
 from reports.cohorts import ReportRequest
 from reports.feedback import feedback_by, last_week_request
+from reports.filters import ReportFilters, user_zone
 from reports.forms import ReportFilterForm
 from reports.pages import funnel_page, marketing_page, pipeline_page, quality_page, sla_page
 from reports.selectors import conversion_by_source
@@ -70,8 +71,12 @@ def breakdown(request: AuthedRequest, choices: list[str]) -> str:
 
 
 def report_request(request: AuthedRequest) -> ReportRequest:
-    form = ReportFilterForm(request.query_params or None, user=request.user)
-    if request.query_params and not form.is_valid():
+    if not request.query_params:
+        # Nothing to parse: the default period in the reader's zone, as the form gives.
+        filters = ReportFilters.default(tz=user_zone(request.user))
+        return ReportRequest(user=request.user, filters=filters, now=timezone.now())
+    form = ReportFilterForm(request.query_params, user=request.user)
+    if not form.is_valid():
         raise serializers.ValidationError(
             {
                 ("non_field_errors" if field == "__all__" else field): [

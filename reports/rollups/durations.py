@@ -252,7 +252,8 @@ def exact_medians(
     histogram: dict[tuple[GroupKey | None, int], dict[int, int]] = defaultdict(
         lambda: defaultdict(int)
     )
-    counted = rows.values(*grouping.columns, "measure", "bucket").annotate(n=Count("pk"))
+    # COUNT(*), not of the id: the id is not in the index, so the scan stays index-only.
+    counted = rows.values(*grouping.columns, "measure", "bucket").annotate(n=Count("*"))
     for row in counted.order_by():
         key = grouping.key(row)
         histogram[(key, row["measure"])][row["bucket"]] += row["n"]
@@ -308,28 +309,6 @@ class _Grouping:
             self._scopes[scope["pk"]] = scope
         self._scopes.setdefault(first, dict.fromkeys(fields))
 
-    def condition(self, key: GroupKey) -> Q:
-        """The rows of one group, in the query's own columns."""
-        if not self.via_scope:
-            return _equal(dict(zip(self.group_by, key, strict=True)))
-        wanted = dict(zip(self.group_by, key, strict=True))
-        scopes = [
-            pk
-            for pk, scope in self._scopes.items()
-            if all(scope[c] == v for c, v in wanted.items() if c != "campaign")
-        ]
-        condition = Q(scope_id__in=scopes)
-        if "campaign" in wanted:
-            condition &= _equal({"campaign": wanted["campaign"]})
-        return condition
-
-
-def _equal(values: dict[str, Any]) -> Q:
-    condition = Q()
-    for column, value in values.items():
-        condition &= Q(**{f"{column}__isnull": True} if value is None else {column: value})
-    return condition
-
 
 def _locate(counts: dict[int, int], rank: int) -> tuple[int, int]:
     """The bucket holding the `rank`-th row (from 0) and its rank inside the bucket."""
@@ -347,24 +326,28 @@ def _bucket_values(
     wanted: dict[tuple[GroupKey | None, int], list[tuple[int, int]]],
 ) -> dict[tuple[GroupKey | None, int, int], list[float]]:
     """The sorted values of each (group or None for all, figure, bucket) the picks need:
-    one query over the union of those buckets (a group's bucket limited to the group)."""
+    one query for the buckets picked per figure, ``measure = m AND bucket IN (...)``, an
+    index-only range of the pick index per figure; each row is then kept for the groups
+    that need its bucket (a bucket picked for one group also holds other groups' rows)."""
     found: dict[tuple[GroupKey | None, int, int], list[float]] = defaultdict(list)
     if not wanted:
         return found
+    buckets: dict[int, set[int]] = defaultdict(set)
+    for (_key, code), picks in wanted.items():
+        buckets[code].update(bucket for bucket, _offset in picks)
     condition = Q(pk__in=[])
-    for (key, code), picks in wanted.items():
-        for bucket in {b for b, _offset in picks}:
-            part = Q(measure=code, bucket=bucket)
-            if key is not None and grouping.group_by:
-                part &= grouping.condition(key)
-            condition |= part
+    for code, picked in buckets.items():
+        condition |= Q(measure=code, bucket__in=sorted(picked))
     needed = {(key, code, b) for (key, code), picks in wanted.items() for b, _ in picks}
     fetched = rows.filter(condition).values(*grouping.columns, "measure", "bucket", "value")
     for row in fetched.order_by("value"):
         code, bucket, value = row["measure"], row["bucket"], row["value"]
-        key = grouping.key(row) if grouping.group_by else ()
         if (None, code, bucket) in needed:
             found[(None, code, bucket)].append(value)
-        if (key, code, bucket) in needed:
-            found[(key, code, bucket)].append(value)
+        if grouping.group_by:
+            key = grouping.key(row)
+            if (key, code, bucket) in needed:
+                found[(key, code, bucket)].append(value)
+        elif ((), code, bucket) in needed:
+            found[((), code, bucket)].append(value)
     return found

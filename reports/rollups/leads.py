@@ -15,13 +15,7 @@ from reports.aggregates import SecondsBetween
 from reports.cohorts import ReportRequest, lead_measures, leads_visible, scoped_leads
 from reports.models import LeadAssignedDay, LeadCreatedDay
 from reports.rollups.reading import Rollup
-from reports.rollups.storage import (
-    falls_on_days,
-    hour_bucket,
-    hour_row_fields,
-    replace_rows,
-    unowned_status,
-)
+from reports.rollups.storage import falls_on_days, hour_of, replace_rows_from, unowned_status
 
 CREATED_FIGURES = (
     "leads",
@@ -78,26 +72,24 @@ LEADS_ASSIGNED = Rollup(
 
 
 def build_lead_rollup(days: set[datetime.date] | None, r: ReportRequest, *, assigned: bool) -> int:
-    """Rebuild the created (or assigned) rollup rows of `days` (None: all); rows written."""
+    """Rebuild the created (or assigned) rollup rows of `days` (None: all); rows written.
+    One INSERT ... SELECT of the hour rows (`replace_rows_from`)."""
     field = "assigned_at" if assigned else "created_at"
     model = LeadAssignedDay if assigned else LeadCreatedDay
     measures = lead_rollup_measures(r)
     names = ASSIGNED_FIGURES if assigned else CREATED_FIGURES
     leads: QuerySet[Any] = Lead.objects.filter(
         falls_on_days(field, days), **{f"{field}__isnull": False}
-    ).annotate(day=hour_bucket(field), scope_status=unowned_status())
-    dims = ["day", "source", "campaign", "team_id", "owner_id", "ae_id", "scope_status"]
+    ).annotate(**hour_of(field), scope_status=unowned_status())
+    dims = ["day", "hour", "source", "campaign", "team_id", "owner_id", "ae_id", "scope_status"]
     if not assigned:
         leads = with_deal_currency(leads)
         dims.append("currency")
-    qs = leads.values(*dims).annotate(**{f"m_{n}": measures[n] for n in names}).order_by()
-    rows = [
-        model(
-            **hour_row_fields(row["day"]),
-            **{d: row[d] for d in dims if d not in ("day", "scope_status")},
-            status=row["scope_status"] or "",
-            **{n: row[f"m_{n}"] or 0 for n in names},
-        )
-        for row in qs
-    ]
-    return replace_rows(model, days, rows)
+    fields = {field.name: field for field in model._meta.concrete_fields}
+    grouped = leads.values(*dims).annotate(
+        **{f"m_{n}": Coalesce(measures[n], Value(0), output_field=fields[n]) for n in names}
+    )
+    columns = {d: d for d in dims if d not in ("day", "hour", "scope_status")}
+    columns["status"] = "scope_status"
+    columns.update({n: f"m_{n}" for n in names})
+    return replace_rows_from(model, days, grouped, columns)

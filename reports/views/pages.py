@@ -23,6 +23,8 @@ from crm import csv_safe
 from crm.exceptions import NotAllowed
 from crm.models import User
 from crm.web.requests import AuthedHttpRequest
+from leads.models import Lead, Source
+from opportunities.models import ConversionRequest
 from reports.cohorts import ReportRequest
 from reports.dimensions import DIMENSIONS
 from reports.drill import CSV_COLUMNS, DrillResult, drill_down
@@ -373,8 +375,19 @@ def drill(request: AuthedHttpRequest, kind: str) -> HttpResponseBase:
             "filter_query": _filter_query(r),
             "keep_params": keep,
             "reset_url": _reset_url(request, keep),
+            "labels": _choice_labels(),
         },
     )
+
+
+def _choice_labels() -> dict[str, dict[str, str]]:
+    """The choice labels a list shows, translated once per page: `get_FOO_display` hashes
+    every label of the field's choices on each call (a gettext each), per row."""
+    return {
+        "source": {key: str(label) for key, label in Source.choices},
+        "status": {key: str(label) for key, label in Lead.Status.choices},
+        "state": {key: str(label) for key, label in ConversionRequest.State.choices},
+    }
 
 
 def _filter_query(r: ReportRequest) -> str:

@@ -201,6 +201,23 @@ def test_intake_rules_name_every_missing_field_in_json(client, web_form):
         ("contact_unreachable", "email"),
     }
     assert outcomes(web_form) == ["invalid"]
+    # The form shows no phone field: the visitor is asked for what it does show.
+    reach = next(e for e in response.json()["errors"] if e["code"] == "contact_unreachable")
+    assert reach["message"] == "Enter an e-mail address."
+
+
+def test_a_form_with_a_phone_field_asks_for_either(client, make_form):
+    form = make_form(fields=["first_name", "last_name", "email", "phone", "company_name"])
+
+    response = post_json(client, form, {"first_name": "Ana", "last_name": "P", "company_name": "C"})
+
+    assert response.json()["errors"] == [
+        {
+            "code": "contact_unreachable",
+            "field": "email",
+            "message": "Enter an e-mail address or a phone number.",
+        }
+    ]
 
 
 @pytest.mark.parametrize(

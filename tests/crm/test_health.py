@@ -73,6 +73,8 @@ def test_no_heartbeat_is_503_naming_the_worker(client):
     assert body["status"] == "degraded" and body["failing"] == ["worker"]
     assert body["worker"] == "no heartbeat" and body["worker_heartbeat"] is None
     assert body["database"] == body["cache"] == body["broker"] == "ok"
+    # beat schedules the heartbeat, a worker runs it: the operator is told to check both.
+    assert "celery beat" in body["worker_hint"] and "a worker runs it" in body["worker_hint"]
 
 
 def test_a_heartbeat_older_than_three_beats_is_stale(client):

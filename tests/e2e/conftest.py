@@ -79,6 +79,9 @@ def login() -> Callable[..., None]:
         page.get_by_label("Password").fill(password)
         page.get_by_role("button", name="Sign in").click()
         expect(page.get_by_role("button", name="Log out")).to_be_visible()
+        # The page's deferred scripts (palette.js's keyboard shortcuts) run by "load":
+        # a key pressed before it would go unheard.
+        page.wait_for_load_state("load")
 
     return _login
 

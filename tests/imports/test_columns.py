@@ -120,6 +120,9 @@ def test_countries_by_name_and_code():
         (["01/02/2024", "03/04/2024"], ",", ("mdy", False)),  # ambiguous: a comma file
         (["Acme", "2024-01-01"], ",", None),
         (["13/14/2024"], ",", None),
+        # one impossible value (a typo) does not decide the order: its row fails alone
+        (["11/15/2026", "31/31/2026", "02/03/2026"], ",", ("mdy", True)),
+        (["15/11/2026", "31/31/2026"], ";", ("dmy", True)),
         ([""], ",", None),
     ],
 )

@@ -229,8 +229,13 @@ def test_web_filter_scope_uses_the_queue_filters(client, sdr, mixed):
         reverse("leads:bulk"),
         {"action": "accept", "scope": "filter", "query": "status=mql"},
     )
-    assert "3 done, 0 failed" in response.content.decode()
+    page = response.content.decode()
+    assert "3 done, 0 failed" in page
     assert Lead.objects.filter(owner=sdr, status=Lead.Status.SAL).count() == 4
+    # Every row done is listed too, each with a link to its lead.
+    assert page.count('data-testid="bulk-done-row"') == 3
+    for lead in mine:
+        assert reverse("leads:detail", args=[lead.pk]) in page
 
 
 def test_web_export_of_the_selection(client, sdr, mixed):

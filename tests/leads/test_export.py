@@ -92,7 +92,7 @@ def test_the_list_filters_and_ordering_apply(world, revops):
 
 @pytest.mark.parametrize(
     ("params", "field"),
-    [({"ordering": "password"}, "ordering"), ({"status": "nope"}, "status")],
+    [({"ordering": "password"}, "ordering"), ({"status": "nope"}, "status"), ({"q": "Alpha"}, "q")],
 )
 def test_a_bad_filter_is_a_json_400_naming_it(world, revops, params, field):
     response = client_for(revops).get(URL, params, HTTP_ACCEPT="text/csv")

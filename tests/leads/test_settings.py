@@ -399,6 +399,17 @@ def test_the_tester_shows_the_rule_and_the_next_sdr_and_moves_nothing(client, ma
     assert rule.last_assigned is None
 
 
+def test_the_tester_asks_for_a_country_code_not_a_length(client, manager):
+    client.force_login(manager)
+
+    response = client.get(reverse("leads:settings_routing"), {"test": "1", "country": "Indonesia"})
+
+    assert response.status_code == 200
+    assert response.context["tester"].errors["country"] == [
+        "Enter the two-letter country code, such as ID or SG."
+    ]
+
+
 def test_the_settings_hub_lists_the_pages_for_revops_and_managers_only(revops, manager):
     for user in (revops, manager):
         names = {page.url_name for page in settings_pages_for(user)}

@@ -366,11 +366,16 @@ def test_qualify_shows_every_unconfirmed_criterion(owner_client, sdr):
     assert Lead.objects.get(pk=lead.pk).status == S.SAL
 
 
+def _qualification_post(qualification) -> dict:
+    """The panel's form as it would post the saved qualification, unchanged."""
+    saved = {f: getattr(qualification, f) or "" for f in services.QUALIFICATION_FIELDS}
+    return saved | {"version": qualification.version}
+
+
 def test_qualification_panel_saves_and_shows_progress(owner_client, sdr):
     lead = _lead(sdr, status=S.SAL)
     qualification = lead.qualification
-    data = {f: getattr(qualification, f) or "" for f in services.QUALIFICATION_FIELDS} | {
-        "version": qualification.version,
+    data = _qualification_post(qualification) | {
         "framework": "meddic",
         "need_status": "confirmed",
         "need_evidence": "Inbound response takes two days.",
@@ -403,6 +408,28 @@ def test_qualification_panel_saves_and_shows_progress(owner_client, sdr):
         "decision": "unknown",
     }
     assert not page.context["sql_ready"]
+
+
+def test_confirming_on_placeholder_evidence_saves_with_a_warning_not_a_success(owner_client, sdr):
+    lead = _lead(sdr, status=S.SAL)
+    qualification = lead.qualification
+    data = _qualification_post(qualification) | {
+        "need_status": "confirmed",
+        "need_evidence": "TBD",
+        "budget_status": "confirmed",
+        "budget_evidence": "CFO set aside 80k.",
+    }
+
+    response = owner_client.post(_url("qualification", lead), data, follow=True)
+
+    told = [(m.level_tag, str(m)) for m in response.context["messages"]]
+    assert told == [
+        (
+            "warning",
+            "Qualification saved, but 1 criterion marked confirmed has placeholder evidence "
+            "(such as “TBD”): it does not count until real evidence is written.",
+        )
+    ]
 
 
 def test_qualification_saved_on_a_stale_version_keeps_the_input(owner_client, sdr):

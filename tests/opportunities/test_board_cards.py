@@ -85,9 +85,9 @@ def test_cards_read_only_the_columns_they_show(ae):
     OpportunityFactory(owner=ae)
     stages = list(Stage.objects.filter(is_active=True).order_by("position"))
 
-    pages = board.first_cards(board.board_queryset(ae), stages, per_column=5)
+    first = board.first_cards(board.board_for(ae, stages=stages), per_column=5)
 
-    card = next(page.rows[0] for page in pages.values() if page.rows)
+    card = next(page.rows[0] for page in first.pages.values() if page.rows)
     deferred = card.get_deferred_fields()
     assert {"discount_notes", "decision_criteria", "risks"} <= deferred
     assert card.stage is next(s for s in stages if s.pk == card.stage_id)
@@ -139,7 +139,7 @@ def test_a_managers_board_holds_exactly_the_deals_visible_to_them() -> None:
     OpportunityFactory(owner=stranger, lead=LeadFactory(owner=sdr, team=team))
 
     # when
-    on_board = set(board.board_queryset(manager).values_list("pk", flat=True))
+    on_board = set(board.board_for(manager).deals.values_list("pk", flat=True))
 
     # then
     assert on_board == {own.pk, members.pk, reports.pk}

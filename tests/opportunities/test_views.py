@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from crm.models import Account, Contact
+from crm.models import Account, Contact, Notification
 from leads.models import Activity, Lead
 from opportunities import services
 from opportunities.models import (
@@ -32,6 +32,7 @@ from tests.factories import (
     LeadFactory,
     OpportunityFactory,
     QualificationFactory,
+    TeamFactory,
     UserFactory,
 )
 
@@ -149,6 +150,26 @@ def test_wizard_shows_the_checklist_and_prefills_from_the_lead(client, sdr, ae):
     assert 'data-testid="verdict"' in html and "Ready" in html
     # only entry stages are offered
     assert [s.name for s in response.context["stages"]] == ["Discovery", "Qualification"]
+
+
+def test_wizard_prefills_the_buyers_close_date_only_while_it_is_ahead(client, sdr, ae):
+    today = timezone.localdate()
+    ahead = _convertible_lead(sdr, ae)
+    ahead.qualification.timeline_target_date = today + datetime.timedelta(days=60)
+    ahead.qualification.save()
+    passed = _convertible_lead(sdr, ae)
+    passed.qualification.timeline_target_date = today - datetime.timedelta(days=30)
+    passed.qualification.save()
+    client.force_login(ae)
+
+    ahead_form = client.get(_convert_url(ahead)).context["form"]
+    passed_form = client.get(_convert_url(passed)).context["form"]
+
+    assert (
+        ahead_form["expected_close_date"].value()
+        == (today + datetime.timedelta(days=60)).isoformat()
+    )
+    assert not passed_form["expected_close_date"].value()  # a past date could only fail
 
 
 def test_wizard_says_a_new_account_will_be_created_and_lists_what_is_unmet(client, sdr, ae):
@@ -408,6 +429,24 @@ def test_override_needs_a_rationale_then_waits_for_a_manager(client, ae, unready
     waiting = client.get(_convert_url(lead))
     assert 'data-testid="pending-override"' in waiting.content.decode()
     assert waiting.context["can_override"] is False
+
+
+def test_the_approving_manager_is_not_told_of_the_large_deal_he_approved(ae, manager, unready_lead):
+    team_manager = UserFactory(manager=True)
+    ae.team = TeamFactory(manager=team_manager)
+    ae.save()
+    raw = services_raw(unready_lead, ae) | {"amount": "900000"}
+    services.conversion_request_create(
+        lead_id=unready_lead.pk, by=ae, raw=raw, rationale="Merger forces the timeline."
+    )
+
+    services.conversion_request_approve(
+        request_id=ConversionRequest.objects.get().pk, by=manager, note="Go."
+    )
+
+    told = Notification.objects.filter(message__startswith="Large deal converted")
+    assert not told.filter(recipient=manager).exists()  # his own action
+    assert told.filter(recipient=team_manager).count() == 1  # the team's manager still is
 
 
 def test_plain_convert_with_a_criterion_unmet_is_refused(client, ae, unready_lead):

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from reports.models import BenchmarkRange
-from reports.selectors import conversion_by_source
+from reports.selectors import conversion_by_source, funnel
 from reports.selectors.conversion import benchmark_status
 from tests.factories import UserFactory
 from tests.reports.conftest import END, START, at, lead, request_for
@@ -129,3 +129,27 @@ def test_filters_team_owner_and_source(revops, rep, outsider, team):
     only_inbound = conversion_by_source(request_for(revops, source="inbound"))
     assert [row.key for row in only_inbound.rows] == ["inbound"]
     assert only_inbound.overall["leads"] == 2
+
+
+def test_source_rows_and_ranges_are_read_in_one_statement(revops, django_assert_num_queries):
+    """The API's path (source rows): the counts and the benchmark ranges come back from one
+    statement, and the answer is the one the separate reads (counts reused) give."""
+    # given: leads of two sources, one converted, and a range for one of them
+    lead(at(2), source="inbound", status="converted", converted_at=at(3))
+    lead(at(4), source="inbound")
+    lead(at(5), source="referral")
+    BenchmarkRange.objects.update_or_create(
+        source="referral", defaults={"low_percent": Decimal("2.50"), "high_percent": Decimal("7")}
+    )
+    r = request_for(revops)
+    # when
+    with django_assert_num_queries(1):
+        report = conversion_by_source(r)
+    # then
+    separate = conversion_by_source(r, counts=funnel(r, by="source", medians=False).breakdown)
+    assert [row.values for row in report.rows] == [row.values for row in separate.rows]
+    assert report.overall.values == separate.overall.values
+    by_source = rows(report)
+    assert (by_source["inbound"]["leads"], by_source["inbound"]["converted"]) == (2, 1)
+    assert by_source["referral"]["benchmark_low"] == Decimal("2.50")
+    assert by_source["referral"]["status"] == "below"  # 0 of 1 converted

@@ -13,6 +13,7 @@ from django.db.models import Count
 
 from crm.models import Notification
 from leads import services as lead_services
+from sla import sweep
 from sla.models import SlaEvent, SlaTimer
 from sla.sweep import timers_sweep
 from sla.sweep_sql import chains_json
@@ -141,8 +142,29 @@ def test_a_ticks_statements_do_not_grow_with_the_due_timers(make_lead, revops_te
     assert thirty == one
     if connection.vendor == "postgresql":
         # the probe and the chains; then the batch: BEGIN, SET jit, the statement, the
-        # people, their preferences, the bell and outbox rows, COMMIT
-        assert one == 9
+        # people (names, languages, zones and choices), the bell and outbox rows, COMMIT
+        assert one == 8
+
+
+def test_a_backlog_that_fills_its_last_batch_ends_without_an_empty_one(make_lead, monkeypatch):
+    """After a full batch the index probe, not another batch statement, finds the end."""
+    leads = [make_lead() for _ in range(4)]
+    now = max(timer_of(lead, "first-contact").due_at for lead in leads) + 2 * MINUTE
+    limits: list[int] = []
+    for name in ("sweep_batch_sql", "sweep_batch_portable"):
+        real = getattr(sweep, name)
+
+        def counted(*, real=real, **kwargs):
+            limits.append(kwargs["limit"])
+            return real(**kwargs)
+
+        monkeypatch.setattr(sweep, name, counted)
+
+    result = timers_sweep(now=now, batch_size=2)
+
+    assert (result.batches, result.examined, result.breaches) == (2, 4, 4)
+    assert limits == [2, 2]
+    assert not SlaTimer.objects.sweep_due(now).exists()
 
 
 # --- races (PostgreSQL) ----------------------------------------------------------------------
