@@ -76,6 +76,7 @@ def lead_new(request: AuthedHttpRequest) -> HttpResponse:
     form = LeadForm(request.POST, intake=True)
     user = request.user
     if not form.is_valid():
+        _rules_too(form)
         return _form_page(request, form, status=400)
     data = form.service_data()
     problems = gate.intake_problems(data)
@@ -108,6 +109,16 @@ def lead_new(request: AuthedHttpRequest) -> HttpResponse:
     if visible:
         return redirect(lead_url(lead))
     return redirect("leads:list")
+
+
+def _rules_too(form: LeadForm) -> None:
+    """A form refused for its values' types (a bad e-mail, a score of 500) also names what
+    the intake rules would refuse in the rest (no source, no last name): every problem at
+    once, not one round of errors after another. A field already in error is not named
+    twice."""
+    put_on_form(
+        form, [p for p in gate.intake_problems(form.service_data()) if p.field not in form.errors]
+    )
 
 
 def _tell_deduplicated(request: AuthedHttpRequest, lead: Lead, *, visible: bool) -> None:
@@ -167,7 +178,9 @@ def lead_edit(request: AuthedHttpRequest, pk: int) -> HttpResponse:
         build=LeadForm,
     )
     saved = None
-    if form.is_valid():
+    if not form.is_valid():
+        _rules_too(form)
+    else:
         saved = submit(
             form,
             lambda: services.lead_update(

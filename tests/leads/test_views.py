@@ -618,6 +618,20 @@ def test_a_new_lead_without_company_names_the_field(owner_client):
     assert not Lead.objects.exists()
 
 
+def test_a_new_lead_names_every_problem_at_once(owner_client):
+    response = owner_client.post(
+        reverse("leads:new"),
+        {"last_name": "Santoso", "company_name": "Kopi", "email": "not-an-email", "score": "500"},
+    )
+
+    assert response.status_code == 400
+    errors = response.context["form"].errors
+    # the values' own errors, and what the intake rules say of the rest, in one round
+    assert set(errors) == {"email", "score", "source"}
+    assert errors["email"] == ["Enter a valid email address."]  # not also "unreachable"
+    assert not Lead.objects.exists()
+
+
 def test_a_manager_s_new_lead_is_routed(client, manager):
     client.force_login(manager)
 
