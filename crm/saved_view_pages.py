@@ -50,14 +50,33 @@ ALL_VIEWS = "all"  # `?view=all`: the list itself, not the role's default view
 COLUMNS_PARAM = "columns"
 
 
+def _last_view_key(list_key: str) -> str:
+    return f"last_view:{list_key}"
+
+
 def open_default_view(request: AuthedHttpRequest, list_key: str) -> HttpResponse | None:
-    """A redirect to the role's default view when the list was opened with no query."""
+    """A list opened with no query (the sidebar's link) shows the view the user last had
+    open on it in this session — the tab they chose, or `?view=all` — and else their role's
+    default view: saving or picking a view is not undone by the next click on "Leads"."""
     if request.GET:
         return None
-    view = default_view(request.user, list_key)
+    last = request.session.get(_last_view_key(list_key))
+    if last == ALL_VIEWS:
+        return None
+    view = None
+    if last:
+        view = next((v for v in views_for_list(request.user, list_key) if v.pk == last), None)
+    if view is None:
+        view = default_view(request.user, list_key)
     if view is None:
         return None
     return redirect(f"{request.path}?{view_url_query(view)}")
+
+
+def _remember_view(request: AuthedHttpRequest, list_key: str, value: int | str) -> None:
+    key = _last_view_key(list_key)
+    if request.session.get(key) != value:  # a session write only when it changes
+        request.session[key] = value
 
 
 def list_views(request: AuthedHttpRequest, list_key: str) -> dict[str, Any]:
@@ -78,6 +97,10 @@ def list_views(request: AuthedHttpRequest, list_key: str) -> dict[str, Any]:
                 "role_label": dict(User.Role.choices).get(view.default_for_role, ""),
             }
         )
+    if active is not None:
+        _remember_view(request, list_key, active.pk)
+    elif active_id == ALL_VIEWS:
+        _remember_view(request, list_key, ALL_VIEWS)
     return {
         "view_tabs": tabs,
         "active_view": active,

@@ -280,6 +280,24 @@ def test_the_role_default_opens_when_the_list_has_no_query(people, client):
     assert client.get("/opportunities/").status_code == 200
 
 
+def test_the_list_reopens_the_view_last_chosen_in_the_session(people, client):
+    default = saved_view_create(
+        by=people.revops, list_key="leads", name="Start", query="source=event",
+        default_for_role="sdr",
+    )  # fmt: skip
+    mine = saved_view_create(by=people.maya, list_key="leads", name="Mine", query="score=1")
+    client.force_login(people.maya)
+    assert client.get("/leads/")["Location"] == f"/leads/?source=event&view={default.pk}"
+
+    client.get(f"/leads/?score=1&view={mine.pk}")  # she picks her own tab
+    assert client.get("/leads/")["Location"] == f"/leads/?score=1&view={mine.pk}"
+    client.get("/leads/?view=all")  # then the whole list
+    assert client.get("/leads/").status_code == 200
+    client.get(f"/leads/?score=1&view={mine.pk}")
+    mine.delete()  # a view gone since: the role's default again
+    assert client.get("/leads/")["Location"] == f"/leads/?source=event&view={default.pk}"
+
+
 def test_update_and_delete_from_the_page(people, client):
     view = saved_view_create(by=people.maya, list_key="leads", name="Mine", query="source=event")
     client.force_login(people.maya)
