@@ -26,15 +26,19 @@ SAMPLES_PER_COLUMN = 3
 HISTORY = 20
 
 
-def can_run_for_real(job: ImportJob, user: User) -> bool:
-    """The button's predicate, the same as `services.import_run_for_real` checks: a
-    finished dry run whose file is still kept, for someone who may import."""
+def is_rehearsal_kept(job: ImportJob) -> bool:
+    """A finished dry run whose file is still kept: what `services.import_run_for_real`
+    runs for real."""
     return (
         job.dry_run
         and job.status == ImportJob.Status.DONE
-        and user.has_perm("imports.import_leads")
         and ImportFileChunk.objects.filter(job_id=job.pk).exists()
     )
+
+
+def can_run_for_real(job: ImportJob, user: User) -> bool:
+    """The button's predicate: the service's own check, for someone who may import."""
+    return user.has_perm("imports.import_leads") and is_rehearsal_kept(job)
 
 
 def is_remembered(job: ImportJob) -> bool:

@@ -38,6 +38,7 @@ from imports.models import (
     OnDuplicate,
 )
 from imports.run import delete_file
+from imports.selectors import is_rehearsal_kept
 from leads.models import Lead, Source
 from leads.services.bulk_rows import IMPORT_STATUSES
 
@@ -342,8 +343,7 @@ def import_run_for_real(*, job_id: int, by: User) -> ImportJob:
         job_for(by, job_id)
         require(by, "imports.import_leads")
         rehearsal = ImportJob.objects.select_for_update().get(pk=job_id)
-        kept = ImportFileChunk.objects.filter(job_id=rehearsal.pk).exists()
-        if not (rehearsal.dry_run and rehearsal.status == ImportJob.Status.DONE and kept):
+        if not is_rehearsal_kept(rehearsal):
             raise JobNotConfigurable(
                 _(
                     "Only a finished dry run whose file is still kept can be run for real; "
