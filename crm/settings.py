@@ -423,8 +423,11 @@ SPECTACULAR_SETTINGS = {
 # any a client sent). Plain-HTTP requests are redirected to HTTPS, except the container
 # health check, which probes the web process directly.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SESSION_COOKIE_SECURE = not DEBUG
-CSRF_COOKIE_SECURE = not DEBUG
+# Sign-in and CSRF cookies travel over HTTPS only in production. Trying the stack on plain
+# HTTP on another host than localhost (which browsers treat as secure) needs both off, or
+# the browser drops them and every sign-in fails silently.
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SECURE_REDIRECT_EXEMPT = [r"^health/$"]
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)

@@ -63,6 +63,23 @@ class IdsFilter(django_filters.ModelMultipleChoiceFilter):
     field_class = IdsField
 
 
+class ChoicesField(django_filters.fields.MultipleChoiceField):
+    """Choices, each checked; an empty value (`status=`, what a form posts for "any")
+    is no choice rather than a refused one (Django's message would name an empty value:
+    "Select a valid choice.  is not one of the available choices.")."""
+
+    def clean(self, value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            value = [v for v in value if str(v).strip()]
+        return super().clean(value)
+
+
+class ChoicesFilter(django_filters.MultipleChoiceFilter):
+    """`status=mql&status=sal`: any of these choices; a bad one is a 400 naming it."""
+
+    field_class = ChoicesField
+
+
 class _BooleanWidget(forms.TextInput):
     def value_from_datadict(self, data: Any, files: Any, name: str) -> Any:
         return data.get(name)

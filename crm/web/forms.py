@@ -18,7 +18,14 @@ from typing import TypeVar
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.forms import BaseForm, Field
 
-from crm.exceptions import DomainError, InvalidTransition, NotAllowed, Problem, StaleVersion
+from crm.exceptions import (
+    DomainError,
+    InvalidTransition,
+    NotAllowed,
+    Problem,
+    StaleVersion,
+    ValidationFailed,
+)
 
 T = TypeVar("T")
 
@@ -75,3 +82,24 @@ class ReadOnlyCapable:
     def make_read_only(self) -> None:
         for field in self.fields.values():
             field.disabled = True
+
+
+def refuse_unparsed_filters(form: BaseForm) -> None:
+    """An export whose filters do not parse is refused, naming them, not widened: the
+    list page shows every row when a filter is bad (and says so beside it), but a file
+    downloaded from a hand-edited or stale link would silently hold more than asked
+    (`status=bogus` gave every open lead). Raises `ValidationFailed`, which the
+    middleware shows as a message on the page the caller names (`set_back_url`)."""
+    if not form.is_bound or form.is_valid():
+        return
+    problems = [
+        Problem(
+            error.code or "invalid",
+            field,
+            f"{form.fields[field].label}: {message}" if field in form.fields else message,
+        )
+        for field, errors in form.errors.as_data().items()
+        for error in errors
+        for message in error.messages
+    ]
+    raise ValidationFailed(problems=problems)

@@ -22,7 +22,7 @@ from rest_framework.response import Response
 
 from crm.api.etags import IF_MATCH, expected_version, with_etag
 from crm.api.exports import CsvNegotiation, csv_export_schema, refuse_unknown_filters
-from crm.api.filters import IdFilter
+from crm.api.filters import ChoicesFilter, IdFilter
 from crm.api.lean import LeanFilterBackend, LeanReadMixin
 from crm.api.ordering import OrderingFilter, SortedKeysetPagination
 from crm.api.serializers import ERRORS, Check, validate_all
@@ -47,8 +47,8 @@ class LeadKeysetPagination(SortedKeysetPagination):
 
 
 class LeadFilter(django_filters.FilterSet):
-    status = django_filters.MultipleChoiceFilter(choices=Lead.Status.choices)
-    source = django_filters.MultipleChoiceFilter(choices=Source.choices)
+    status = ChoicesFilter(choices=Lead.Status.choices)
+    source = ChoicesFilter(choices=Source.choices)
     owner = IdFilter(field_name="owner_id")
     search = django_filters.CharFilter(method="filter_search")
 

@@ -20,6 +20,7 @@ from crm.csv_safe import reader_zone, streaming_csv_response
 from crm.models import User
 from crm.saved_view_pages import list_views, open_default_view
 from crm.web.errors import set_back_url
+from crm.web.forms import refuse_unparsed_filters
 from crm.web.requests import AuthedHttpRequest
 from crm.web.sorting import ORDERING_PARAM, Sort, headers
 from leads import exports, selectors, services
@@ -102,6 +103,8 @@ def lead_list(request: AuthedHttpRequest) -> HttpResponse:
 def lead_export(request: AuthedHttpRequest) -> StreamingHttpResponse:
     """Every lead the queue shows with these filters, in its order, as a CSV file."""
     form, sort, _owners = _filters(request)
+    set_back_url(request, f"{reverse('leads:list')}?{request.GET.urlencode()}", subject="lead")
+    refuse_unparsed_filters(form)
     leads = selectors.lead_queue(request.user, form.queue_filter(), now=timezone.now())
     zone = reader_zone(request.user)
     return streaming_csv_response(

@@ -28,7 +28,7 @@ from crm.models import User
 from crm.money import format_money
 from crm.saved_view_pages import list_views, open_default_view
 from crm.web.errors import set_back_url
-from crm.web.forms import submit
+from crm.web.forms import refuse_unparsed_filters, submit
 from crm.web.requests import AuthedHttpRequest
 from crm.web.sorting import ORDERING_PARAM, Sort, headers
 from opportunities import exports, selectors, services
@@ -123,7 +123,9 @@ def opportunity_list(request: AuthedHttpRequest) -> HttpResponse:
 @require_GET
 def opportunity_export(request: AuthedHttpRequest) -> StreamingHttpResponse:
     """Every deal the list shows with these filters, in its order, as a CSV file."""
-    _form, filters, sort = _list_filters(request)
+    form, filters, sort = _list_filters(request)
+    set_back_url(request, f"{reverse('opportunities:list')}?{request.GET.urlencode()}")
+    refuse_unparsed_filters(form)
     deals = sort.apply(selectors.opportunities_filtered(request.user, filters))
     zone = reader_zone(request.user)
     return streaming_csv_response(

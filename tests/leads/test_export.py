@@ -211,3 +211,31 @@ def test_the_queue_export_needs_a_signed_in_user(client):
 def test_the_queue_export_of_an_sdr_is_her_own(client, world):
     client.force_login(world.other)
     assert companies(read(client.get("/leads/export/"))) == ["Zulu South"]
+
+
+@pytest.mark.parametrize(
+    ("query", "label"), [("status=bogus", "Status"), ("due=zzz", None), ("owner=abc", None)]
+)
+def test_the_list_export_refuses_a_filter_it_cannot_read_rather_than_export_more(
+    client, world, query, label
+):
+    # given a hand-edited or stale export link with a filter that does not parse
+    client.force_login(world.manager)
+
+    # when it is opened
+    response = client.get(f"/leads/export/?{query}", follow=True)
+
+    # then no file (which would have held every lead) but the list, with a message
+    assert response.redirect_chain[0] == (f"/leads/?{query}", 302)
+    assert response["Content-Type"].startswith("text/html")
+    shown = [str(m) for m in response.context["messages"]]
+    assert len(shown) == 1
+    if label:
+        assert shown[0].startswith(f"{label}: ")
+
+
+def test_an_empty_choice_is_no_filter_in_the_api(world, revops):
+    rows = read(client_for(revops).get(URL, {"status": "", "source": ""}))
+    assert sorted(companies(rows)) == ["Alpha", "Bravo", "Zulu South"]
+    listed = client_for(revops).get("/api/v1/leads/", {"status": ""})
+    assert listed.status_code == 200

@@ -154,3 +154,13 @@ def test_the_list_exports_what_it_shows(client, world):
 def test_the_list_export_needs_a_signed_in_user(client):
     response = client.get("/opportunities/export/")
     assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+def test_the_list_export_refuses_a_filter_it_cannot_read_rather_than_export_more(client, world):
+    # given an export link whose stage is no stage (the list would show every deal)
+    client.force_login(world.manager)
+    response = client.get("/opportunities/export/?stage=zz", follow=True)
+    # then the list with a message naming the field, no file
+    assert response.redirect_chain[0] == ("/opportunities/?stage=zz", 302)
+    shown = [str(m) for m in response.context["messages"]]
+    assert len(shown) == 1 and shown[0].startswith("Stage")
