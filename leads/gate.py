@@ -58,7 +58,7 @@ def intake_problems(data: Mapping[str, Any]) -> list[Problem]:
             Problem(
                 "invalid_choice",
                 "source",
-                _("'%(value)s' is not a lead source.") % {"value": source},
+                _("“%(value)s” is not a lead source.") % {"value": source},
             )
         )
     score = data.get("score")
