@@ -92,6 +92,15 @@ def setup_django(url: str | None = None) -> None:
     _ready = True
 
 
+def production_mode() -> None:
+    """DEBUG off as production runs, set before Django starts (`setup_django`): with DEBUG
+    on, every statement goes through Django's debug cursor (timed, formatted, logged),
+    which is not what a worker or a web process pays. A value the caller set wins."""
+    os.environ.setdefault("DEBUG", "0")
+    os.environ.setdefault("SECRET_KEY", "bench-only-" + "k" * 48)
+    os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
+
+
 @contextmanager
 def timed(label: str) -> Iterator[dict[str, float]]:
     """``with timed("insert") as t: ...`` prints and records the wall time in seconds."""

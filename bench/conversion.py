@@ -45,7 +45,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench import Row, say, setup_django
+from bench import Row, production_mode, say, setup_django
 
 PROCESSES = 4
 PER_PROCESS = int(os.environ.get("BENCH_CONVERSIONS", "25"))
@@ -92,6 +92,7 @@ class Timings:
 
 
 def main() -> list[Row]:
+    production_mode()  # as a web or worker process runs: no debug cursor
     url = os.environ.get("BENCH_CONVERSION_DATABASE_URL", CONVERSION_DEFAULT_URL)
     setup_django(url)
     from django.db import connection, connections
