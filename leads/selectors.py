@@ -94,14 +94,29 @@ def matching_text(term: str) -> Q:
     )
 
 
-def _day_bounds(now: datetime.datetime) -> tuple[datetime.datetime, datetime.datetime]:
-    """Start and end of `now`'s day in the active (the user's) time zone."""
-    today = timezone.localdate(now)
-    start = timezone.make_aware(datetime.datetime.combine(today, datetime.time.min))
+def day_bounds(
+    now: datetime.datetime, zone: datetime.tzinfo | None = None
+) -> tuple[datetime.datetime, datetime.datetime]:
+    """Start and end of `now`'s day in `zone` (default: the active zone, the user's on a
+    page; an API request passes the token user's, which no middleware activates)."""
+    zone = zone or timezone.get_current_timezone()
+    today = timezone.localdate(now, zone)
+    start = timezone.make_aware(datetime.datetime.combine(today, datetime.time.min), zone)
     end = timezone.make_aware(
-        datetime.datetime.combine(today + datetime.timedelta(days=1), datetime.time.min)
+        datetime.datetime.combine(today + datetime.timedelta(days=1), datetime.time.min), zone
     )
     return start, end
+
+
+def due_filter(due: str, now: datetime.datetime, zone: datetime.tzinfo | None = None) -> Q:
+    """The queue's SLA filter: leads with a running clock overdue, or due today in
+    `zone`; any other value filters nothing (the forms refuse it first)."""
+    hook = clocks()
+    if due == OVERDUE:
+        return Q(hook.is_overdue(now))
+    if due == DUE_TODAY:
+        return Q(hook.is_due_between(*day_bounds(now, zone)))
+    return Q()
 
 
 def lead_queue(user: User, filters: QueueFilter, *, now: datetime.datetime) -> QuerySet[Lead]:
@@ -123,10 +138,8 @@ def lead_queue(user: User, filters: QueueFilter, *, now: datetime.datetime) -> Q
         leads = leads.filter(owner__isnull=True)
     elif filters.owner:
         leads = leads.filter(owner_id=int(filters.owner))
-    if filters.due == OVERDUE:
-        leads = leads.filter(hook.is_overdue(now))
-    elif filters.due == DUE_TODAY:
-        leads = leads.filter(hook.is_due_between(*_day_bounds(now)))
+    if filters.due:
+        leads = leads.filter(due_filter(filters.due, now))
     for term in filters.search.split()[:SEARCH_TERMS]:
         leads = leads.filter(matching_text(term))
     return leads

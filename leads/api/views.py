@@ -50,11 +50,21 @@ class LeadFilter(django_filters.FilterSet):
     status = ChoicesFilter(choices=Lead.Status.choices)
     source = ChoicesFilter(choices=Source.choices)
     owner = IdFilter(field_name="owner_id")
+    due = django_filters.ChoiceFilter(
+        choices=[(selectors.OVERDUE, "overdue"), (selectors.DUE_TODAY, "today")],
+        method="filter_due",
+        help_text="The queue's SLA filter: a running clock overdue, or due today in the "
+        "user's time zone.",
+    )
     search = django_filters.CharFilter(method="filter_search")
 
     class Meta:
         model = Lead
-        fields = ["status", "source", "owner", "search"]
+        fields = ["status", "source", "owner", "due", "search"]
+
+    def filter_due(self, queryset: QuerySet[Lead], name: str, value: str) -> QuerySet[Lead]:
+        zone = reader_zone(self.request.user) if self.request is not None else None
+        return queryset.filter(selectors.due_filter(value, timezone.now(), zone))
 
     def filter_search(self, queryset: QuerySet[Lead], name: str, value: str) -> QuerySet[Lead]:
         value = value.strip()
