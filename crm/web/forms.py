@@ -17,6 +17,7 @@ from typing import TypeVar
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.forms import BaseForm, Field
+from django.utils.translation import gettext as _
 
 from crm.exceptions import (
     DomainError,
@@ -93,13 +94,16 @@ def refuse_unparsed_filters(form: BaseForm) -> None:
     if not form.is_bound or form.is_valid():
         return
     problems = [
-        Problem(
-            error.code or "invalid",
-            field,
-            f"{form.fields[field].label}: {message}" if field in form.fields else message,
-        )
-        for field, errors in form.errors.as_data().items()
-        for error in errors
-        for message in error.messages
+        Problem("unparsed_filters", None, _("Nothing was exported: a filter could not be read.")),
+        *(
+            Problem(
+                error.code or "invalid",
+                field,
+                f"{form.fields[field].label}: {message}" if field in form.fields else message,
+            )
+            for field, errors in form.errors.as_data().items()
+            for error in errors
+            for message in error.messages
+        ),
     ]
     raise ValidationFailed(problems=problems)
