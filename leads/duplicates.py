@@ -56,8 +56,8 @@ def person_leads(data: Mapping[str, Any], *, rows: QuerySet[Lead] | None = None)
     """Every lead of the person `data` describes (`leads.identity`: the same e-mail; or,
     where one side has no e-mail, the same name at the same company domain), by id.
 
-    Two index probes at most; merged-away leads are included (callers follow
-    `merged_into`)."""
+    Two index probes at most; merged-away leads are included (callers pass the list
+    through `survivors`, which puts the lead each was merged into in its place)."""
     rows = rows if rows is not None else Lead.objects.all()
     email = normalize_email(data.get("email"))
     name = normalize_name(data.get("first_name"), data.get("last_name"))
@@ -82,9 +82,59 @@ def _newest_first(leads: Iterable[Lead]) -> list[Lead]:
     return sorted(leads, key=lambda lead: (lead.created_at, lead.pk), reverse=True)
 
 
+def merged_survivors(
+    leads: Iterable[Lead], *, rows: QuerySet[Lead] | None = None
+) -> dict[int, Lead]:
+    """For each merged-away lead of `leads`, by its id, the lead that now holds its person:
+    the one it was merged into, followed along the chain (a survivor may itself have been
+    merged later). A merged-away lead is a closed record; its person lives on in the
+    survivor, which is what deduplication and the warnings must see.
+
+    One query per link of the longest chain (almost always one; none when nothing was
+    merged). `rows` loads the survivors (a narrowed `.only(...)`, or a user's scope: a
+    survivor outside it is left out)."""
+    pointers = {lead.pk: lead.merged_into_id for lead in leads if lead.merged_into_id is not None}
+    base = rows if rows is not None else Lead.objects.all()
+    links: dict[int, int | None] = {}  # lead id -> the lead it was merged into, if any
+    ends: dict[int, Lead] = {}
+    wanted = set(pointers.values())
+    while wanted:
+        loaded = {lead.pk: lead for lead in base.filter(pk__in=wanted).order_by()}
+        links.update((pk, lead.merged_into_id) for pk, lead in loaded.items())
+        ends.update((pk, lead) for pk, lead in loaded.items() if lead.merged_into_id is None)
+        if hidden := wanted - set(loaded):
+            # A link `rows` leaves out (another team's lead) may still lead to one it has.
+            links.update(dict.fromkeys(hidden))
+            found = Lead.objects.filter(pk__in=hidden).values_list("pk", "merged_into_id")
+            links.update(found.order_by())
+        wanted = {into for into in links.values() if into is not None and into not in links}
+    held: dict[int, Lead] = {}
+    for pk, first in pointers.items():
+        at: int | None = first
+        for _hop in range(len(links) + 1):  # a chain, never a cycle; bounded all the same
+            if at is None or at in ends:
+                break
+            at = links.get(at)
+        if at is not None and at in ends:
+            held[pk] = ends[at]
+    return held
+
+
+def survivors(leads: Iterable[Lead], *, rows: QuerySet[Lead] | None = None) -> list[Lead]:
+    """`leads` with each merged-away one replaced by its survivor (`merged_survivors`),
+    each lead once, by id."""
+    leads = list(leads)
+    held = merged_survivors(leads, rows=rows)
+    found = {lead.pk: lead for lead in leads if lead.merged_into_id is None}
+    for lead in held.values():
+        found.setdefault(lead.pk, lead)
+    return [found[pk] for pk in sorted(found)]
+
+
 def live_lead(leads: Iterable[Lead]) -> Lead | None:
     """The lead that holds the person: the newest open one, else the newest nurtured or
-    rejected one (the queues work open leads first); None when all are final."""
+    rejected one (the queues work open leads first); None when all are final. Pass the
+    person's leads through `survivors` first: a merged-away lead holds no one."""
     live = [lead for lead in leads if lead.status in LIVE_STATUSES and lead.merged_into_id is None]
     open_ = [lead for lead in live if lead.is_open]
     ordered = _newest_first(open_) or _newest_first(live)
@@ -92,15 +142,14 @@ def live_lead(leads: Iterable[Lead]) -> Lead | None:
 
 
 def previous_lead(leads: Iterable[Lead]) -> Lead | None:
-    """The person's newest closed lead, which a returning person's new lead links to. A
-    merged-away duplicate is represented by the lead it was merged into."""
+    """The person's newest closed lead, which a returning person's new lead links to.
+    Pass the person's leads through `survivors` first: a merged-away duplicate is
+    represented by the lead it was merged into, which may be open (then it is the
+    `live_lead`, and there is no previous lead) or closed (then it may be this one)."""
     final = [
         lead for lead in leads if lead.status in FINAL_STATUSES and lead.merged_into_id is None
     ]
-    if final:
-        return _newest_first(final)[0]
-    merged = _newest_first(lead for lead in leads if lead.merged_into_id is not None)
-    return merged[0].merged_into if merged else None
+    return _newest_first(final)[0] if final else None
 
 
 def find_duplicates(
@@ -113,13 +162,11 @@ def find_duplicates(
     """Likely duplicates of `data`, open and closed, for a person to judge (the intake
     form's warning, the merge page's suggestions): the same e-mail; the same name at the
     same company domain, whatever the e-mails; the same name at a company of the same
-    name. Live leads first, then the newest; merged-away leads are left out (their
-    survivor stands for them). `rows` scopes the search (pass the user's visible leads);
-    `exclude` leaves one lead out (the one being merged into)."""
-    rows = (rows if rows is not None else Lead.objects.all()).filter(merged_into__isnull=True)
-    if exclude is not None:
-        rows = rows.exclude(pk=exclude)
-    rows = rows.select_related("owner")
+    name. Live leads first, then the newest. A merged-away lead that matches is shown as
+    its survivor (`survivors`): that lead now holds the person, whatever its own e-mail.
+    `rows` scopes the search (pass the user's visible leads); `exclude` leaves one lead
+    out (the one being merged into)."""
+    rows = (rows if rows is not None else Lead.objects.all()).select_related("owner")
     email = normalize_email(data.get("email"))
     name = normalize_name(data.get("first_name"), data.get("last_name"))
     domain = identity_domain(data)
@@ -133,8 +180,9 @@ def find_duplicates(
             same_company = bool(company) and normalize_company_name(lead.company_name) == company
             if same_domain or same_company:
                 found.setdefault(lead.pk, lead)
+    matches = [lead for lead in survivors(found.values(), rows=rows) if lead.pk != exclude]
     ordered = sorted(
-        found.values(),
+        matches,
         key=lambda lead: (lead.status in LIVE_STATUSES, lead.created_at, lead.pk),
         reverse=True,
     )

@@ -11,8 +11,9 @@ elsewhere), the clocks one INSERT ... SELECT per SLA policy (`LeadClocks.on_even
 
 **The same as `lead_intake`:** the intake rules (`gate.intake_problems`, same codes and
 messages); who a person is (`leads.identity`) and which lead holds them
-(`leads.duplicates.live_lead`; a person with only closed leads gets a new lead linked to the
-newest, `previous_lead`); `at` dates the lead (created_at, mql_at, the CREATED event, the
+(`leads.duplicates.live_lead`, a merged-away lead standing for its survivor,
+`merged_survivors`; a person with only closed leads gets a new lead linked to the newest,
+`previous_lead`); `at` dates the lead (created_at, mql_at, the CREATED event, the
 NEW -> MQL transition) while routing and clocks use now; and routing: the same rules in
 the same order with the same round-robin pointers, advanced in memory row by row and
 saved once, so a batch assigns exactly as one `_route` per row in file order would.
@@ -23,7 +24,8 @@ importing a file twice leaves every timeline as it was. Owners are told once per
 (the caller sums `BulkResult.owners`), not once per lead. A file may carry a status beyond
 MQL (SAL, nurture, disqualified; `IMPORT_STATUSES`): the move is recorded as at intake,
 without marketing's e-mail (history, not news); a nurtured or disqualified lead has left
-the flow and gets no clocks.
+the flow: it gets no clocks and is not routed (no one's round-robin turn, no Unassigned
+queue), keeping only an owner the file or the import names.
 
 **Concurrency.** Each batch takes one exclusive advisory lock, `INTAKE_GATE_LOCK` (not one
 per person: a batch would need ~10,000, more than PostgreSQL's lock table holds), and
@@ -34,7 +36,6 @@ as `_route` locks them.
 
 from __future__ import annotations
 
-import bisect
 import datetime
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -48,10 +49,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.exceptions import Problem
-from crm.models import Team, User
+from crm.models import User
 from crm.versioning import as_jsonable
 from leads.clocks import ClockEvent, clocks
-from leads.duplicates import FINAL_STATUSES, live_lead, previous_lead
+from leads.duplicates import FINAL_STATUSES, live_lead, merged_survivors, previous_lead
 from leads.identity import (
     NameKey,
     PersonKeys,
@@ -61,14 +62,9 @@ from leads.identity import (
     person_keys,
     record_key,
 )
-from leads.models import Lead, LeadEvent, LeadTransition, Qualification, RoutingRule
-from leads.services.assignment import (
-    MATCH_FIELDS,
-    _locked_fallback,
-    _normalized,
-    rule_matches,
-)
+from leads.models import Lead, LeadEvent, LeadTransition, Qualification
 from leads.services.bulk_rehearsal import Rehearsal
+from leads.services.bulk_routing import Assignment, BatchRouter
 from leads.services.bulk_rows import (
     EVENT_COLUMNS,
     TRANSITION_COLUMNS,
@@ -107,16 +103,6 @@ class BulkOutcome:
     outcome: Literal["created", "updated", "skipped", "failed"]
     lead_id: int | None = None
     problems: tuple[Problem, ...] = ()
-
-
-@dataclass
-class Assignment:
-    """Who new leads go to: `owner`, else round robin in `team` (after `after`, which the
-    batch advances for the next one), else the routing rules."""
-
-    owner: User | None = None
-    team: Team | None = None
-    after: int | None = None
 
 
 @dataclass
@@ -229,6 +215,11 @@ class _PersonIndex:
             for lead in found:
                 name = normalize_name(lead.first_name, lead.last_name)
                 self.by_name.setdefault(name, []).append(lead)
+        # A merged-away lead's person is held by its survivor (`leads.duplicates`): the
+        # survivors of the whole batch in one query (one more per link of a longer chain).
+        known = [lead for found in self.by_email.values() for lead in found]
+        known += [lead for found in self.by_name.values() for lead in found]
+        self.survivor = merged_survivors(known, rows=rows)
         for lead in rehearsal.leads(emails, names) if rehearsal else ():
             email = normalize_email(lead.email)
             if email in emails:
@@ -238,8 +229,8 @@ class _PersonIndex:
                 self.by_name.setdefault(name, []).append(lead)
 
     def leads_of(self, data: dict[str, Any], email: str, name: str, domain: str) -> list[Lead]:
-        """`leads.duplicates.person_leads`, from the two lookups (`email`, `name` and
-        `domain` are the row's, normalized)."""
+        """`leads.duplicates.person_leads` through `survivors`, from the lookups (`email`,
+        `name` and `domain` are the row's, normalized)."""
         found = {lead.pk: lead for lead in self.by_email.get(email, ())} if email else {}
         same_name = self.by_name.get(name, ()) if name else ()
         record = "" if email or domain or not same_name else record_key(data)
@@ -251,7 +242,13 @@ class _PersonIndex:
                 record and not lead.email and record_key(_values(lead)) == record
             ):
                 found.setdefault(lead.pk, lead)
-        return [found[pk] for pk in sorted(found)]
+        held: dict[int, Lead] = {}
+        for lead in found.values():
+            if lead.merged_into_id is None:
+                held.setdefault(lead.pk, lead)
+            elif (survivor := self.survivor.get(lead.pk)) is not None:
+                held.setdefault(survivor.pk, survivor)
+        return [held[pk] for pk in sorted(held)]
 
 
 def _values(lead: Lead) -> dict[str, Any]:
@@ -423,83 +420,6 @@ def _save_updates(
 # --- new leads ------------------------------------------------------------------------------
 
 
-class _Router:
-    """`_route` for many leads: the rules and pointers read and locked once, each lead
-    decided in file order as `routing_preview` would (`rule_matches`' comparison, made
-    once per rule; `_next_in_turn` as a bisection), the pointers saved at the end."""
-
-    def __init__(self, assignment: Assignment) -> None:
-        self.assignment = assignment
-        self.sdrs = list(User.objects.filter(role=User.Role.SDR, is_active=True).order_by("pk"))
-        locked = RoutingRule.objects.select_for_update(of=("self",)).filter(is_active=True)
-        rules = list(locked.select_related("team").order_by("pk"))
-        self.rules = sorted(rules, key=lambda rule: (rule.position, rule.pk))
-        self.pointers = {rule.pk: rule.last_assigned_id for rule in rules}
-        self.moved: set[int] = set()
-        self.fallback = _locked_fallback() if self.sdrs else None
-        self.pointers[0] = self.fallback.last_assigned_id if self.fallback else None
-        self.pools = {0: _Turn(self.sdrs)}
-        self.matchers: list[tuple[RoutingRule, list[tuple[str, str]], str]] = []
-        for rule in self.rules:
-            self.pools[rule.pk] = _Turn([u for u in self.sdrs if u.team_id == rule.team_id])
-            wanted = [(n, _normalized(getattr(rule, f"match_{n}"))) for n in MATCH_FIELDS]
-            if rule_matches(rule, dict(wanted)) and self.pools[rule.pk].people:
-                reason = _("Routed by rule “%s”") % rule.name
-                self.matchers.append((rule, [(n, w) for n, w in wanted if w], reason))
-        team = assignment.team
-        self.team_pool = _Turn([u for u in self.sdrs if team and u.team_id == team.pk])
-        self.reasons = {
-            "owner": _("Assigned at intake"),
-            "team": _("Round robin in team “%s”, the import's choice")
-            % (team.name if team else ""),
-            "fallback": _("No routing rule matched: round robin among all active SDRs"),
-        }
-
-    def decide(self, data: dict[str, Any], owner: User | None) -> tuple[User | None, int, str]:
-        """(owner, team id or 0, reason) for one new lead."""
-        owner = owner or self.assignment.owner
-        team = self.assignment.team
-        if owner is not None:
-            return owner, (team.pk if team else owner.team_id) or 0, self.reasons["owner"]
-        if team is not None and self.team_pool.people:
-            chosen = self.team_pool.after(self.assignment.after)
-            self.assignment.after = chosen.pk
-            return chosen, team.pk, self.reasons["team"]
-        for rule, conditions, reason in self.matchers:
-            if all(_normalized(data.get(n)) == w for n, w in conditions):
-                return self._turn(rule.pk), rule.team_id, reason
-        if not self.sdrs:
-            return None, 0, ""
-        chosen = self._turn(0)
-        return chosen, chosen.team_id or 0, self.reasons["fallback"]
-
-    def _turn(self, key: int) -> User:
-        chosen = self.pools[key].after(self.pointers[key])
-        self.pointers[key] = chosen.pk
-        self.moved.add(key)
-        return chosen
-
-    def save(self) -> None:
-        for rule in self.rules:
-            if rule.pk in self.moved:
-                RoutingRule.objects.filter(pk=rule.pk).update(last_assigned=self.pointers[rule.pk])
-        if self.fallback is not None and 0 in self.moved:
-            self.fallback.last_assigned_id = self.pointers[0]
-            self.fallback.save(update_fields=["last_assigned", "updated_at"])
-
-
-class _Turn:
-    """A rotation (`_next_in_turn`): the person after `after` by id, wrapping around."""
-
-    def __init__(self, people: list[User]) -> None:
-        self.people = people
-        self.ids = [u.pk for u in people]
-
-    def after(self, after: int | None) -> User:
-        index = 0 if after is None else bisect.bisect_right(self.ids, after)
-        return self.people[index % len(self.people)]
-
-
 def _create(
     rows: Sequence[BulkRow],
     plan: _Plan,
@@ -513,7 +433,7 @@ def _create(
     """Write the new leads as `lead_intake._create` makes them; return leads per owner."""
     if not plan.new:
         return Counter()
-    router = _Router(assignment)
+    router = BatchRouter(assignment)
     by_id = by.pk if by else None
     spec = lead_spec()
     # Each lead is the model's defaults with its own values put in place: a list copied
@@ -542,7 +462,7 @@ def _create(
     for index in plan.new:
         row, lead_id = rows[index], new_ids[index]
         at = row.at or now
-        owner, team_id, reason = router.decide(row.data, row.owner)
+        owner, team_id, reason = router.decide(row.data, row.owner, status=row.status)
         values = template.copy()
         for name, value in row.data.items():
             if value is not None:

@@ -34,7 +34,7 @@ from crm.models import User
 from crm.versioning import as_jsonable, save_with_version_bump
 from leads import gate
 from leads.clocks import ClockEvent, clocks
-from leads.duplicates import find_duplicates, live_lead, person_leads, previous_lead
+from leads.duplicates import find_duplicates, live_lead, person_leads, previous_lead, survivors
 from leads.identity import lock_id, lock_keys, normalize_email
 from leads.models import Lead, LeadEvent, Qualification
 from leads.services._locking import lockable
@@ -93,10 +93,7 @@ def lead_intake(
     came_at = at or now
     with transaction.atomic():
         _lock_person(values)
-        candidates = person_leads(values)
-        if candidates:
-            # Lock the person's leads (id order: no deadlock) and decide on fresh rows.
-            candidates = list(lockable().filter(pk__in=[c.pk for c in candidates]).order_by("pk"))
+        candidates = _locked_survivors(person_leads(values))
         live = live_lead(candidates)
         if live is not None:
             _record_touch(live, by=by, data=values, via=via, form=form, at=came_at)
@@ -157,6 +154,20 @@ def _lock_person(data: Mapping[str, Any]) -> None:
         cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [INTAKE_GATE_LOCK])
         for key in lock_keys(data):
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [lock_id(key)])
+
+
+def _locked_survivors(leads: list[Lead]) -> list[Lead]:
+    """The person's leads, each merged-away one replaced by the lead it was merged into
+    (`survivors`), locked (id order: no deadlock) and read fresh. A lead merged away while
+    this intake waited for its lock is followed to its survivor in turn."""
+    locked: list[Lead] = []
+    while leads:
+        wanted = [lead.pk for lead in survivors(leads)]
+        locked = list(lockable().filter(pk__in=wanted).order_by("pk"))
+        if all(lead.merged_into_id is None for lead in locked):
+            return locked
+        leads = locked
+    return locked
 
 
 def _create(

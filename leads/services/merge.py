@@ -25,11 +25,13 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
-from crm.exceptions import Problem, ValidationFailed
+from crm.exceptions import NotAllowed, NotFound, Problem, ValidationFailed
 from crm.models import User
 from crm.versioning import apply_changes, as_jsonable, check_version, save_with_version_bump
 from leads import gate
+from leads.access import lead_for
 from leads.clocks import clocks
 from leads.models import (
     ALLOWED_TRANSITIONS,
@@ -50,6 +52,9 @@ Status = Lead.Status
 # The fields a merge chooses between: everything a person may edit on a lead.
 MERGE_FIELDS = EDITABLE_FIELDS
 CHOICES = ("survivor", "duplicate")
+# The survivor's MERGED event keeps the ids of the history rows that moved to it, under
+# this key (`{"events": [...], "transitions": [...]}`): where they came from.
+MOVED_ROWS = "moved_rows"
 
 
 @dataclass(frozen=True)
@@ -111,12 +116,13 @@ def lead_merge(
     if problems:
         raise ValidationFailed(problems=problems)
     now = timezone.now()
+    sides = {survivor: "survivor", duplicate: "duplicate"}
     with transaction.atomic():
-        locked = {pk: lock_for(by, pk, to="merge") for pk in sorted({survivor, duplicate})}
+        locked = {pk: lead_to_merge(by, pk, side=sides[pk], lock=True) for pk in sorted(sides)}
         kept, gone = locked[survivor], locked[duplicate]
         check_version(kept.version, survivor_version)
         check_version(gone.version, duplicate_version)
-        problems = _pair_problems(kept, gone)
+        problems = merge_pair_problems(kept, gone)
         if problems:
             raise ValidationFailed(problems=problems)
         taken = _chosen_values(kept, gone, values)
@@ -128,11 +134,15 @@ def lead_merge(
 
         changes = apply_changes(kept, taken)
         changes |= _take_over_hand_off(kept, gone)
-        moved = _move_rows(kept, gone)
+        moved, moved_rows = _move_rows(kept, gone)
         moved["criteria"] = _fill_criteria(kept, gone, by=by, at=now)
         clocks().on_merge(survivor=kept, duplicate=gone, at=now)
         save_with_version_bump(kept, list(changes))
-        summary = {"merged_lead": [None, gone.pk], "moved": [None, moved]}
+        summary = {
+            "merged_lead": [None, gone.pk],
+            "moved": [None, moved],
+            MOVED_ROWS: [None, moved_rows],
+        }
         record_event(
             kept, LeadEvent.Kind.MERGED, by=by, at=now, changes=changes | summary, note=note
         )
@@ -141,19 +151,39 @@ def lead_merge(
     return MergeResult(survivor=kept, duplicate=gone, moved=moved)
 
 
-def _pair_problems(kept: Lead, gone: Lead) -> list[Problem]:
+def lead_to_merge(by: User, lead_id: Any, *, side: str, lock: bool = False) -> Lead:
+    """Lead `lead_id`, if `by` may merge it (`leads.access.lead_for`, to="merge"), locked
+    when `lock`; its refusal names `side` ("survivor" or "duplicate"), so an API client and
+    the merge page can tell which of the two leads it concerns. A lead `by` may not see
+    reads as no lead at all, as everywhere."""
+    try:
+        if lock:
+            return lock_for(by, lead_id, to="merge")
+        return lead_for(by, lead_id, to="merge")
+    except NotFound:
+        raise NotFound(problems=[Problem(NotFound.code, side, _("No such lead."))]) from None
+    except NotAllowed:
+        message = _("You may not merge lead #%(id)s: only a manager of it, or RevOps, may.")
+        problem = Problem(NotAllowed.code, side, message % {"id": lead_id})
+        raise NotAllowed(problems=[problem]) from None
+
+
+def merge_pair_problems(survivor: Lead, duplicate: Lead) -> list[Problem]:
+    """Why lead `duplicate` cannot be merged into lead `survivor`, whoever asks; empty
+    when it can. The one rule: `lead_merge` checks it on the locked rows, the merge page
+    before it offers the form."""
     problems = []
-    if kept.status == Status.DISQUALIFIED and gone.status != Status.DISQUALIFIED:
+    if survivor.status == Status.DISQUALIFIED and duplicate.status != Status.DISQUALIFIED:
         # The person's live lead would close with the merge: keep it, merge the other.
         problems.append(
             Problem(
                 "survivor_closed",
                 "survivor",
                 _("Lead #%(id)s is disqualified: keep lead #%(other)s and merge this one into it.")
-                % {"id": kept.pk, "other": gone.pk},
+                % {"id": survivor.pk, "other": duplicate.pk},
             )
         )
-    for side, lead in (("survivor", kept), ("duplicate", gone)):
+    for side, lead in (("survivor", survivor), ("duplicate", duplicate)):
         if lead.status == Status.CONVERTED:
             problems.append(
                 Problem(
@@ -211,15 +241,69 @@ def _take_over_hand_off(kept: Lead, gone: Lead) -> dict[str, list[Any]]:
     return changes
 
 
-def _move_rows(kept: Lead, gone: Lead) -> dict[str, int]:
+def _move_rows(kept: Lead, gone: Lead) -> tuple[dict[str, int], dict[str, list[int]]]:
     """Everything that happened to the duplicate now belongs to the survivor. Set-based:
-    one UPDATE per table, however long the duplicate's history."""
-    return {
+    one UPDATE per table, however long the duplicate's history.
+
+    Returns the counts, and the ids of the history rows moved (events, status moves): the
+    rows themselves keep no trace of where they came from, so the survivor's MERGED event
+    keeps them (`MOVED_ROWS`) and its history can say "from lead #…" beside each."""
+    events = LeadEvent.objects.filter(lead=gone)
+    transitions = LeadTransition.objects.filter(lead=gone)
+    rows = {
+        "events": sorted(events.values_list("pk", flat=True)),
+        "transitions": sorted(transitions.values_list("pk", flat=True)),
+    }
+    moved = {
         "activities": Activity.objects.filter(lead=gone).update(lead=kept),
-        "events": LeadEvent.objects.filter(lead=gone).update(lead=kept),
-        "transitions": LeadTransition.objects.filter(lead=gone).update(lead=kept),
+        "events": LeadEvent.objects.filter(pk__in=rows["events"]).update(lead=kept),
+        "transitions": LeadTransition.objects.filter(pk__in=rows["transitions"]).update(lead=kept),
         "handoffs": Handoff.objects.filter(lead=gone).update(lead=kept),
     }
+    return moved, rows
+
+
+def moved_summary(moved: Mapping[str, int]) -> str:
+    """What a merge moves, in words, the same wherever it is told (the merge page, the
+    message after it, the history): "2 activities, 3 history entries (1 status move),
+    1 hand-off". History entries are events and status moves together, as the history
+    lists them; `touches`, when given, are counted among them too. Kinds with none are
+    left out; nothing at all is ""."""
+    history = moved.get("events", 0) + moved.get("transitions", 0)
+    details = [
+        ngettext("%(count)d status move", "%(count)d status moves", count) % {"count": count}
+        for count in [moved.get("transitions", 0)]
+        if count
+    ] + [
+        ngettext("%(count)d touch", "%(count)d touches", count) % {"count": count}
+        for count in [moved.get("touches", 0)]
+        if count
+    ]
+    parts = []
+    if count := moved.get("activities", 0):
+        parts.append(
+            ngettext("%(count)d activity", "%(count)d activities", count) % {"count": count}
+        )
+    if history:
+        entries = ngettext("%(count)d history entry", "%(count)d history entries", history) % {
+            "count": history
+        }
+        if details:
+            entries = _("%(entries)s (%(details)s)") % {
+                "entries": entries,
+                "details": ", ".join(details),
+            }
+        parts.append(entries)
+    if count := moved.get("handoffs", 0):
+        parts.append(
+            ngettext("%(count)d hand-off", "%(count)d hand-offs", count) % {"count": count}
+        )
+    if count := moved.get("criteria", 0):
+        parts.append(
+            ngettext("%(count)d qualification answer", "%(count)d qualification answers", count)
+            % {"count": count}
+        )
+    return ", ".join(parts)
 
 
 def _fill_criteria(kept: Lead, gone: Lead, *, by: User, at: datetime.datetime) -> int:

@@ -1,4 +1,5 @@
-"""How the lead page's history words a touch (the person came in again) and a merge.
+"""How the lead page's history words a touch (the person came in again) and a merge, and
+marks the entries a merge brought over from another lead.
 
 Both events keep the history's `{name: [old, new]}` shape (`leads.services.intake`,
 `leads.services.merge`); these filters split the bookkeeping keys (channel, form, the
@@ -13,6 +14,8 @@ from django import template
 from django.utils.translation import gettext_lazy as _
 
 from leads.selectors import display_value, field_label
+from leads.services.merge import MOVED_ROWS
+from leads.services.merge import moved_summary as describe_moved
 
 register = template.Library()
 
@@ -24,14 +27,7 @@ CHANNELS = {
     "webhook": _("marketing automation (webhook)"),
 }
 # Keys of a touch or merge that are not lead fields.
-_BOOKKEEPING = frozenset({"channel", "form", "merged_lead", "merged_into", "moved"})
-_MOVED = {
-    "activities": _("activities"),
-    "events": _("history entries"),
-    "transitions": _("status moves"),
-    "handoffs": _("hand-offs"),
-    "criteria": _("qualification answers"),
-}
+_BOOKKEEPING = frozenset({"channel", "form", "merged_lead", "merged_into", "moved", MOVED_ROWS})
 
 
 def _new(changes: dict[str, Any], key: str) -> Any:
@@ -68,7 +64,36 @@ def field_changes(changes: dict[str, Any]) -> list[dict[str, Any]]:
 
 @register.filter
 def moved_summary(changes: dict[str, Any]) -> str:
-    """ "3 activities, 5 history entries, ..." for what a merge carried over."""
-    moved = _new(changes, "moved") or {}
-    parts = [f"{count} {_MOVED.get(kind, kind)}" for kind, count in moved.items() if count]
-    return ", ".join(parts)
+    """ "1 activity, 3 history entries (1 status move), ..." for what a merge carried over
+    (`leads.services.merge.moved_summary`: the words the merge page and its message use)."""
+    moved = _new(changes, "moved")
+    return describe_moved(moved) if isinstance(moved, dict) else ""
+
+
+@register.simple_tag
+def merge_origins(timeline: list[dict[str, Any]]) -> dict[tuple[str, int], int]:
+    """Which history entries came from a lead merged into this one: (entry type, row id)
+    -> that lead's id, from the ids each MERGED event keeps (`MOVED_ROWS`). Oldest merge
+    first, so a row moved twice (B into A, then A into C) names the lead it began on."""
+    merges = [e for e in timeline if e.get("kind") == "merged" and MOVED_ROWS in e["raw_changes"]]
+    origins: dict[tuple[str, int], int] = {}
+    for entry in sorted(merges, key=lambda e: e["sort"]):
+        other = _new(entry["raw_changes"], "merged_lead")
+        rows = _new(entry["raw_changes"], MOVED_ROWS) or {}
+        if not other or not isinstance(rows, dict):
+            continue
+        for kind, key in (("event", "events"), ("transition", "transitions")):
+            for pk in rows.get(key) or ():
+                origins.setdefault((kind, pk), other)
+    return origins
+
+
+@register.filter
+def merged_from(entry: dict[str, Any], origins: dict[tuple[str, int], int]) -> int | None:
+    """The merged lead a history entry came from (`merge_origins`), or None when it
+    happened to this lead."""
+    if not origins:
+        return None
+    # `leads.selectors.lead_timeline` ends each entry's sort key with the row's id.
+    pk = entry.get("pk", entry["sort"][-1])
+    return origins.get((entry["type"], pk))

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from crm.exceptions import NotAllowed, NotFound, Problem
 from crm.web.errors import set_back_url
 from crm.web.forms import submit
 from crm.web.requests import AuthedHttpRequest
@@ -24,16 +25,22 @@ from leads.access import lead_for, user_may
 from leads.duplicates import find_duplicates
 from leads.forms import MergeForm, MergePickForm
 from leads.models import Activity, Handoff, Lead, LeadEvent, LeadTransition
-from leads.services.merge import MERGE_FIELDS
+from leads.services.merge import (
+    MERGE_FIELDS,
+    lead_to_merge,
+    merge_pair_problems,
+    moved_summary,
+)
 from leads.views.detail import lead_url
 
 SUGGESTIONS = 8
 
 
 def _candidates(user: Any, lead: Lead, form: MergePickForm) -> list[Lead]:
-    """Leads `user` may merge into `lead`: those a search names, else its likely duplicates."""
-    rows = Lead.objects.visible_to(user).filter(merged_into__isnull=True).exclude(pk=lead.pk)
-    rows = rows.exclude(status=Lead.Status.CONVERTED).select_related("owner", "team")
+    """Leads `user` may merge into `lead`: those a search names, else its likely duplicates
+    (a merged-away match shown as the lead it was merged into, `find_duplicates`)."""
+    visible = Lead.objects.visible_to(user).select_related("owner", "team")
+    rows = visible.filter(merged_into__isnull=True).exclude(pk=lead.pk)
     term = form.cleaned_data.get("q", "").strip().lstrip("#") if form.is_valid() else ""
     if term.isdigit():
         found = list(rows.filter(pk=int(term)))
@@ -41,8 +48,8 @@ def _candidates(user: Any, lead: Lead, form: MergePickForm) -> list[Lead]:
         found = list(rows.filter(selectors.matching_text(term)).order_by("-created_at")[:20])
     else:
         values = {name: getattr(lead, name) for name in MERGE_FIELDS}
-        found = find_duplicates(values, limit=SUGGESTIONS, rows=rows)
-    return [c for c in found if user_may(user, "merge", c)]
+        found = find_duplicates(values, limit=SUGGESTIONS, rows=visible, exclude=lead.pk)
+    return [c for c in found if not merge_pair_problems(lead, c) and user_may(user, "merge", c)]
 
 
 @login_required
@@ -78,13 +85,54 @@ def _differing(survivor: Lead, duplicate: Lead) -> tuple[list[str], list[str]]:
     return differ, [n for n in MERGE_FIELDS if n not in differ]
 
 
+def _refused(
+    request: AuthedHttpRequest,
+    survivor: Lead,
+    duplicate_id: int,
+    *,
+    duplicate: Lead | None,
+    problems: list[Problem],
+    status: int,
+) -> HttpResponse:
+    """The merge page saying why this pair cannot be merged, with no form to fill in."""
+    swappable = duplicate is not None and not merge_pair_problems(duplicate, survivor)
+    context = {
+        "lead": survivor,
+        "duplicate": duplicate,
+        "duplicate_id": duplicate_id,
+        "refusals": [str(p.message) for p in problems],
+        "swappable": swappable and user_may(request.user, "merge", survivor),
+    }
+    return render(request, "leads/merge.html", context, status=status)
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def lead_merge(request: AuthedHttpRequest, pk: int, duplicate_pk: int) -> HttpResponse:
-    """Step 2: the side-by-side chooser; posting it merges `duplicate_pk` into `pk`."""
+    """Step 2: the side-by-side chooser; posting it merges `duplicate_pk` into `pk`.
+
+    A pair that cannot be merged is said so up front (`merge_pair_problems`, the rule the
+    service applies), and a duplicate the user may not merge is named as the problem on
+    this page: the page is about that pair, so its refusal is the page's content."""
     survivor = lead_for(request.user, pk, to="merge")
-    duplicate = lead_for(request.user, duplicate_pk, to="merge")
     set_back_url(request, reverse("leads:merge_pick", args=[survivor.pk]), subject="lead")
+    try:
+        duplicate = lead_to_merge(request.user, duplicate_pk, side="duplicate")
+    except (NotFound, NotAllowed) as error:
+        return _refused(
+            request,
+            survivor,
+            duplicate_pk,
+            duplicate=None,
+            problems=error.problems,
+            status=error.http_status,
+        )
+    refusals = merge_pair_problems(survivor, duplicate)
+    if refusals:
+        status = 400 if request.method == "POST" else 200
+        return _refused(
+            request, survivor, duplicate.pk, duplicate=duplicate, problems=refusals, status=status
+        )
     differ, alike = _differing(survivor, duplicate)
     versions = {"survivor_version": survivor.version, "duplicate_version": duplicate.version}
     form = MergeForm(
@@ -108,29 +156,33 @@ def lead_merge(request: AuthedHttpRequest, pk: int, duplicate_pk: int) -> HttpRe
             ),
         )
         if result is not None:
-            messages.success(
-                request,
-                _(
-                    "Lead #%(duplicate)s merged into this lead: %(activities)s activities and "
-                    "%(events)s history entries moved over. It is kept, closed, for the record."
-                )
-                % {
-                    "duplicate": duplicate.pk,
-                    "activities": result.moved.get("activities", 0),
-                    "events": result.moved.get("events", 0) + result.moved.get("transitions", 0),
-                },
-            )
+            messages.success(request, _merged_message(duplicate.pk, result.moved))
             return redirect(lead_url(survivor))
     context = {
         "lead": survivor,
         "duplicate": duplicate,
+        "duplicate_id": duplicate.pk,
         "form": form,
         "alike": [
             {"label": selectors.field_label(n), "value": getattr(survivor, n)}
             for n in alike
             if getattr(survivor, n) not in (None, "")
         ],
-        "moving": _moving(duplicate),
+        "moving": moved_summary(_moving(duplicate)),
+        "swappable": not merge_pair_problems(duplicate, survivor),
     }
     status = 400 if request.method == "POST" else 200
     return render(request, "leads/merge.html", context, status=status)
+
+
+def _merged_message(duplicate_id: int, moved: dict[str, int]) -> str:
+    """The message after a merge, telling what moved in the words its history entry uses."""
+    summary = moved_summary(moved)
+    if summary:
+        return _(
+            "Lead #%(duplicate)s merged into this lead: %(moved)s moved over. It is kept, "
+            "closed, for the record."
+        ) % {"duplicate": duplicate_id, "moved": summary}
+    return _("Lead #%(duplicate)s merged into this lead. It is kept, closed, for the record.") % {
+        "duplicate": duplicate_id
+    }
