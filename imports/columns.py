@@ -11,8 +11,10 @@ of punctuation, underscores or spaces one space, camelCase split, so "E-mail Add
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from functools import cache, lru_cache
 
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from leads.models import Lead, Segment, Source
@@ -210,9 +212,42 @@ def normalized(text: str) -> str:
     return " ".join(_PUNCTUATION.sub(" ", text.casefold()).split())
 
 
+def _in_every_language(labels: Callable[[], Iterable[tuple[object, str]]]) -> dict[str, str]:
+    """(label, key) pairs as each of our languages words them (English first), the labels
+    normalized: what our own pages and exports write, read back whatever the language."""
+    from django.conf import settings
+
+    found: dict[str, str] = {}
+    for code in ["en", *(code for code, _name in settings.LANGUAGES if code != "en")]:
+        with translation.override(code):
+            for label, key in labels():
+                found.setdefault(normalized(str(label)), key)
+    return found
+
+
+def _our_own_headers() -> Iterable[tuple[object, str]]:
+    """The headers Threshold itself writes for a target: the lead export's
+    (`leads.exports.lead_export_header`, field labels by `leads.selectors.field_label`) and
+    the mapping page's own names of the targets."""
+    from leads.selectors import field_label
+
+    for target, label in TARGETS.items():
+        yield label, target
+        if target in _LEAD_FIELDS:
+            yield field_label(target), target
+    yield translation.gettext("Owner"), "owner"  # the export's column of the owner's name
+
+
+_LEAD_FIELDS = frozenset(TARGETS) - {"full_name"}
+
+
 @cache
 def _alias_index() -> dict[str, str]:
-    return {normalized(alias): target for target, aliases in _ALIASES.items() for alias in aliases}
+    index = {normalized(alias): target for target, aliases in _ALIASES.items() for alias in aliases}
+    # Our own export imports back as it is, in any language it was exported in.
+    for alias, target in _in_every_language(_our_own_headers).items():
+        index.setdefault(alias, target)
+    return index
 
 
 def _value_index(table: dict[str, tuple[str, ...]]) -> dict[str, str]:
@@ -221,22 +256,33 @@ def _value_index(table: dict[str, tuple[str, ...]]) -> dict[str, str]:
     return index
 
 
+def _choice_labels(choices: Callable[[], Iterable[tuple[str, object]]]) -> dict[str, str]:
+    """A picklist's labels in every language -> its value (how our export writes it)."""
+    return _in_every_language(lambda: ((label, value) for value, label in choices()))
+
+
 @cache
 def source_index() -> dict[str, str]:
     index = _value_index(SOURCE_VALUES)
-    index.update({normalized(str(label)): value for value, label in Source.choices})
+    index.update(_choice_labels(lambda: Source.choices))
     return index
 
 
 @cache
 def status_index() -> dict[str, str]:
-    return _value_index(STATUS_VALUES)
+    index = _value_index(STATUS_VALUES)
+    # A status label of ours reads as its English label does ("Baru" as "New": an MQL).
+    english = {str(value): normalized(str(label)) for value, label in Lead.Status.choices}
+    for label, value in _choice_labels(lambda: Lead.Status.choices).items():
+        if english[value] in index:
+            index.setdefault(label, index[english[value]])
+    return index
 
 
 @cache
 def segment_index() -> dict[str, str]:
     index = _value_index(SEGMENT_VALUES)
-    index.update({normalized(str(label)): value for value, label in Segment.choices})
+    index.update(_choice_labels(lambda: Segment.choices))
     return index
 
 
@@ -269,6 +315,27 @@ def auto_map(headers: list[str]) -> list[str]:
     if "first_name" in taken or "last_name" in taken:
         columns = ["" if target == "full_name" else target for target in columns]
     return columns
+
+
+def field_columns(headers: list[str], columns: list[str]) -> dict[str, str]:
+    """Each mapped lead field -> the header of the column that fills it (a full name column
+    fills the first and the last name too): a row's problem is named as the user knows it."""
+    found: dict[str, str] = {}
+    for index, (header, target) in enumerate(zip(headers, columns, strict=False)):
+        if target:
+            found.setdefault(target, header or str(_("Column %(n)d") % {"n": index + 1}))
+    if "full_name" in found:
+        found.setdefault("first_name", found["full_name"])
+        found.setdefault("last_name", found["full_name"])
+    return found
+
+
+def column_name(field: str | None, names: dict[str, str]) -> str:
+    """What to call `field` in a row's problem: its column in the file (`field_columns`),
+    else the field's own name ("Lead source", filled by a default); "" for the whole row."""
+    if not field:
+        return ""
+    return names.get(field) or str(TARGETS.get(field, field))
 
 
 def header_key(headers: list[str]) -> str:

@@ -150,6 +150,14 @@ class MappingForm(forms.Form):
             )
         )
 
+    @property
+    def maps_created_date(self) -> bool:
+        """A column is mapped to the created date, as the page stands (posted or saved)."""
+        if self.is_bound:
+            names = (f"col_{i}" for i in range(len(self.job.headers)))
+            return "created_at" in (self.data.get(name) for name in names)
+        return "created_at" in self.job.columns
+
     def column_fields(self) -> list[forms.BoundField]:
         return [self[f"col_{i}"] for i in range(len(self.job.headers))]
 

@@ -155,6 +155,19 @@ class ImportJob(models.Model):
         return self.status == self.Status.PENDING and self.queued_at is None
 
     @property
+    def status_label(self) -> str:
+        """The status as the pages show it: an upload whose mapping was never started is
+        "Not started" (its `status` stays pending, as the API gives it), not "Waiting"."""
+        if self.is_configurable:
+            return str(_("Not started"))
+        return str(self.get_status_display())
+
+    @property
+    def status_class(self) -> str:
+        """The status badge's CSS modifier (`import-<this>`)."""
+        return "unstarted" if self.is_configurable else self.status
+
+    @property
     def percent(self) -> int:
         if not self.total:
             return 100 if self.is_finished else 0

@@ -21,7 +21,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from crm.exceptions import Problem
-from crm.models import User
+from crm.models import User, normalize_domain
 from imports.columns import (
     DATE_FORMATS,
     ISO_DATE,
@@ -48,6 +48,8 @@ TEXT_FIELDS = frozenset(
 _NEUTRALIZED = ("'=", "'+", "'-", "'@", "'\t", "'\r")
 _NUMBER = re.compile(r"\d[\d,.' \u00a0]*")
 _NOT_DIGIT = re.compile(r"\D")
+# A count as people write it ("1200", "1,200", "1.200"): nothing lost in reading it.
+_PLAIN_COUNT = re.compile(r"\d{1,3}(?:[,.' \u00a0]?\d{3})*")
 _STATUSES = frozenset(Lead.Status.values)  # `.values` is rebuilt at every access
 # Clocks disagree by a little; a created date later than this is a mistake.
 _FUTURE_SLACK = datetime.timedelta(minutes=5)
@@ -97,6 +99,10 @@ class RowReader:
         # A column of picklist values (source, status, country) repeats a few values a
         # million times: each is normalized once.
         self.normalized = functools.lru_cache(maxsize=4096)(normalized)
+        # A website column: "https://www.acme.example/" is stored as "acme.example".
+        self.maps_domain = "company_domain" in job.columns
+        self.web_domain = functools.lru_cache(maxsize=4096)(web_domain)
+        self.employee_columns = [i for i, target in steps if target == "employee_count"]
         try:
             self.zone: datetime.tzinfo = zoneinfo.ZoneInfo(job.created_by.time_zone or "UTC")
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
@@ -168,6 +174,8 @@ class RowReader:
                 data[name] = value
             for name, value in outcome[1]:
                 setattr(row, name, value)
+        if self.maps_domain and data.get("company_domain"):
+            data["company_domain"] = self.web_domain(data["company_domain"])
         if not data.get("source") and self.default_source:
             data["source"] = self.default_source
         if not data.get("campaign") and self.default_campaign:
@@ -180,6 +188,31 @@ class RowReader:
             problems += [p for p in row_problems(row) if p.field not in reported]
             return Converted(None, problems)
         return Converted(row, problems)
+
+    def warnings(self, values: list[str]) -> list[Problem]:
+        """What the row's values lose on the way in, though it is taken in (the preview
+        shows it): an employee range kept as its lower end."""
+        found = []
+        for index in self.employee_columns:
+            text = values[index].strip() if index < len(values) else ""
+            if text and not _PLAIN_COUNT.fullmatch(text):
+                scratch = BulkRow(data={})
+                try:
+                    self._employees(text, index, scratch)
+                except _Bad:
+                    continue
+                found.append(
+                    Problem(
+                        "employee_range",
+                        "employee_count",
+                        _(
+                            "“%(value)s” is kept as %(count)d employees (a range keeps its "
+                            "lower end)."
+                        )
+                        % {"value": text, "count": scratch.data["employee_count"]},
+                    )
+                )
+        return found
 
     def _outcome(self, target: str, text: str, index: int) -> Problem | _Outcome:
         """What `text` in column `index` does to a row, worked out on a blank one: its
@@ -302,6 +335,16 @@ class RowReader:
                 )
             )
         row.owner = owner
+
+
+def web_domain(text: str) -> str:
+    """ "https://www.Acme.example/about" -> "acme.example" (`crm.models.normalize_domain`,
+    the key accounts are matched on); a value that names no host is kept as written."""
+    try:
+        domain = normalize_domain(text)
+    except ValueError:  # "http://[bad": no host to read
+        return text
+    return domain if "." in domain else text
 
 
 def _overrides(maps: dict[str, dict[str, str]], name: str) -> dict[str, str]:

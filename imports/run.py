@@ -18,7 +18,7 @@ import io
 import itertools
 import logging
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass
 from functools import partial
@@ -26,6 +26,7 @@ from functools import partial
 from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -33,10 +34,12 @@ from crm.exceptions import Problem
 from crm.models import Notification, User
 from crm.services import notify
 from imports.ahead import read_ahead
+from imports.columns import column_name, field_columns
 from imports.config import ImportConfig
 from imports.files import ChunkStream, read_rows
 from imports.models import ImportFileChunk, ImportJob, ImportRowError
 from imports.rows import Converted, RowReader
+from leads.identity import PersonKeys, person_keys
 from leads.services.bulk_intake import Assignment, BulkOutcome, leads_bulk_intake
 from leads.services.bulk_rehearsal import Rehearsal
 from leads.services.bulk_rows import write_rows
@@ -45,6 +48,7 @@ logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 5_000
 PREVIEW_ROWS = 20
+PREVIEW_CHARS = 120
 ERROR_COLUMNS = ("job_id", "row", "values", "problems")
 Batch = list[tuple[int, list[str], Converted]]
 
@@ -243,16 +247,33 @@ def _new_leads_message(count: int, file_name: str) -> str:
 
 
 @dataclass(frozen=True)
+class Note:
+    """A line of the preview about a row: its problem or warning, named by the file's
+    column (`column` is "" for the row as a whole)."""
+
+    column: str
+    message: str
+    warning: bool = False
+
+
+@dataclass(frozen=True)
 class PreviewRow:
     row: int
     values: list[str]
     outcome: str  # "created" | "updated" | "skipped" | "failed"
     problems: tuple[Problem, ...]
+    notes: tuple[Note, ...] = ()
+
+    @property
+    def summary(self) -> str:
+        """The row's values on one line, cut as text (the page escapes it once, after)."""
+        return Truncator(" · ".join(self.values)).chars(PREVIEW_CHARS)
 
 
 def import_preview(job: ImportJob, config: ImportConfig, *, by: User) -> list[PreviewRow]:
     """The file's first rows as the run would take them with `config`: what each would
-    become, and its problems. Reads the database, writes nothing."""
+    become, its problems (each named by the column it comes from), what it loses on the
+    way and why a skipped row is skipped. Reads the database, writes nothing."""
     draft = ImportJob(
         pk=job.pk, headers=job.headers, created_by=job.created_by, encoding=job.encoding
     )
@@ -268,15 +289,69 @@ def import_preview(job: ImportJob, config: ImportConfig, *, by: User) -> list[Pr
         may_update=lambda lead: by.has_perm("leads.work_lead", lead),
         dry_run=True,
     )
+    names = field_columns(job.headers, config.columns)
     outcomes = iter(result.outcomes)
     preview = []
+    seen: list[tuple[int, PersonKeys]] = []  # the rows before, for a skipped row's reason
     for row, values, c in converted:
         if c.row is None:
-            preview.append(PreviewRow(row, values, "failed", tuple(c.problems)))
-        else:
-            outcome = next(outcomes)
-            preview.append(PreviewRow(row, values, outcome.outcome, outcome.problems))
+            preview.append(
+                PreviewRow(row, values, "failed", tuple(c.problems), _notes(c.problems, names))
+            )
+            continue
+        outcome = next(outcomes)
+        keys = person_keys(c.row.data)
+        notes = _notes(outcome.problems, names)
+        if outcome.outcome != "failed":
+            notes += _notes(reader.warnings(values), names, warning=True)
+        if outcome.outcome == "skipped":
+            notes += (Note("", _skip_reason(outcome, keys, seen, config.on_duplicate)),)
+        seen.append((row, keys))
+        preview.append(PreviewRow(row, values, outcome.outcome, outcome.problems, notes))
     return preview
+
+
+def _notes(
+    problems: Iterable[Problem], names: dict[str, str], *, warning: bool = False
+) -> tuple[Note, ...]:
+    return tuple(
+        Note(column_name(problem.field, names), str(problem.message), warning)
+        for problem in problems
+    )
+
+
+def _skip_reason(
+    outcome: BulkOutcome, keys: PersonKeys, seen: list[tuple[int, PersonKeys]], mode: str
+) -> str:
+    """Why a row is skipped: its person has a lead already, or is a row of the file before."""
+    nothing_new = mode != "skip"  # fill or overwrite: the row had nothing to change
+    if outcome.lead_id is not None:
+        if nothing_new:
+            return _(
+                "This person already has a lead (#%(id)d), and this row changes nothing in it."
+            ) % {"id": outcome.lead_id}
+        return _("This person already has a lead (#%(id)d): it is kept as it is.") % {
+            "id": outcome.lead_id
+        }
+    email, name, domain = keys
+    earlier = next(
+        (
+            row
+            for row, (other_email, other_name, other_domain) in seen
+            if (email and email == other_email)
+            or (name and name == other_name and domain == other_domain)
+        ),
+        None,
+    )
+    if earlier is None:
+        return _("The same person as a row before it in the file: a person is added once.")
+    if nothing_new:
+        return _("The same person as row %(row)d of the file, and this row adds nothing to it.") % {
+            "row": earlier
+        }
+    return _("The same person as row %(row)d of the file: a person is added once.") % {
+        "row": earlier
+    }
 
 
 def sample_values(job: ImportJob, index: int, *, rows: int = 2_000, limit: int = 30) -> list[str]:

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from crm.csv_safe import BOM, CONTENT_TYPE, safe_row
 from crm.models import User
+from imports.columns import column_name, field_columns
 from imports.models import (
     ImportFileChunk,
     ImportJob,
@@ -68,14 +69,19 @@ class _Line:
         return value
 
 
-def problems_cell(problems: list[dict[str, str | None]]) -> str:
-    """`email: Enter a valid email address. [invalid]; ...`: field, message and code."""
-    return "; ".join(
-        f"{p['field']}: {p['message']} [{p['code']}]"
-        if p.get("field")
-        else f"{p['message']} [{p['code']}]"
-        for p in problems
-    )
+def problems_cell(problems: list[dict[str, str | None]], names: dict[str, str]) -> str:
+    """`Email — email: Enter a valid email address. [invalid]; ...`: the file's column (as
+    `columns.field_columns` names it), the field and code as the API gives them, the
+    message."""
+    return "; ".join(_problem_text(p, names) for p in problems)
+
+
+def _problem_text(problem: dict[str, str | None], names: dict[str, str]) -> str:
+    field = problem.get("field")
+    text = f"{problem['message']} [{problem['code']}]"
+    if not field:
+        return text
+    return f"{column_name(field, names)} — {field}: {text}"
 
 
 def error_file_lines(job: ImportJob) -> Iterator[str]:
@@ -84,6 +90,7 @@ def error_file_lines(job: ImportJob) -> Iterator[str]:
     cell spreadsheet-safe (`crm.csv_safe`). Streamed: rows are read as they are sent."""
     writer = csv.writer(_Line(), delimiter=job.delimiter or ",")
     width = len(job.headers)
+    names = field_columns(job.headers, job.columns)
     yield BOM + writer.writerow(safe_row([*job.headers, _("Row"), _("Problems")]))
     errors = (
         ImportRowError.objects.filter(job=job)
@@ -94,7 +101,7 @@ def error_file_lines(job: ImportJob) -> Iterator[str]:
     buffer: list[str] = []
     for row, values, problems in errors:
         cells = list(values) + [""] * max(0, width - len(values))
-        buffer.append(writer.writerow(safe_row([*cells, row, problems_cell(problems)])))
+        buffer.append(writer.writerow(safe_row([*cells, row, problems_cell(problems, names)])))
         if len(buffer) >= 500:
             yield "".join(buffer)
             buffer = []

@@ -65,19 +65,21 @@ def import_upload(*, by: User, file: IO[bytes], name: str, size: int) -> ImportJ
     key = header_key(facts.headers)
     width = len(facts.headers)
     columns = auto_map(facts.headers)
-    date_formats = {}
+    detected = {}
     for index in range(width):
         found = detect_date_format(
             [row[index] for row in facts.sample if index < len(row)], delimiter=facts.delimiter
         )
         if found:
-            date_formats[str(index)] = found[0]
+            detected[str(index)] = found
     value_maps: dict[str, dict[str, str]] = {}
+    remembered_formats: dict[str, str] = {}
     remembered = ImportMapping.objects.filter(header_key=key).first()
     if remembered is not None and len(remembered.columns) == width:
         columns = list(remembered.columns)
-        date_formats |= remembered.date_formats
+        remembered_formats = remembered.date_formats
         value_maps = remembered.value_maps
+    date_formats = _date_formats(detected, remembered_formats)
     with transaction.atomic():
         job = ImportJob.objects.create(
             created_by=by,
@@ -98,6 +100,23 @@ def import_upload(*, by: User, file: IO[bytes], name: str, size: int) -> ImportJ
             ImportFileChunk.objects.create(job=job, seq=seq, data=chunk)
             seq += 1
     return job
+
+
+_DAY_MONTH_ORDERS = frozenset({"dmy", "mdy"})
+
+
+def _date_formats(
+    detected: dict[str, tuple[str, bool]], remembered: dict[str, str]
+) -> dict[str, str]:
+    """Each column's date format: what its own values show. The format remembered for
+    these headers only settles a column whose values could be read either way (every day
+    and month 12 or less): the file in hand wins over an earlier one."""
+    formats = {index: style for index, (style, _sure) in detected.items()}
+    for index, style in remembered.items():
+        found = detected.get(index)
+        if found is None or (not found[1] and style in _DAY_MONTH_ORDERS):
+            formats[index] = style
+    return formats
 
 
 # --- mapping and start ------------------------------------------------------------------------
@@ -206,11 +225,31 @@ def _default_problems(config: ImportConfig, *, by: User, owner_mapped: bool) -> 
             )
         )
         return problems
+    if owner is not None and team is not None:
+        # The owner would take every lead and the team none: one of the two is a mistake.
+        problems.append(
+            Problem(
+                "owner_and_team",
+                "default_team",
+                _(
+                    "Both an owner for every new lead and a team to share them round robin "
+                    "are chosen, and only one can apply: clear the owner or the team."
+                ),
+            )
+        )
     if owner is not None and not (
         owner.is_active and owner.role in (User.Role.SDR, User.Role.MANAGER)
     ):
         problems.append(
-            Problem("not_an_sdr", "default_owner", _("Leads are owned by an active SDR."))
+            Problem(
+                "not_an_sdr",
+                "default_owner",
+                _(
+                    "%(name)s cannot own leads: new leads go to an active SDR or manager. "
+                    "Choose one of them, or leave the owner to the routing rules."
+                )
+                % {"name": owner},
+            )
         )
     if team is not None and not team.members.filter(is_active=True, role=User.Role.SDR).exists():
         problems.append(

@@ -111,7 +111,8 @@ def import_mapping(request: AuthedHttpRequest, pk: int) -> HttpResponse:
                 status = 400
             else:
                 if starting:
-                    messages.success(request, _("The import has started."))
+                    # The job's page says it has started, while it runs (not a message
+                    # that would outlive the run on a page that polls).
                     return redirect("imports:detail", job.pk)
                 job.refresh_from_db()
                 values = _values_in_file(job, job.columns)
@@ -151,6 +152,7 @@ def _progress_context(request: AuthedHttpRequest, job: ImportJob) -> dict[str, o
     return {
         "job": job,
         "can_cancel": not job.is_finished and request.user.has_perm("imports.cancel_job", job),
+        "can_map": job.is_configurable and request.user.has_perm("imports.import_leads"),
         "can_run_for_real": selectors.can_run_for_real(job, request.user),
         "error_count": job.row_errors.count() if job.failed else 0,
     }
@@ -161,7 +163,9 @@ def _progress_context(request: AuthedHttpRequest, job: ImportJob) -> dict[str, o
 def import_cancel(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     set_back_url(request, reverse("imports:detail", args=[pk]))
     job = services.import_cancel(job_id=pk, by=request.user)
-    if job.status == ImportJob.Status.CANCELLED:
+    if job.status == ImportJob.Status.CANCELLED and job.queued_at is None:
+        messages.info(request, _("The upload is discarded: nothing of it was imported."))
+    elif job.status == ImportJob.Status.CANCELLED:
         messages.info(request, _("Import cancelled."))
     else:
         messages.info(request, _("Stopping the import after the rows it is writing now."))
@@ -176,7 +180,6 @@ def import_run_for_real(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     """A finished dry run, run for real with the same file and mapping: a new import."""
     set_back_url(request, reverse("imports:detail", args=[pk]))
     job = services.import_run_for_real(job_id=pk, by=request.user)
-    messages.success(request, _("The import has started."))
     return redirect("imports:detail", job.pk)
 
 

@@ -76,7 +76,8 @@ class ImportCreateSerializer(StrictFieldsMixin, serializers.Serializer):
     )
     date_format = serializers.ChoiceField(
         choices=list(DATE_FORMATS), required=False, help_text="How the created-date column "
-        "writes dates (iso, dmy, mdy); detected from the file when not given."
+        "writes dates (iso, dmy, mdy); when not given, detected from the file's own values (the "
+        "format last used for these headers settles only dates that read either way)."
     )  # fmt: skip
     default_source = serializers.ChoiceField(
         choices=Source.choices, required=False, help_text="The source of rows without one."
@@ -86,9 +87,11 @@ class ImportCreateSerializer(StrictFieldsMixin, serializers.Serializer):
     )
     default_owner = serializers.PrimaryKeyRelatedField(
         queryset=User.objects.filter(is_active=True), required=False, allow_null=True,
-        help_text="Every new lead goes to this SDR or manager (else the routing rules).",
+        help_text="Every new lead goes to this active SDR or manager (else the routing "
+        "rules); not together with default_team.",
     )  # fmt: skip
     default_team = serializers.PrimaryKeyRelatedField(
         queryset=Team.objects.all(), required=False, allow_null=True,
-        help_text="New leads go round robin among this team's active SDRs.",
+        help_text="New leads go round robin among this team's active SDRs; not together "
+        "with default_owner.",
     )  # fmt: skip

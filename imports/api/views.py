@@ -24,13 +24,14 @@ from rest_framework.response import Response
 from crm.api.pagination import KeysetPagination
 from crm.api.serializers import ERRORS, validate_all
 from crm.exceptions import Problem, ValidationFailed
+from crm.models import User
 from crm.web.requests import AuthedRequest
 from imports import files, selectors, services
 from imports.access import job_for, jobs_visible_to, require
 from imports.api.serializers import ImportCreateSerializer, ImportJobSerializer
 from imports.columns import TARGETS, normalized
 from imports.config import ImportConfig
-from imports.models import ImportJob
+from imports.models import ImportJob, OnDuplicate
 
 CSV = OpenApiResponse(
     response={"type": "string"}, description="The failed rows as uploaded, plus Row and Problems."
@@ -81,22 +82,14 @@ class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         body = request.data
         if files.upload_stopped(request._request):
             raise files.too_large()
-        data = validate_all(ImportCreateSerializer(data=body))
-        upload = data["file"]
+        serializer = ImportCreateSerializer(data=body)
+        # Every problem at once: the file's, the mapping's and the other fields', whichever
+        # fail (the job row made to check the mapping goes with the refusal).
         with transaction.atomic():
-            job = services.import_upload(
-                by=user, file=upload.file, name=upload.name or "import.csv", size=upload.size
-            )
-            config = ImportConfig.of(job)
-            _apply_mapping(job, config, data.get("mapping") or "")
-            if data.get("date_format") and "created_at" in config.columns:
-                config.date_formats[str(config.columns.index("created_at"))] = data["date_format"]
-            config.dry_run = data["dry_run"]
-            config.on_duplicate = data["on_duplicate"]
-            config.default_source = data.get("default_source") or config.default_source
-            config.default_campaign = data.get("default_campaign") or ""
-            config.default_owner = data.get("default_owner")
-            config.default_team = data.get("default_team")
+            data = validate_all(serializer, check=lambda parsed: _prepared(user, parsed)[2])
+            job, config, problems = _prepared(user, data)
+            if problems or job is None or config is None:
+                raise ValidationFailed(problems=problems)
             try:
                 services.import_start(job_id=job.pk, by=user, config=config)
             except ValidationFailed as error:
@@ -118,19 +111,55 @@ class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         return selectors.error_file_response(self.get_object())
 
 
-def _apply_mapping(job: ImportJob, config: ImportConfig, text: str) -> None:
-    """The client's mapping (header -> field) over the proposed one; each problem named
-    `mapping.<header>`."""
+def _prepared(
+    user: User, data: dict[str, Any]
+) -> tuple[ImportJob | None, ImportConfig | None, list[Problem]]:
+    """The uploaded job, the request's mapping and defaults for it, and every problem
+    they have (of a file that cannot be read: its problems and the mapping's JSON)."""
+    mapping, problems = _parsed_mapping(data.get("mapping") or "")
+    upload = data.get("file")
+    if upload is None:
+        return None, None, problems
+    try:
+        job = services.import_upload(
+            by=user, file=upload.file, name=upload.name or "import.csv", size=upload.size
+        )
+    except ValidationFailed as error:
+        return None, None, [*error.problems, *problems]
+    config = ImportConfig.of(job)
+    problems += _apply_mapping(job, config, mapping)
+    if data.get("date_format") and "created_at" in config.columns:
+        config.date_formats[str(config.columns.index("created_at"))] = data["date_format"]
+    config.dry_run = data.get("dry_run", False)
+    config.on_duplicate = data.get("on_duplicate", OnDuplicate.SKIP)
+    config.default_source = data.get("default_source") or config.default_source
+    config.default_campaign = data.get("default_campaign") or ""
+    config.default_owner = data.get("default_owner")
+    config.default_team = data.get("default_team")
+    named = {problem.field for problem in problems}
+    problems += [
+        problem
+        for problem in _for_api(job, services.config_problems(job, config, by=user))
+        if problem.field not in named  # a column the request named wrongly: said once
+    ]
+    return job, config, problems
+
+
+def _parsed_mapping(text: str) -> tuple[dict[str, Any], list[Problem]]:
     if not text.strip():
-        return
+        return {}, []
     try:
         mapping = json.loads(text)
     except ValueError:
         mapping = None
     if not isinstance(mapping, dict):
-        raise ValidationFailed(
-            problems=[Problem("invalid", "mapping", _("Send a JSON object: header -> field."))]
-        )
+        return {}, [Problem("invalid", "mapping", _("Send a JSON object: header -> field."))]
+    return mapping, []
+
+
+def _apply_mapping(job: ImportJob, config: ImportConfig, mapping: dict[str, Any]) -> list[Problem]:
+    """The client's mapping (header -> field) over the proposed one; each problem named
+    `mapping.<header>`."""
     headers = [normalized(h) for h in job.headers]
     problems = []
     for header, target in mapping.items():
@@ -144,8 +173,7 @@ def _apply_mapping(job: ImportJob, config: ImportConfig, text: str) -> None:
             if target:  # the field moves here from the column it was proposed for
                 config.columns = ["" if t == target else t for t in config.columns]
             config.columns[headers.index(normalized(str(header)))] = target
-    if problems:
-        raise ValidationFailed(problems=problems)
+    return problems
 
 
 def _for_api(job: ImportJob, problems: list[Problem]) -> list[Problem]:
