@@ -3,7 +3,10 @@
 Source and campaign come from the form itself; score, segment, territory and the owner are
 sales' business, never a visitor's. The fields the intake rules require
 (`leads.gate.intake_problems`: company, last name, an e-mail or a phone) are always on a
-form, so a form can never be set up to produce only refusals.
+form, so a form can never be set up to produce only refusals: company and last name are
+added to every form, and a form that shows neither e-mail nor phone is refused
+(`capture.services.forms.web_form_problems`), since which of the two to ask is RevOps'
+choice, not ours to guess.
 """
 
 from __future__ import annotations
@@ -40,25 +43,21 @@ FORM_FIELDS: dict[str, FieldSpec] = {
     "country": FieldSpec(_("Country"), "text", "country"),
 }
 ALWAYS_SHOWN = ("company_name", "last_name")
-# One way to reach the person is required; e-mail is added when a form names neither.
+# One way to reach the person is required: a form shows e-mail, phone or both.
 REACH = ("email", "phone")
 DEFAULT_FIELDS = ("first_name", "last_name", "email", "company_name", "job_title")
 HONEYPOT = "website"  # a name bots fill in; people never see the input
 
 
-def required_missing(fields: Iterable[str]) -> list[str]:
-    """The fields the intake rules need that `fields` leaves out."""
-    chosen = set(fields)
-    missing = [name for name in ALWAYS_SHOWN if name not in chosen]
-    if not chosen.intersection(REACH):
-        missing.append("email")
-    return missing
-
-
 def with_required(fields: Iterable[str]) -> list[str]:
-    """`fields` in their order, followed by any required field they leave out."""
+    """`fields` in their order, followed by the always-asked fields they leave out."""
     chosen = list(dict.fromkeys(fields))
-    return chosen + required_missing(chosen)
+    return chosen + [name for name in ALWAYS_SHOWN if name not in chosen]
+
+
+def offers_reach(fields: Iterable[str]) -> bool:
+    """Whether a form with `fields` asks for a way to reach the person (e-mail or phone)."""
+    return bool(set(fields).intersection(REACH))
 
 
 def is_always_shown(name: str) -> bool:

@@ -262,6 +262,22 @@ class WebFormSettingsForm(ReadOnlyCapable, VersionedForm):
             for name in sorted(catalogue, key=position)
         ]
 
+    def add_problems(self, problems: list[Problem]) -> None:
+        """The service's problems on the inputs they concern (`crm.web.forms.put_on_form`):
+        the fields shown have no one input, so a missing way to reach the person goes
+        beside the e-mail box. A field already in error is not named twice: the service
+        saw no value for it, as the form could not read one."""
+        for problem in problems:
+            name = self._input_for(problem)
+            if name is not None and name in self.errors:
+                continue
+            self.add_error(name, str(problem.message))
+
+    def _input_for(self, problem: Problem) -> str | None:
+        if problem.field == "fields":
+            return "show_email" if problem.code == "no_reach" else None
+        return problem.field if problem.field in self.fields else None
+
     def service_data(self) -> dict[str, Any]:
         data = self.cleaned_data
         catalogue = list(FORM_FIELDS)

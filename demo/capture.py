@@ -29,6 +29,7 @@ from capture.models import CaptureChange, FormSubmission, IntakeKey, SubmissionO
 from capture.services.forms import web_form_create
 from capture.services.keys import intake_key_create, intake_key_revoke
 from crm.models import User
+from crm.versioning import as_jsonable
 from leads.models import Lead, Source
 
 WINDOW = datetime.timedelta(days=90)
@@ -93,18 +94,38 @@ def seed_capture(*, now: datetime.datetime, users: dict[str, User], seed: int = 
     live = intake_key_create(by=revops, name="HubSpot: website chat leads")
     old = intake_key_create(by=revops, name="Marketo (retired)")
     intake_key_revoke(key_id=old.key.pk, by=revops)
-    IntakeKey.objects.filter(pk=live.key.pk).update(
-        is_demo=True,
-        created_at=now - datetime.timedelta(days=60),
-        last_used_at=now - datetime.timedelta(hours=3),
+    _backdate_key(
+        live.key,
+        made=now - datetime.timedelta(days=60),
+        last_used=now - datetime.timedelta(hours=3),
     )
-    IntakeKey.objects.filter(pk=old.key.pk).update(
-        is_demo=True,
-        created_at=now - datetime.timedelta(days=400),
-        last_used_at=now - datetime.timedelta(days=75),
-        revoked_at=now - datetime.timedelta(days=70),
+    _backdate_key(
+        old.key,
+        made=now - datetime.timedelta(days=400),
+        last_used=now - datetime.timedelta(days=75),
+        revoked=now - datetime.timedelta(days=70),
     )
     return CaptureDemo(forms=forms, submissions=submissions, key_secret=live.secret)
+
+
+def _backdate_key(
+    key: IntakeKey,
+    *,
+    made: datetime.datetime,
+    last_used: datetime.datetime,
+    revoked: datetime.datetime | None = None,
+) -> None:
+    """Move a key the services just made (and maybe revoked) back in time, its history
+    with it: the list and the change history tell the same dates."""
+    IntakeKey.objects.filter(pk=key.pk).update(
+        is_demo=True, created_at=made, last_used_at=last_used, revoked_at=revoked
+    )
+    changes = CaptureChange.objects.filter(kind=CaptureChange.Kind.INTAKE_KEY, object_id=key.pk)
+    changes.filter(old={}).update(at=made)
+    if revoked is not None:
+        changes.filter(old__has_key="revoked_at").update(
+            at=revoked, new={"revoked_at": as_jsonable(revoked)}
+        )
 
 
 def _form(spec: FormSpec, *, by: User, now: datetime.datetime) -> WebForm:

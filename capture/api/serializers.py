@@ -141,8 +141,9 @@ class WebFormSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         fields = super().get_fields()
         fields["fields"] = FormFieldsField(
             required=False,
-            help_text="Lead fields the visitor fills in, in order. company_name, last_name and "
-            "email or phone are always added: a lead needs them.",
+            help_text="Lead fields the visitor fills in, in order. company_name and last_name "
+            "are always added; the list must hold email, phone or both (a lead needs a way to "
+            "reach the person), else 400 `no_reach`.",
         )
         return fields
 

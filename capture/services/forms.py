@@ -1,7 +1,7 @@
 """RevOps sets up web-to-lead forms: one set of rules for the settings page and the API.
 
 `web_form_values` says what a form would be saved as (defaults, text trimmed, origins in
-one spelling, the required lead fields added), `web_form_problems` lists every reason it
+one spelling, company and last name added), `web_form_problems` lists every reason it
 cannot be, and the create and update save it in one transaction with an audit row (who,
 when, old -> new). A form is deactivated, never deleted: its submissions and the leads
 it brought keep pointing at it.
@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from capture.access import require_forms
-from capture.fields import DEFAULT_FIELDS, FORM_FIELDS, with_required
+from capture.fields import DEFAULT_FIELDS, FORM_FIELDS, REACH, offers_reach, with_required
 from capture.models import CaptureChange, WebForm
 from capture.services._audit import record_change
 from crm.exceptions import NotFound, Problem, ValidationFailed
@@ -108,7 +108,8 @@ def web_form_snapshot(form: WebForm) -> dict[str, Any]:
 def web_form_values(data: Mapping[str, Any], *, form: WebForm | None = None) -> dict[str, Any]:
     """The form as it would be saved: `form`'s settings (or a new form's defaults) with
     `data` over them; text trimmed, origins spelled as browsers send them, and the lead
-    fields the intake rules need added to the fields shown."""
+    fields every form asks (company, last name) added to the fields shown. The way to
+    reach the person is not added: a form without e-mail or phone is a problem."""
     if form is not None:
         base = web_form_snapshot(form)
     else:
@@ -187,6 +188,18 @@ def _fields_problems(fields: Any) -> list[Problem]:
                 "fields",
                 _("%(names)s cannot be on a web form; choose from: %(allowed)s.")
                 % {"names": ", ".join(unknown), "allowed": ", ".join(FORM_FIELDS)},
+            )
+        ]
+    # A lead needs an e-mail or a phone (leads.gate): a form asking neither would only
+    # ever produce refusals, and which one to ask is RevOps' choice, not a guess of ours.
+    if not offers_reach(fields):
+        email, phone = (FORM_FIELDS[name].label for name in REACH)
+        return [
+            Problem(
+                "no_reach",
+                "fields",
+                _("A lead needs a way to reach the person: show %(email)s or %(phone)s (or both).")
+                % {"email": email, "phone": phone},
             )
         ]
     return []

@@ -65,3 +65,21 @@ def test_the_demo_reset_removes_capture_rows_that_hold_demo_users_and_leads(demo
     assert not CaptureChange.objects.exists()
     assert not FormSubmission.objects.exists()
     revops.delete()  # nothing protects the demo user any more
+
+
+def test_the_demo_keys_history_tells_the_dates_their_list_does(demo_leads):
+    now = timezone.now()
+    revops = UserFactory(revops=True, username="revops-demo", is_demo=True)
+
+    seed_capture(now=now, users={"revops": revops})
+
+    for key in IntakeKey.objects.all():
+        changes = CaptureChange.objects.filter(kind="intake_key", object_id=key.pk)
+        made = changes.get(old={})
+        assert made.at == key.created_at
+        if key.is_active:
+            assert changes.count() == 1
+            continue
+        revoked = changes.exclude(old={}).get()
+        assert revoked.at == key.revoked_at < now - datetime.timedelta(days=60)
+        assert revoked.new == {"revoked_at": key.revoked_at.isoformat()}

@@ -99,10 +99,23 @@ def test_revops_creates_a_form_with_defaults_and_required_fields_added(revops):
     assert change.old == {} and change.new["name"] == "Webinar sign-up"
 
 
-def test_a_form_with_no_way_to_reach_the_person_gets_the_email_field(make_form):
-    form = make_form(fields=["first_name"])
+def test_a_form_with_no_way_to_reach_the_person_is_refused_naming_both_fields(revops, web_form):
+    # Not e-mail added behind RevOps' back: which of the two to ask is theirs to choose.
+    client = client_for(revops)
 
-    assert form.fields == ["first_name", "company_name", "last_name", "email"]
+    created = client.post(FORMS, {"name": "Mine", "fields": ["first_name"]}, format="json")
+    changed = client.patch(
+        f"{FORMS}{web_form.pk}/", {"fields": ["first_name", "job_title"]}, format="json"
+    )
+
+    for response in (created, changed):
+        assert response.status_code == 400
+        (error,) = response.json()["errors"]
+        assert (error["code"], error["field"]) == ("no_reach", "fields")
+        assert "Work e-mail" in error["message"] and "Phone" in error["message"]
+    assert WebForm.objects.count() == 1
+    web_form.refresh_from_db()
+    assert "email" in web_form.fields and web_form.version == 1
 
 
 def test_every_problem_of_a_body_is_named_at_once(revops, make_form):
