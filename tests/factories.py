@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
+from typing import Any
 
 import factory
 from django.utils import timezone
@@ -196,3 +197,21 @@ class ContactRoleFactory(factory.django.DjangoModelFactory):
     opportunity = factory.SubFactory(OpportunityFactory)
     contact = factory.SelfAttribute("opportunity.primary_contact")
     role = OpportunityContactRole.Role.ECONOMIC_BUYER
+
+
+def running_timer(lead: Lead, due_at: datetime.datetime, *, policy: str = "first-contact") -> Any:
+    """A running SLA clock of `policy` on `lead`, due at `due_at` (24 h target, warned 6 h
+    before), its next check at the due time, as the sweep would find it."""
+    from sla.models import SlaPolicy, SlaTimer
+
+    return SlaTimer.objects.create(
+        policy=SlaPolicy.objects.get(key=policy),
+        lead=lead,
+        responsible=lead.owner,
+        started_at=due_at - datetime.timedelta(hours=24),
+        warn_at=due_at - datetime.timedelta(hours=6),
+        due_at=due_at,
+        target_value=24,
+        target_unit="hours",
+        next_check_at=due_at,
+    )

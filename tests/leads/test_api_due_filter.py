@@ -12,27 +12,11 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from leads.models import Lead
-from sla.models import SlaPolicy, SlaTimer
-from tests.factories import LeadFactory, UserFactory
+from tests.factories import LeadFactory, UserFactory, running_timer
 
 pytestmark = pytest.mark.django_db
 
 JAKARTA = zoneinfo.ZoneInfo("Asia/Jakarta")
-
-
-def _timer(lead: Lead, due_at: datetime.datetime) -> None:
-    SlaTimer.objects.create(
-        policy=SlaPolicy.objects.get(key="first-contact"),
-        lead=lead,
-        responsible=lead.owner,
-        started_at=due_at - datetime.timedelta(hours=24),
-        warn_at=due_at - datetime.timedelta(hours=6),
-        due_at=due_at,
-        target_value=24,
-        target_unit="hours",
-        next_check_at=due_at,
-    )
 
 
 @pytest.fixture
@@ -41,11 +25,15 @@ def world(db):
     now = timezone.now()
     local = now.astimezone(JAKARTA)
     end_of_day = local.replace(hour=23, minute=59, second=0, microsecond=0)
-    _timer(LeadFactory(owner=sdr, company_name="Overdue Co"), now - datetime.timedelta(minutes=5))
-    _timer(LeadFactory(owner=sdr, company_name="Next Week Co"), now + datetime.timedelta(days=7))
+    running_timer(
+        LeadFactory(owner=sdr, company_name="Overdue Co"), now - datetime.timedelta(minutes=5)
+    )
+    running_timer(
+        LeadFactory(owner=sdr, company_name="Next Week Co"), now + datetime.timedelta(days=7)
+    )
     later_today = end_of_day - now > datetime.timedelta(minutes=2)
     if later_today:
-        _timer(LeadFactory(owner=sdr, company_name="Today Co"), end_of_day)
+        running_timer(LeadFactory(owner=sdr, company_name="Today Co"), end_of_day)
     LeadFactory(owner=sdr, company_name="No Clock Co")
     client = APIClient()
     client.force_authenticate(sdr)

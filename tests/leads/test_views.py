@@ -25,7 +25,7 @@ from leads.models import (
     RejectionReason,
     Source,
 )
-from sla.models import SlaPolicy, SlaTimer
+from sla.models import SlaTimer
 from tests.factories import (
     ActivityFactory,
     HandoffFactory,
@@ -33,6 +33,7 @@ from tests.factories import (
     QualificationFactory,
     TeamFactory,
     UserFactory,
+    running_timer,
 )
 
 pytestmark = pytest.mark.django_db
@@ -62,18 +63,7 @@ def _lead(owner, status=S.MQL, **kwargs) -> Lead:
 
 
 def _timer(lead: Lead, due_at: datetime.datetime, key: str = "first-contact") -> SlaTimer:
-    policy = SlaPolicy.objects.get(key=key)
-    return SlaTimer.objects.create(
-        policy=policy,
-        lead=lead,
-        responsible=lead.owner,
-        started_at=due_at - datetime.timedelta(hours=24),
-        warn_at=due_at - datetime.timedelta(hours=6),
-        due_at=due_at,
-        target_value=24,
-        target_unit="hours",
-        next_check_at=due_at,
-    )
+    return running_timer(lead, due_at, policy=key)
 
 
 def _moves(lead: Lead) -> list[tuple[str, str]]:

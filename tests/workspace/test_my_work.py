@@ -12,8 +12,8 @@ from crm.models import User
 from leads.models import Lead
 from leads.selectors import QueueFilter, lead_queue
 from opportunities.models import Stage
-from sla.models import SlaPolicy, SlaTimer
-from tests.factories import LeadFactory, OpportunityFactory, UserFactory
+from sla.models import SlaTimer
+from tests.factories import LeadFactory, OpportunityFactory, UserFactory, running_timer
 from workspace import selectors
 from workspace.selectors import my_work
 
@@ -28,17 +28,7 @@ HOME_PAGE_QUERIES = MY_WORK_QUERIES + 5
 
 
 def running_clock(lead: Lead, *, policy: str, due_in: datetime.timedelta) -> SlaTimer:
-    due = timezone.now() + due_in
-    return SlaTimer.objects.create(
-        policy=SlaPolicy.objects.get(key=policy),
-        lead=lead,
-        responsible=lead.owner,
-        started_at=due - datetime.timedelta(hours=24),
-        warn_at=due - datetime.timedelta(hours=6),
-        due_at=due,
-        target_value=24,
-        target_unit="hours",
-    )
+    return running_timer(lead, timezone.now() + due_in, policy=policy)
 
 
 def created(lead: Lead, *, days_ago: float) -> Lead:
