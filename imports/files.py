@@ -186,7 +186,7 @@ def _check_header(facts: FileFacts) -> None:
     if len([h for h in facts.headers if h]) < 2:
         raise refuse(
             _(
-                "The first row must name the columns, separated by commas or semicolons; "
+                "The first row must name the columns, separated by commas, semicolons or tabs; "
                 "this file has only one column."
             ),
             "no_columns",

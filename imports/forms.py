@@ -28,7 +28,7 @@ class UploadForm(forms.Form):
     file = forms.FileField(
         label=_("CSV file"),
         help_text=_(
-            "UTF-8 or Windows-1252, separated by commas or semicolons, the first row naming "
+            "UTF-8 or Windows-1252, separated by commas, semicolons or tabs, the first row naming "
             "the columns; up to 1,000,000 rows or 200 MB. Salesforce, HubSpot and Pipedrive "
             "exports are read as they are."
         ),
