@@ -160,14 +160,22 @@ def _locked_fallback() -> RoutingFallback:
     return pointer
 
 
+def may_own_leads(user: User) -> bool:
+    """Who may own a lead: an active SDR, or an active manager (who works some leads
+    themselves); the assignment refuses anyone else, and so does an import's row."""
+    return user.is_active and user.role in (User.Role.SDR, User.Role.MANAGER)
+
+
+def not_an_owner(field: str = "owner") -> Problem:
+    return Problem("not_an_sdr", field, _("Leads are owned by an active SDR or manager."))
+
+
 def _assign(
     lead: Lead, *, owner: User, by: User | None, at: datetime.datetime, reason: str
 ) -> None:
     """Give a locked lead to `owner`: record it, tell them, and start or move the clocks."""
-    if not (owner.is_active and owner.role in (User.Role.SDR, User.Role.MANAGER)):
-        raise ValidationFailed(
-            problems=[Problem("not_an_sdr", "owner", _("Leads are owned by an active SDR."))]
-        )
+    if not may_own_leads(owner):
+        raise ValidationFailed(problems=[not_an_owner()])
     previous = lead.owner
     first = lead.assigned_at is None
     lead.owner = owner

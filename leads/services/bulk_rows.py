@@ -29,6 +29,7 @@ from crm.models import User
 from crm.placeholders import is_placeholder
 from leads import gate
 from leads.models import Lead, Qualification, Source
+from leads.services.assignment import may_own_leads, not_an_owner
 from leads.services.edits import EDITABLE_FIELDS
 
 Status = Lead.Status
@@ -96,8 +97,8 @@ def row_problems(row: BulkRow) -> list[Problem]:
         problems.append(
             Problem("invalid_choice", "status", _("A lead cannot come in with this status."))
         )
-    if row.owner is not None and not _may_own(row.owner):
-        problems.append(Problem("not_an_sdr", "owner", _("Leads are owned by an active SDR.")))
+    if row.owner is not None and not may_own_leads(row.owner):
+        problems.append(not_an_owner())
     return problems
 
 
@@ -133,11 +134,6 @@ def _passes_intake(data: dict[str, Any]) -> bool:
     score = data.get("score")
     text = "" if score is None else str(score)
     return not text or (text.isdigit() and int(text) <= 100)
-
-
-def _may_own(user: User) -> bool:
-    """`_assign`'s rule: only an active SDR or manager owns a lead."""
-    return user.is_active and user.role in (User.Role.SDR, User.Role.MANAGER)
 
 
 # --- writing -----------------------------------------------------------------------------------
