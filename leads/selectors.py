@@ -211,6 +211,13 @@ def lead_recent_activities(lead: Lead, *, limit: int = 10) -> list[Activity]:
     return list(lead.activities.select_related("owner").order_by("-created_at")[:limit])
 
 
+# Keys of a lead event's `changes` that are no field: how a touch came in, and what a
+# merge records to mark and count what it moved (`leads.services.merge.MOVED_ROWS`).
+EVENT_BOOKKEEPING = frozenset(
+    {"channel", "form", "merged_lead", "merged_into", "moved", "moved_rows"}
+)
+
+
 def field_label(name: str) -> str:
     """A lead, qualification or hand-off field as people name it."""
     for model in (Lead, Qualification, Handoff):
@@ -278,6 +285,7 @@ def lead_timeline(lead: Lead, *, since: datetime.datetime | None = None) -> list
                     "new": display_value(field, new),
                 }
                 for field, (old, new) in (e.changes or {}).items()
+                if field not in EVENT_BOOKKEEPING
             ],
         }
         for e in events

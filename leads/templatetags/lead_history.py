@@ -13,7 +13,7 @@ from typing import Any
 from django import template
 from django.utils.translation import gettext_lazy as _
 
-from leads.selectors import display_value, field_label
+from leads.selectors import EVENT_BOOKKEEPING, display_value, field_label
 from leads.services.merge import MOVED_ROWS
 from leads.services.merge import moved_summary as describe_moved
 
@@ -27,7 +27,7 @@ CHANNELS = {
     "webhook": _("marketing automation (webhook)"),
 }
 # Keys of a touch or merge that are not lead fields.
-_BOOKKEEPING = frozenset({"channel", "form", "merged_lead", "merged_into", "moved", MOVED_ROWS})
+_BOOKKEEPING = EVENT_BOOKKEEPING | {MOVED_ROWS}
 
 
 def _new(changes: dict[str, Any], key: str) -> Any:
