@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from crm.exceptions import Problem
 from crm.models import User, normalize_domain
@@ -48,6 +49,9 @@ TEXT_FIELDS = frozenset(
 _NEUTRALIZED = ("'=", "'+", "'-", "'@", "'\t", "'\r")
 _NUMBER = re.compile(r"\d[\d,.' \u00a0]*")
 _NOT_DIGIT = re.compile(r"\D")
+# A count written short, as exports and people do: "1k", "1.5K", "2m" (the first number).
+_SHORT_COUNT = re.compile(r"^\D*?(\d+(?:[.,]\d+)?)\s*([kKmM])(?![a-zA-Z])")
+_SHORT_FACTOR = {"k": 1_000, "m": 1_000_000}
 # A count as people write it ("1200", "1,200", "1.200"): nothing lost in reading it.
 _PLAIN_COUNT = re.compile(r"\d{1,3}(?:[,.' \u00a0]?\d{3})*")
 _STATUSES = frozenset(Lead.Status.values)  # `.values` is rebuilt at every access
@@ -205,9 +209,12 @@ class RowReader:
                     Problem(
                         "employee_range",
                         "employee_count",
-                        _(
+                        ngettext(
+                            "“%(value)s” is kept as %(count)d employee (a range keeps its "
+                            "lower end).",
                             "“%(value)s” is kept as %(count)d employees (a range keeps its "
-                            "lower end)."
+                            "lower end).",
+                            scratch.data["employee_count"],
                         )
                         % {"value": text, "count": scratch.data["employee_count"]},
                     )
@@ -236,6 +243,11 @@ class RowReader:
         """ "1,200", "51-200" (a range: its lower end), "10,001+"."""
         if text.isascii() and text.isdigit() and len(text) <= 9:  # the common case
             row.data["employee_count"] = int(text)
+            return
+        short = _SHORT_COUNT.match(text)
+        if short:
+            number = float(short.group(1).replace(",", ".")) * _SHORT_FACTOR[short.group(2).lower()]
+            row.data["employee_count"] = int(number)
             return
         match = _NUMBER.search(text)
         digits = _NOT_DIGIT.sub("", match.group()) if match else ""

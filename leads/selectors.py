@@ -175,11 +175,19 @@ def lead_queue_page(
 # --- the API ---------------------------------------------------------------------------------
 
 
+_API_RELATED = ("owner", "ae", "team", "rejection_reason", "disqualification_reason")
+
+
 def leads_for_api(user: User) -> QuerySet[Lead]:
     """The leads `user` may read, with what the serializer and the permission rules touch."""
-    return Lead.objects.visible_to(user).select_related(
-        "owner", "ae", "team", "rejection_reason", "disqualification_reason"
-    )
+    return Lead.objects.visible_to(user).select_related(*_API_RELATED)
+
+
+def lead_api_row(lead_id: int) -> Lead:
+    """One lead as the API answers it, for a caller that authorized the read already: the
+    merge's answer about the duplicate it just closed, which may have left the user's
+    scope with that (a manager sees an unassigned lead only while it is open)."""
+    return Lead.objects.select_related(*_API_RELATED).get(pk=lead_id)
 
 
 def lead_activities_for_api(lead: Lead, *, limit: int = 200) -> QuerySet[Activity]:

@@ -97,7 +97,7 @@ class LeadMergeView(APIView):
         rows = selectors.leads_for_api(user)
         body: dict[str, Any] = {
             "survivor": LeadSerializer(rows.get(pk=result.survivor.pk)).data,
-            "duplicate": LeadSerializer(rows.get(pk=result.duplicate.pk)).data,
+            "duplicate": LeadSerializer(selectors.lead_api_row(result.duplicate.pk)).data,
             "moved": result.moved,
         }
         return with_etag(Response(body), result.survivor.version)

@@ -71,11 +71,7 @@ def merge_problems(survivor_id: Any, duplicate_id: Any, values: Mapping[str, Any
     (`values.<field>`: a known field, "survivor" or "duplicate") and the pair itself."""
     problems = []
     if duplicate_id is not None and str(duplicate_id) == str(survivor_id):
-        problems.append(
-            Problem(
-                "same_lead", "duplicate", _("Choose another lead: a lead is not its own duplicate.")
-            )
-        )
+        problems.append(_same_lead())
     for name, choice in values.items():
         if name not in MERGE_FIELDS:
             problems.append(
@@ -168,10 +164,18 @@ def lead_to_merge(by: User, lead_id: Any, *, side: str, lock: bool = False) -> L
         raise NotAllowed(problems=[problem]) from None
 
 
+def _same_lead() -> Problem:
+    return Problem(
+        "same_lead", "duplicate", _("Choose another lead: a lead is not its own duplicate.")
+    )
+
+
 def merge_pair_problems(survivor: Lead, duplicate: Lead) -> list[Problem]:
     """Why lead `duplicate` cannot be merged into lead `survivor`, whoever asks; empty
     when it can. The one rule: `lead_merge` checks it on the locked rows, the merge page
     before it offers the form."""
+    if survivor.pk == duplicate.pk:
+        return [_same_lead()]
     problems = []
     if survivor.status == Status.DISQUALIFIED and duplicate.status != Status.DISQUALIFIED:
         # The person's live lead would close with the merge: keep it, merge the other.

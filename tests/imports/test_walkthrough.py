@@ -369,3 +369,17 @@ def test_the_job_page_says_why_rows_were_skipped(client, run_import, revops):
     client.force_login(revops)
     page = client.get(reverse("imports:detail", args=[job.pk])).content.decode()
     assert "appear again further down the file" in page
+
+
+@pytest.mark.parametrize(
+    ("text", "count"),
+    [("1k-5k", 1_000), ("1.5K", 1_500), ("2m+", 2_000_000), ("51-200", 51), ("10,001+", 10_001)],
+)
+def test_employee_counts_written_short_or_as_ranges(text, count):
+    from imports.rows import RowReader
+    from leads.services.bulk_rows import BulkRow
+
+    reader = RowReader.__new__(RowReader)  # the conversion of one value needs no file
+    row = BulkRow(data={})
+    reader._employees(text, 0, row)
+    assert row.data["employee_count"] == count

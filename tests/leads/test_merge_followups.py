@@ -448,3 +448,30 @@ def test_a_closed_imported_lead_keeps_an_owner_the_file_or_the_import_names(sdrs
     owners = [Lead.objects.get(pk=o.lead_id).owner for o in result.outcomes]
     assert owners == [named, default]
     assert RoutingFallback.objects.get().last_assigned_id is None
+
+
+def test_the_merge_page_refuses_a_lead_merged_into_itself_up_front(client, pair_for_browser):
+    survivor, _duplicate, boss = pair_for_browser
+    client.force_login(boss)
+    page = client.get(reverse("leads:merge", args=[survivor.pk, survivor.pk]))
+    content = page.content.decode()
+    assert 'data-testid="merge-refused"' in content
+    assert "a lead is not its own duplicate" in content
+    assert 'data-testid="confirm-merge"' not in content
+
+
+def test_a_manager_merging_an_unassigned_lead_gets_both_leads_back_not_a_500(rep, boss):
+    # given an open unassigned lead (a manager sees it only while it is open)
+    survivor = services.lead_create(by=rep, data={**PERSON, "email": SURVIVOR_EMAIL}, owner=rep)
+    stray = LeadFactory(owner=None, email=MERGED_EMAIL, **PERSON)
+
+    # when the manager merges it into their team's lead through the API
+    response = _api(boss).post(
+        f"/api/v1/leads/{survivor.pk}/merge/", {"duplicate": stray.pk}, format="json"
+    )
+
+    # then the answer carries both, the duplicate closed as the merge left it
+    assert response.status_code == 200, response.content
+    assert response.json()["duplicate"]["id"] == stray.pk
+    assert response.json()["survivor"]["id"] == survivor.pk
+    assert Lead.objects.get(pk=stray.pk).merged_into_id == survivor.pk
