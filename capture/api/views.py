@@ -12,12 +12,12 @@ when every row made or found a lead, 207 when some did not.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NoReturn
 
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins, status, viewsets
+from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import BaseParser
 from rest_framework.permissions import SAFE_METHODS, BasePermission
@@ -246,6 +246,15 @@ class IntakeView(APIView):
     permission_classes = [HasIntakeKey]
     throttle_classes = [IntakeKeyThrottle]
     parser_classes: list[type[BaseParser]] = [BoundedJSONParser]
+
+    def permission_denied(
+        self, request: Request, message: str | None = None, code: str | None = None
+    ) -> NoReturn:
+        """No key at all: a 401 that names the header to send, not DRF's "Authentication
+        credentials were not provided." (a marketing tool's admin reads this)."""
+        if not isinstance(request.auth, IntakeKey):
+            raise exceptions.NotAuthenticated(HasIntakeKey.message, code="missing_intake_key")
+        super().permission_denied(request, message, code)
 
     @extend_schema(
         operation_id="intake_create",

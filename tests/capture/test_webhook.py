@@ -207,6 +207,10 @@ def test_no_key_or_a_wrong_key_is_401_in_json(secret):
         assert response.json()["errors"]
         assert response["WWW-Authenticate"] == "X-Intake-Key"
     assert not Lead.objects.exists()
+    # a tool sent no key at all: the answer names the header to send
+    (error,) = missing.json()["errors"]
+    assert error["code"] == "missing_intake_key"
+    assert "X-Intake-Key" in error["message"]
 
 
 def test_a_user_token_is_not_an_intake_key(revops):
