@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from crm.exceptions import Problem
-from crm.models import User, normalize_domain
+from crm.models import User
 from imports.columns import (
     DATE_FORMATS,
     ISO_DATE,
@@ -35,6 +35,7 @@ from imports.columns import (
     status_index,
 )
 from imports.models import ImportJob
+from leads.identity import stored_domain
 from leads.models import Lead
 from leads.services.bulk_rows import BulkRow, row_problems
 
@@ -105,7 +106,7 @@ class RowReader:
         self.normalized = functools.lru_cache(maxsize=4096)(normalized)
         # A website column: "https://www.acme.example/" is stored as "acme.example".
         self.maps_domain = "company_domain" in job.columns
-        self.web_domain = functools.lru_cache(maxsize=4096)(web_domain)
+        self.web_domain = functools.lru_cache(maxsize=4096)(stored_domain)
         self.employee_columns = [i for i, target in steps if target == "employee_count"]
         try:
             self.zone: datetime.tzinfo = zoneinfo.ZoneInfo(job.created_by.time_zone or "UTC")
@@ -347,16 +348,6 @@ class RowReader:
                 )
             )
         row.owner = owner
-
-
-def web_domain(text: str) -> str:
-    """ "https://www.Acme.example/about" -> "acme.example" (`crm.models.normalize_domain`,
-    the key accounts are matched on); a value that names no host is kept as written."""
-    try:
-        domain = normalize_domain(text)
-    except ValueError:  # "http://[bad": no host to read
-        return text
-    return domain if "." in domain else text
 
 
 def _overrides(maps: dict[str, dict[str, str]], name: str) -> dict[str, str]:

@@ -51,6 +51,18 @@ def normalize_domain(value: Any) -> str:
     return _crm_normalize_domain(str(value or ""))
 
 
+def stored_domain(text: str) -> str:
+    """A company web domain as a lead stores it, whichever way it came in (a form, the
+    API, the webhook, an import): "https://www.Acme.example/about" -> "acme.example", the
+    form the key accounts and the duplicate check match on; a value that names no host
+    ("n/a", "http://[bad") is kept as written."""
+    try:
+        domain = _crm_normalize_domain(text)
+    except ValueError:  # "http://[bad": no host to read
+        return text
+    return domain if "." in domain else text
+
+
 def normalize_name(first: Any, last: Any) -> str:
     """`  ANA   María `, `Pérez` -> `ana maría pérez`; empty without a last name.
 

@@ -35,7 +35,7 @@ from crm.versioning import as_jsonable, save_with_version_bump
 from leads import gate
 from leads.clocks import ClockEvent, clocks
 from leads.duplicates import find_duplicates, live_lead, person_leads, previous_lead, survivors
-from leads.identity import lock_id, lock_keys, normalize_email
+from leads.identity import lock_id, lock_keys, normalize_email, stored_domain
 from leads.models import Lead, LeadEvent, Qualification
 from leads.services._locking import lockable
 from leads.services._records import record_event
@@ -134,10 +134,13 @@ def _check(data: Mapping[str, Any]) -> None:
 
 def _cleaned(data: Mapping[str, Any]) -> dict[str, Any]:
     """The values to store: no Nones, the e-mail without surrounding spaces (the
-    `Lower("email")` index and `normalize_email` then agree)."""
+    `Lower("email")` index and `normalize_email` then agree), the web domain as a domain
+    (`identity.stored_domain`, as an import stores it)."""
     values = {k: v for k, v in data.items() if v is not None}
     if isinstance(values.get("email"), str):
         values["email"] = values["email"].strip()
+    if isinstance(values.get("company_domain"), str) and values["company_domain"].strip():
+        values["company_domain"] = stored_domain(values["company_domain"].strip())
     return values
 
 
