@@ -39,9 +39,9 @@ from imports.config import ImportConfig
 from imports.files import ChunkStream, read_rows
 from imports.models import ImportFileChunk, ImportJob, ImportRowError
 from imports.rows import Converted, RowReader
-from leads.identity import PersonKeys, person_keys
-from leads.services.bulk_intake import Assignment, BulkOutcome, leads_bulk_intake
+from leads.services.bulk_intake import BulkOutcome, leads_bulk_intake
 from leads.services.bulk_rehearsal import Rehearsal
+from leads.services.bulk_routing import Assignment
 from leads.services.bulk_rows import write_rows
 
 logger = logging.getLogger(__name__)
@@ -292,7 +292,7 @@ def import_preview(job: ImportJob, config: ImportConfig, *, by: User) -> list[Pr
     names = field_columns(job.headers, config.columns)
     outcomes = iter(result.outcomes)
     preview = []
-    seen: list[tuple[int, PersonKeys]] = []  # the rows before, for a skipped row's reason
+    taken: list[int] = []  # the file's row of each row the batch took, by its index there
     for row, values, c in converted:
         if c.row is None:
             preview.append(
@@ -300,13 +300,13 @@ def import_preview(job: ImportJob, config: ImportConfig, *, by: User) -> list[Pr
             )
             continue
         outcome = next(outcomes)
-        keys = person_keys(c.row.data)
         notes = _notes(outcome.problems, names)
         if outcome.outcome != "failed":
             notes += _notes(reader.warnings(values), names, warning=True)
         if outcome.outcome == "skipped":
-            notes += (Note("", _skip_reason(outcome, keys, seen, config.on_duplicate)),)
-        seen.append((row, keys))
+            earlier = taken[outcome.follows] if outcome.follows is not None else None
+            notes += (Note("", _skip_reason(outcome, earlier, config.on_duplicate)),)
+        taken.append(row)
         preview.append(PreviewRow(row, values, outcome.outcome, outcome.problems, notes))
     return preview
 
@@ -320,11 +320,18 @@ def _notes(
     )
 
 
-def _skip_reason(
-    outcome: BulkOutcome, keys: PersonKeys, seen: list[tuple[int, PersonKeys]], mode: str
-) -> str:
-    """Why a row is skipped: its person has a lead already, or is a row of the file before."""
+def _skip_reason(outcome: BulkOutcome, earlier: int | None, mode: str) -> str:
+    """Why a row is skipped: its person has a lead already, or is the person of `earlier`,
+    a row before it in the file (the batch's own matching, `BulkOutcome.follows`)."""
     nothing_new = mode != "skip"  # fill or overwrite: the row had nothing to change
+    if earlier is not None:
+        if nothing_new:
+            return _(
+                "The same person as row %(row)d of the file, and this row adds nothing to it."
+            ) % {"row": earlier}
+        return _("The same person as row %(row)d of the file: a person is added once.") % {
+            "row": earlier
+        }
     if outcome.lead_id is not None:
         if nothing_new:
             return _(
@@ -333,25 +340,7 @@ def _skip_reason(
         return _("This person already has a lead (#%(id)d): it is kept as it is.") % {
             "id": outcome.lead_id
         }
-    email, name, domain = keys
-    earlier = next(
-        (
-            row
-            for row, (other_email, other_name, other_domain) in seen
-            if (email and email == other_email)
-            or (name and name == other_name and domain == other_domain)
-        ),
-        None,
-    )
-    if earlier is None:
-        return _("The same person as a row before it in the file: a person is added once.")
-    if nothing_new:
-        return _("The same person as row %(row)d of the file, and this row adds nothing to it.") % {
-            "row": earlier
-        }
-    return _("The same person as row %(row)d of the file: a person is added once.") % {
-        "row": earlier
-    }
+    return _("The same person as a row before it in the file: a person is added once.")
 
 
 def sample_values(job: ImportJob, index: int, *, rows: int = 2_000, limit: int = 30) -> list[str]:

@@ -103,6 +103,8 @@ class BulkOutcome:
     outcome: Literal["created", "updated", "skipped", "failed"]
     lead_id: int | None = None
     problems: tuple[Problem, ...] = ()
+    # The same person as this earlier row of the batch (its index): fed into its lead.
+    follows: int | None = None
 
 
 @dataclass
@@ -180,7 +182,8 @@ def _complete(
         if outcome is None:
             outcome = BulkOutcome("created", new_ids.get(index))
         elif index in plan.follows:
-            outcome = BulkOutcome(outcome.outcome, new_ids.get(plan.follows[index]))
+            leader = plan.follows[index]
+            outcome = BulkOutcome(outcome.outcome, new_ids.get(leader), follows=leader)
         done.append(outcome)
     return done
 
