@@ -40,6 +40,7 @@ from imports.models import (
 from imports.run import delete_file
 from imports.selectors import is_rehearsal_kept
 from leads.models import Lead, Source
+from leads.services.assignment import may_own_leads
 from leads.services.bulk_rows import IMPORT_STATUSES
 
 logger = logging.getLogger(__name__)
@@ -237,9 +238,7 @@ def _default_problems(config: ImportConfig, *, by: User, owner_mapped: bool) -> 
                 ),
             )
         )
-    if owner is not None and not (
-        owner.is_active and owner.role in (User.Role.SDR, User.Role.MANAGER)
-    ):
+    if owner is not None and not may_own_leads(owner):
         problems.append(
             Problem(
                 "not_an_sdr",
