@@ -526,8 +526,8 @@ class MergeForm(StyledForm):
                 {
                     "name": name,
                     "label": bound.label,
-                    "survivor": _display(self.survivor, name),
-                    "duplicate": _display(self.duplicate, name),
+                    "survivor": merge_value_shown(self.survivor, name),
+                    "duplicate": merge_value_shown(self.duplicate, name),
                     "survivor_radio": radios[0],
                     "duplicate_radio": radios[1],
                     "errors": bound.errors,
@@ -549,7 +549,7 @@ class MergeForm(StyledForm):
         return {name: choice for name, choice in chosen.items() if choice}
 
 
-def _display(lead: Lead, name: str) -> Any:
-    """A lead's field as the chooser shows it: the choice's label for coded fields."""
+def merge_value_shown(lead: Lead, name: str) -> Any:
+    """A lead's field as the merge page shows it: the choice's label for coded fields."""
     display = getattr(lead, f"get_{name}_display", None)
     return display() if callable(display) else getattr(lead, name)

@@ -23,7 +23,7 @@ from crm.web.requests import AuthedHttpRequest
 from leads import selectors, services
 from leads.access import lead_for, user_may
 from leads.duplicates import find_duplicates
-from leads.forms import MergeForm, MergePickForm
+from leads.forms import MergeForm, MergePickForm, merge_value_shown
 from leads.models import Activity, Handoff, Lead, LeadEvent, LeadTransition
 from leads.services.merge import (
     MERGE_FIELDS,
@@ -164,7 +164,7 @@ def lead_merge(request: AuthedHttpRequest, pk: int, duplicate_pk: int) -> HttpRe
         "duplicate_id": duplicate.pk,
         "form": form,
         "alike": [
-            {"label": selectors.field_label(n), "value": getattr(survivor, n)}
+            {"label": selectors.field_label(n), "value": merge_value_shown(survivor, n)}
             for n in alike
             if getattr(survivor, n) not in (None, "")
         ],

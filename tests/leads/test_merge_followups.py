@@ -475,3 +475,11 @@ def test_a_manager_merging_an_unassigned_lead_gets_both_leads_back_not_a_500(rep
     assert response.json()["duplicate"]["id"] == stray.pk
     assert response.json()["survivor"]["id"] == survivor.pk
     assert Lead.objects.get(pk=stray.pk).merged_into_id == survivor.pk
+
+
+def test_the_fields_alike_on_both_show_their_labels(client, pair_for_browser):
+    survivor, duplicate, boss = pair_for_browser  # both came in as source "inbound"
+    client.force_login(boss)
+    page = client.get(reverse("leads:merge", args=[survivor.pk, duplicate.pk]))
+    alike = {row["label"]: row["value"] for row in page.context["alike"]}
+    assert str(alike["Source"]) == "Inbound"
