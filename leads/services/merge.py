@@ -274,15 +274,13 @@ def moved_summary(moved: Mapping[str, int]) -> str:
     lists them; `touches`, when given, are counted among them too. Kinds with none are
     left out; nothing at all is ""."""
     history = moved.get("events", 0) + moved.get("transitions", 0)
-    details = [
-        ngettext("%(count)d status move", "%(count)d status moves", count) % {"count": count}
-        for count in [moved.get("transitions", 0)]
-        if count
-    ] + [
-        ngettext("%(count)d touch", "%(count)d touches", count) % {"count": count}
-        for count in [moved.get("touches", 0)]
-        if count
-    ]
+    details = []
+    if count := moved.get("transitions", 0):
+        details.append(
+            ngettext("%(count)d status move", "%(count)d status moves", count) % {"count": count}
+        )
+    if count := moved.get("touches", 0):
+        details.append(ngettext("%(count)d touch", "%(count)d touches", count) % {"count": count})
     parts = []
     if count := moved.get("activities", 0):
         parts.append(
