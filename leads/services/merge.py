@@ -260,6 +260,8 @@ def _move_rows(kept: Lead, gone: Lead) -> tuple[dict[str, int], dict[str, list[i
     }
     moved = {
         "activities": Activity.objects.filter(lead=gone).update(lead=kept),
+        # Counted among the events, and told apart as the merge page tells them.
+        "touches": events.filter(kind=LeadEvent.Kind.TOUCH).count(),
         "events": LeadEvent.objects.filter(pk__in=rows["events"]).update(lead=kept),
         "transitions": LeadTransition.objects.filter(pk__in=rows["transitions"]).update(lead=kept),
         "handoffs": Handoff.objects.filter(lead=gone).update(lead=kept),

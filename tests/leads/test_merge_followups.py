@@ -483,3 +483,24 @@ def test_the_fields_alike_on_both_show_their_labels(client, pair_for_browser):
     page = client.get(reverse("leads:merge", args=[survivor.pk, duplicate.pk]))
     alike = {row["label"]: row["value"] for row in page.context["alike"]}
     assert str(alike["Source"]) == "Inbound"
+
+
+def test_a_touch_is_counted_alike_before_and_after_the_merge(client, pair_for_browser):
+    # given a duplicate the person came in again on (a touch on its history)
+    survivor, duplicate, boss = pair_for_browser
+    services.lead_intake(by=None, data={**PERSON, "email": MERGED_EMAIL}, via="webhook")
+    client.force_login(boss)
+    url = reverse("leads:merge", args=[survivor.pk, duplicate.pk])
+    chooser = " ".join(client.get(url).content.decode().split())
+    expected = "4 history entries (1 status move, 1 touch)"
+    assert expected in chooser
+
+    # when it is merged, the message and the history say the same
+    response = client.post(
+        url,
+        {"survivor_version": survivor.version, "duplicate_version": duplicate.version},
+        follow=True,
+    )
+    page = " ".join(response.content.decode().split())
+    assert f"Lead #{duplicate.pk} merged into this lead: {expected} moved over." in page
+    assert f"Moved over: {expected}." in page
