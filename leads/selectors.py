@@ -265,6 +265,7 @@ def lead_timeline(lead: Lead, *, since: datetime.datetime | None = None) -> list
     entries: list[dict[str, Any]] = [
         {
             "type": "transition",
+            "pk": t.pk,
             "at": t.created_at,
             "sort": (t.created_at, 1, t.pk),
             "actor": t.actor,
@@ -279,6 +280,7 @@ def lead_timeline(lead: Lead, *, since: datetime.datetime | None = None) -> list
     entries += [
         {
             "type": "event",
+            "pk": e.pk,
             "kind": e.kind,
             "title": e.get_kind_display(),
             "at": e.created_at,

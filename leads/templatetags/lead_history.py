@@ -26,8 +26,6 @@ CHANNELS = {
     "web_form": _("a web form"),
     "webhook": _("marketing automation (webhook)"),
 }
-# Keys of a touch or merge that are not lead fields.
-_BOOKKEEPING = EVENT_BOOKKEEPING | {MOVED_ROWS}
 
 
 def _new(changes: dict[str, Any], key: str) -> Any:
@@ -58,7 +56,7 @@ def field_changes(changes: dict[str, Any]) -> list[dict[str, Any]]:
             "new": display_value(name, pair[1]),
         }
         for name, pair in changes.items()
-        if name not in _BOOKKEEPING and isinstance(pair, list | tuple) and len(pair) == 2
+        if name not in EVENT_BOOKKEEPING and isinstance(pair, list | tuple) and len(pair) == 2
     ]
 
 
@@ -94,6 +92,4 @@ def merged_from(entry: dict[str, Any], origins: dict[tuple[str, int], int]) -> i
     happened to this lead."""
     if not origins:
         return None
-    # `leads.selectors.lead_timeline` ends each entry's sort key with the row's id.
-    pk = entry.get("pk", entry["sort"][-1])
-    return origins.get((entry["type"], pk))
+    return origins.get((entry["type"], entry["pk"]))
