@@ -30,7 +30,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from bench import Row, alternating_medians, database_url, say, setup_django
+from bench import Row, alternating_medians, database_url, production_mode, say, setup_django
 
 LEADS = int(os.environ.get("BENCH_LEADS", "100000"))
 RUNS = int(os.environ.get("BENCH_RUNS", "101"))
@@ -86,9 +86,7 @@ TARGETS = {"list50": 3.5, "list10": 3.0, "detail": 6.0}
 
 
 def main(leads: int = LEADS) -> list[Row]:
-    os.environ.setdefault("DEBUG", "0")
-    os.environ.setdefault("SECRET_KEY", "bench-only-" + "k" * 48)
-    os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
+    production_mode()
     os.environ.setdefault("REDIS_URL", REDIS_URL)
     setup_django()
     import psycopg
