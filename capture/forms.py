@@ -9,7 +9,6 @@ from typing import Any
 
 from babel import Locale, UnknownLocaleError
 from django import forms
-from django.core.exceptions import NON_FIELD_ERRORS
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -23,7 +22,7 @@ from capture.fields import (
 )
 from capture.models import WebForm
 from crm.exceptions import Problem
-from crm.web.forms import ReadOnlyCapable
+from crm.web.forms import ReadOnlyCapable, form_problems
 from leads.forms import StyledForm, VersionedForm
 from leads.models import Lead, Source
 
@@ -128,15 +127,7 @@ class PublicLeadForm(StyledForm):
 
     def problems(self) -> list[Problem]:
         """The form's errors as the API names them."""
-        return [
-            Problem(
-                error.code or "invalid",
-                None if name == NON_FIELD_ERRORS else name,
-                str(error.message % (error.params or {})),
-            )
-            for name, errors in self.errors.as_data().items()
-            for error in errors
-        ]
+        return form_problems(self)
 
 
 def _max_employees(value: int) -> None:

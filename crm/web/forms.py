@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.forms import BaseForm, Field
 from django.utils.translation import gettext as _
@@ -85,6 +86,21 @@ class ReadOnlyCapable:
             field.disabled = True
 
 
+def form_problems(form: BaseForm, *, labelled: bool = False) -> list[Problem]:
+    """A form's errors as Problems, one per message, as the API names them (a non-field
+    error has no field); `labelled` starts each field's message with its label, for a
+    message shown away from the form."""
+    problems = []
+    for name, errors in form.errors.as_data().items():
+        field = None if name == NON_FIELD_ERRORS else name
+        label = form.fields[name].label if labelled and name in form.fields else None
+        for error in errors:
+            for message in error.messages:
+                text = f"{label}: {message}" if label else message
+                problems.append(Problem(error.code or "invalid", field, text))
+    return problems
+
+
 def refuse_unparsed_filters(form: BaseForm) -> None:
     """An export whose filters do not parse is refused, naming them, not widened: the
     list page shows every row when a filter is bad (and says so beside it), but a file
@@ -93,17 +109,7 @@ def refuse_unparsed_filters(form: BaseForm) -> None:
     middleware shows as a message on the page the caller names (`set_back_url`)."""
     if not form.is_bound or form.is_valid():
         return
-    problems = [
-        Problem("unparsed_filters", None, _("Nothing was exported: a filter could not be read.")),
-        *(
-            Problem(
-                error.code or "invalid",
-                field,
-                f"{form.fields[field].label}: {message}" if field in form.fields else message,
-            )
-            for field, errors in form.errors.as_data().items()
-            for error in errors
-            for message in error.messages
-        ),
-    ]
-    raise ValidationFailed(problems=problems)
+    refused = Problem(
+        "unparsed_filters", None, _("Nothing was exported: a filter could not be read.")
+    )
+    raise ValidationFailed(problems=[refused, *form_problems(form, labelled=True)])
