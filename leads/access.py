@@ -60,6 +60,11 @@ def lead_for(
     if not user_may(user, "view", lead):
         raise NotFound(_("No such lead."))
     if to != "view" and not user_may(user, to, lead):
+        if lead.merged_into_id is not None:  # history now: say where the person went
+            raise NotAllowed(
+                _("This lead was merged into lead #%(id)s: work on that one.")
+                % {"id": lead.merged_into_id}
+            )
         raise NotAllowed(_("You may not do that with this lead."))
     return lead
 

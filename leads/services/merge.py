@@ -52,6 +52,9 @@ Status = Lead.Status
 # The fields a merge chooses between: everything a person may edit on a lead.
 MERGE_FIELDS = EDITABLE_FIELDS
 CHOICES = ("survivor", "duplicate")
+# How far along the funnel an open lead is: a merge keeps the one further along, so the
+# person's stage, hand-off and AE are never closed away with the duplicate.
+FUNNEL_STAGE: dict[str, int] = {Status.NEW: 0, Status.MQL: 1, Status.SAL: 2, Status.SQL: 3}
 # The survivor's MERGED event keeps the ids of the history rows that moved to it, under
 # this key (`{"events": [...], "transitions": [...]}`): where they came from.
 MOVED_ROWS = "moved_rows"
@@ -177,14 +180,46 @@ def merge_pair_problems(survivor: Lead, duplicate: Lead) -> list[Problem]:
     if survivor.pk == duplicate.pk:
         return [_same_lead()]
     problems = []
-    if survivor.status == Status.DISQUALIFIED and duplicate.status != Status.DISQUALIFIED:
+    live = Lead.OPEN_STATUSES
+    if survivor.status not in (*live, Status.CONVERTED) and (
+        duplicate.status in live
+        or (survivor.status == Status.DISQUALIFIED and duplicate.status != Status.DISQUALIFIED)
+    ):
         # The person's live lead would close with the merge: keep it, merge the other.
         problems.append(
             Problem(
                 "survivor_closed",
                 "survivor",
-                _("Lead #%(id)s is disqualified: keep lead #%(other)s and merge this one into it.")
-                % {"id": survivor.pk, "other": duplicate.pk},
+                _(
+                    "Lead #%(id)s is closed (%(status)s): keep lead #%(other)s and merge "
+                    "this one into it."
+                )
+                % {
+                    "id": survivor.pk,
+                    "status": survivor.get_status_display(),
+                    "other": duplicate.pk,
+                },
+            )
+        )
+    elif (
+        survivor.status in live
+        and duplicate.status in live
+        and FUNNEL_STAGE[duplicate.status] > FUNNEL_STAGE[survivor.status]
+    ):
+        # The duplicate is further along: its stage (and hand-off) would be lost with it.
+        problems.append(
+            Problem(
+                "survivor_behind",
+                "survivor",
+                _(
+                    "Lead #%(other)s is further along (%(status)s): keep it and merge "
+                    "lead #%(id)s into it."
+                )
+                % {
+                    "id": survivor.pk,
+                    "status": duplicate.get_status_display(),
+                    "other": duplicate.pk,
+                },
             )
         )
     for side, lead in (("survivor", survivor), ("duplicate", duplicate)):

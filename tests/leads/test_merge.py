@@ -170,8 +170,9 @@ def test_running_clocks_move_one_per_policy(pair, boss):
 def test_a_merged_away_lead_is_read_only(pair, boss, rep):
     survivor, duplicate = pair
     services.lead_merge(by=boss, survivor=survivor.pk, duplicate=duplicate.pk)
-    with pytest.raises(NotAllowed):
+    with pytest.raises(NotAllowed) as refused:
         services.lead_update(lead_id=duplicate.pk, by=rep, data={"job_title": "CEO"})
+    assert f"merged into lead #{survivor.pk}" in str(refused.value.problems[0].message)
     with pytest.raises(ValidationFailed) as caught:
         services.lead_merge(by=boss, survivor=survivor.pk, duplicate=duplicate.pk)
     assert ("already_merged", "duplicate") in {(p.code, p.field) for p in caught.value.problems}
@@ -207,6 +208,43 @@ def test_a_disqualified_lead_does_not_absorb_a_live_one(pair, boss, rep):
     assert [(p.code, p.field) for p in caught.value.problems] == [("survivor_closed", "survivor")]
     # the other way round is the merge to make
     services.lead_merge(by=boss, survivor=duplicate.pk, duplicate=survivor.pk)
+
+
+def test_a_nurtured_lead_does_not_absorb_a_live_one(pair, boss):
+    survivor, duplicate = pair
+    Lead.objects.filter(pk=survivor.pk).update(status=S.NURTURE)
+    with pytest.raises(ValidationFailed) as caught:
+        services.lead_merge(by=boss, survivor=survivor.pk, duplicate=duplicate.pk)
+    [problem] = caught.value.problems
+    assert (problem.code, problem.field) == ("survivor_closed", "survivor")
+    assert f"keep lead #{duplicate.pk}" in problem.message
+
+
+def test_the_lead_further_along_survives_with_its_hand_off(pair, boss):
+    # given: the duplicate was qualified and handed off; the survivor is still an MQL
+    survivor, duplicate = pair
+    ae = UserFactory(ae=True)
+    HandoffFactory(lead=duplicate, to_user=ae)
+    Lead.objects.filter(pk=duplicate.pk).update(
+        status=S.SQL, ae=ae, handed_off_at=timezone.now(), qualified_at=timezone.now()
+    )
+    Lead.objects.filter(pk=survivor.pk).update(status=S.MQL)
+
+    # when it is merged into the MQL, the merge is refused, naming the lead to keep
+    with pytest.raises(ValidationFailed) as caught:
+        services.lead_merge(by=boss, survivor=survivor.pk, duplicate=duplicate.pk)
+    [problem] = caught.value.problems
+    assert (problem.code, problem.field) == ("survivor_behind", "survivor")
+    assert f"Lead #{duplicate.pk} is further along (SQL)" in problem.message
+    assert not LeadEvent.objects.filter(kind=LeadEvent.Kind.MERGED).exists()
+
+    # the other way round keeps the stage, the AE and the hand-off
+    services.lead_merge(by=boss, survivor=duplicate.pk, duplicate=survivor.pk)
+    duplicate.refresh_from_db()
+    survivor.refresh_from_db()
+    assert (duplicate.status, duplicate.ae) == (S.SQL, ae)
+    assert duplicate.handed_off_at is not None
+    assert (survivor.status, survivor.merged_into) == (S.DISQUALIFIED, duplicate)
 
 
 def test_who_may_merge(pair, boss, rep):
