@@ -13,6 +13,7 @@ one read ahead in a worker: `imports.ahead`), so memory stays flat whatever its 
 
 from __future__ import annotations
 
+import enum
 import gc
 import io
 import itertools
@@ -106,6 +107,7 @@ def import_run(*, job_id: int) -> ImportJob:
     # A dry run writes no lead: its memory of the ones it would have made spans batches.
     rehearsal = Rehearsal() if job.dry_run else None
     collecting = gc.isenabled()
+    done = job.processed  # where this run stands: each batch checks the job is still here
     try:
         # A batch allocates a few hundred thousand objects, none in a cycle: the cyclic
         # collector would rescan the whole heap again and again (a fifth of the run's
@@ -114,9 +116,15 @@ def import_run(*, job_id: int) -> ImportJob:
         gc.disable()
         with closing(batches):
             for converted in batches:
-                if not _run_batch(job.pk, converted, importer, assignment, rehearsal):
+                step = _run_batch(job.pk, converted, importer, assignment, rehearsal, at=done)
+                if step is Step.SUPERSEDED:
+                    # Another delivery of this task is taking the file in: it finishes it.
+                    logger.info("import %s: another run is at a later row; this one stops", job_id)
+                    return ImportJob.objects.get(pk=job_id)
+                if step is Step.CANCELLED:
                     status = ImportJob.Status.CANCELLED
                     break
+                done += len(converted)
                 del converted
                 gc.collect(1)
     except Exception as exc:  # noqa: BLE001 - the job records it; the rows before stay in
@@ -156,19 +164,36 @@ def _begin(job_id: int) -> ImportJob:
     return job
 
 
+class Step(enum.Enum):
+    """What became of one batch (`_run_batch`)."""
+
+    WRITTEN = "written"
+    CANCELLED = "cancelled"  # the user asked to stop: nothing of the batch was written
+    SUPERSEDED = "superseded"  # another run of the job got past this row: nothing written
+
+
 def _run_batch(
     job_id: int,
     batch: Batch,
     importer: User,
     assignment: Assignment,
     rehearsal: Rehearsal | None = None,
-) -> bool:
-    """Take one batch in, in one transaction with its counters; False if the job was
-    cancelled (nothing of this batch is written then)."""
+    *,
+    at: int,
+) -> Step:
+    """Take one batch in, in one transaction with its counters, if the job still stands
+    at row `at` (this run's count of rows in).
+
+    That check, on the locked job row, is what makes two runs of one job safe: the task
+    can be delivered twice (a redelivery, or the watchdog queueing again a task the broker
+    lost), and whichever run commits a batch first moves `processed` on, so the other
+    finds the job past its row and stops without writing."""
     with transaction.atomic():
         job = ImportJob.objects.select_for_update().get(pk=job_id)
         if job.cancel_requested_at is not None:
-            return False
+            return Step.CANCELLED
+        if job.processed != at or job.is_finished:
+            return Step.SUPERSEDED
         result = leads_bulk_intake(
             rows=[c.row for _row, _values, c in batch if c.row is not None],
             by=importer,
@@ -200,7 +225,7 @@ def _run_batch(
         job.owner_counts = {str(k): v for k, v in owners.items()}
         job.team_after = assignment.after
         job.save()
-    return True
+    return Step.WRITTEN
 
 
 def _finish(job_id: int, status: str, error: str) -> ImportJob:

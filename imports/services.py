@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from functools import partial
-from typing import IO, Any
+from typing import IO
 
 from django.db import transaction
 from django.utils import timezone
@@ -276,8 +276,6 @@ def import_configure(*, job_id: int, by: User, config: ImportConfig) -> ImportJo
 def import_start(*, job_id: int, by: User, config: ImportConfig) -> ImportJob:
     """Save the mapping, remember it for files with these headers, and queue the run (on
     the "imports" queue, after the commit)."""
-    from imports.tasks import import_run_task
-
     with transaction.atomic():
         job = _lock_configurable(job_id, by)
         problems = config_problems(job, config, by=by)
@@ -297,16 +295,18 @@ def import_start(*, job_id: int, by: User, config: ImportConfig) -> ImportJob:
                 "updated_by": by,
             },
         )
-        transaction.on_commit(partial(_queue, import_run_task, job.pk))
+        transaction.on_commit(partial(queue_run, job.pk))
     return job
 
 
-def _queue(task: Any, job_id: int) -> None:
+def queue_run(job_id: int) -> None:
     """Hand the run to a worker; if the broker refuses, the job says so and may be started
-    again (nothing ran)."""
+    again (nothing ran). The watchdog queues it again if the broker took it but no run
+    ever began (`imports.watchdog.imports_queue_lost`)."""
     from crm.enqueue import enqueue_now
+    from imports.tasks import import_run_task
 
-    if not enqueue_now(task, job_id=job_id):
+    if not enqueue_now(import_run_task, job_id=job_id):
         ImportJob.objects.filter(pk=job_id, started_at__isnull=True).update(
             queued_at=None,
             error=_("The task queue could not be reached, so the import did not start. Try again."),

@@ -15,7 +15,12 @@ from celery import shared_task
 from django.utils import timezone
 
 from imports.run import import_run
-from imports.watchdog import STALLED_AFTER, imports_let_rehearsal_files_go, imports_stop_stalled
+from imports.watchdog import (
+    STALLED_AFTER,
+    imports_let_rehearsal_files_go,
+    imports_queue_lost,
+    imports_stop_stalled,
+)
 
 
 @shared_task(name="imports.tasks.import_run_task")
@@ -26,9 +31,11 @@ def import_run_task(*, job_id: int) -> str:
 @shared_task(name="imports.tasks.import_watchdog_task")
 def import_watchdog_task(*, minutes: float | None = None) -> list[int]:
     """End the running imports whose worker wrote nothing for `minutes` (10 by default):
-    failed, with the rows that are in named. Returns their ids. Also lets go of the files
-    of dry runs kept longer than a day."""
+    failed, with the rows that are in named. Returns their ids. Also queues again the run
+    of imports still waiting that long after they were queued (the broker lost the task),
+    and lets go of the files of dry runs kept longer than a day."""
     after = datetime.timedelta(minutes=minutes) if minutes else STALLED_AFTER
     now = timezone.now()
     imports_let_rehearsal_files_go(now=now)
+    imports_queue_lost(now=now, lost_after=after)
     return imports_stop_stalled(now=now, stalled_after=after)

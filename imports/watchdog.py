@@ -1,4 +1,5 @@
 """The watchdog: ends a running import whose worker died, so it does not say "running"
+forever, and queues again the run of one the broker lost, so it does not say "waiting"
 forever. Beat runs it every minute (`CELERY_BEAT_SCHEDULE["import-watchdog"]`, on the
 sweeps queue: the imports worker may be the one that died, or busy with a long run).
 
@@ -78,6 +79,38 @@ def imports_stop_stalled(
             )
         stopped.append(job_id)
     return stopped
+
+
+def imports_queue_lost(
+    *, now: datetime.datetime, lost_after: datetime.timedelta = STALLED_AFTER
+) -> list[int]:
+    """Queue again the run of every import still waiting `lost_after` after it was queued:
+    the broker took the task and lost it (a Redis restarted without persistence), or no
+    worker of the "imports" queue has been up since. Returns their ids.
+
+    Safe even when the first task was only slow to come: two runs of one job never both
+    write a batch (`imports.run._run_batch` checks the job's row count on the locked row),
+    and a run that finds the job finished leaves it. `queued_at` moves to now, so a job is
+    queued again once per `lost_after`, not on every tick."""
+    from imports.services import queue_run
+
+    waiting = ImportJob.objects.filter(
+        status=ImportJob.Status.PENDING,
+        started_at__isnull=True,
+        cancel_requested_at__isnull=True,
+        queued_at__lt=now - lost_after,
+    )
+    queued = []
+    for job_id in waiting.values_list("pk", flat=True):
+        with transaction.atomic():
+            # The WHERE is checked again on the row: a run that began, a cancel, or another
+            # watchdog that queued it first leaves nothing to update.
+            if not waiting.filter(pk=job_id).update(queued_at=now):
+                continue
+            transaction.on_commit(lambda job_id=job_id: queue_run(job_id))
+        logger.warning("import %s waited since before %s: its run is queued again", job_id, now)
+        queued.append(job_id)
+    return queued
 
 
 def stalled_message(job: ImportJob, *, minutes: int) -> str:

@@ -18,7 +18,7 @@ from imports.models import ImportJob
 from imports.run import import_run
 from imports.services import import_cancel, import_start
 from imports.tasks import import_watchdog_task
-from imports.watchdog import imports_stop_stalled
+from imports.watchdog import imports_queue_lost, imports_stop_stalled
 from leads.models import Lead
 from tests.imports.conftest import csv_bytes, sf_row, upload
 
@@ -193,3 +193,65 @@ def test_a_job_whose_batch_is_committing_is_left_alone(revops):
     assert ImportJob.objects.get(pk=job.pk).status == "running"
     assert imports_stop_stalled(now=timezone.now()) == [job.pk]  # once the lock is gone
     assert connection.vendor == "postgresql"
+
+
+def test_a_run_the_broker_lost_is_queued_again_and_runs_once(
+    revops, sdrs, monkeypatch, django_capture_on_commit_callbacks
+):
+    # given an import queued, whose task the broker took and lost: no run ever began
+    job = upload(revops, csv_bytes([sf_row(n) for n in range(3)]))
+    import_start(job_id=job.pk, by=revops, config=ImportConfig.of(job))
+    job.refresh_from_db()
+    assert (job.status, job.started_at) == ("pending", None) and job.queued_at is not None
+    published = []
+    monkeypatch.setattr(
+        "crm.enqueue.enqueue_now", lambda task, **kwargs: published.append(kwargs) or True
+    )
+    # when the watchdog looks after nine minutes, then after eleven
+    assert imports_queue_lost(now=job.queued_at + 9 * MINUTE) == []
+    later = job.queued_at + 11 * MINUTE
+    with django_capture_on_commit_callbacks(execute=True):
+        assert imports_queue_lost(now=later) == [job.pk]
+    # then its run is queued again, once per ten minutes, not on every tick
+    assert published == [{"job_id": job.pk}]
+    job.refresh_from_db()
+    assert job.queued_at == later
+    assert imports_queue_lost(now=later + MINUTE) == []
+    # and should the lost task turn up after all, the two runs take the file in once
+    import_run(job_id=job.pk)
+    import_run(job_id=job.pk)
+    job.refresh_from_db()
+    assert (job.status, job.processed, job.created) == ("done", 3, 3)
+    assert Lead.objects.count() == 3
+
+
+def test_a_cancelled_or_started_import_is_not_queued_again(revops, sdrs, monkeypatch):
+    cancelled = upload(revops, csv_bytes([sf_row(1)]))
+    import_start(job_id=cancelled.pk, by=revops, config=ImportConfig.of(cancelled))
+    import_cancel(job_id=cancelled.pk, by=revops)
+    started = _killed_after_one_batch(revops, monkeypatch)
+    assert imports_queue_lost(now=timezone.now() + datetime.timedelta(hours=1)) == []
+    assert started.status == "running"
+
+
+def test_two_runs_of_one_job_never_both_write_a_batch(revops, sdrs, monkeypatch):
+    # given a run that, while on its second batch, meets a second delivery of its task
+    monkeypatch.setattr(run_module, "BATCH_SIZE", 2)
+    job = upload(revops, csv_bytes([sf_row(n) for n in range(5)]))
+    import_start(job_id=job.pk, by=revops, config=ImportConfig.of(job))
+    original = run_module._run_batch
+    calls = []
+
+    def overtaken(job_id, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:  # the other delivery runs the rest of the file meanwhile
+            import_run(job_id=job_id)
+        return original(job_id, *args, **kwargs)
+
+    monkeypatch.setattr(run_module, "_run_batch", overtaken)
+    # when the first run goes on
+    import_run(job_id=job.pk)
+    # then it wrote nothing the other had written: every row in once, counted once
+    job.refresh_from_db()
+    assert (job.status, job.processed, job.created, job.failed) == ("done", 5, 5, 0)
+    assert Lead.objects.count() == 5
