@@ -2,7 +2,8 @@
 "likely duplicates" warning and the merge page's suggestions.
 
 Each lookup is an index probe on the keys `leads.identity` defines (`Lower("email")` and
-`NameKey(first_name, last_name)` on `Lead`); the company domain, and for a warning the
+`NameKey(first_name, last_name)` on `Lead`, and the addresses leads had before, in
+`LeadAddress`); the company domain, and for a warning the
 company name, are then compared in Python on the handful of rows the probe returns.
 """
 
@@ -21,7 +22,7 @@ from leads.identity import (
     normalize_email,
     normalize_name,
 )
-from leads.models import ALLOWED_TRANSITIONS, Lead
+from leads.models import ALLOWED_TRANSITIONS, Lead, LeadAddress
 
 # A lead that can still move on (DOMAIN.md lists a next status) holds its person: a
 # returning person is a touch on it, not a second lead. That is every open status and
@@ -38,6 +39,12 @@ FINAL_STATUSES: tuple[str, ...] = tuple(
 
 def _by_email(email: str, rows: QuerySet[Lead]) -> QuerySet[Lead]:
     return rows.alias(email_key=Lower("email")).filter(email_key=email).exclude(email="")
+
+
+def _by_former_address(email: str, rows: QuerySet[Lead]) -> QuerySet[Lead]:
+    """The leads that had `email` before taking another address (`LeadAddress`): a probe
+    of its (email, lead) constraint's index, then the leads by key."""
+    return rows.filter(pk__in=LeadAddress.objects.filter(email=email).values("lead_id"))
 
 
 def _by_name(name: str, rows: QuerySet[Lead]) -> QuerySet[Lead]:
@@ -65,6 +72,7 @@ def person_leads(data: Mapping[str, Any], *, rows: QuerySet[Lead] | None = None)
     found: dict[int, Lead] = {}
     if email:
         found.update((lead.pk, lead) for lead in _by_email(email, rows))
+        found.update((lead.pk, lead) for lead in _by_former_address(email, rows))
     if name and domain:
         by_name = _by_name(name, rows)
         if email:
@@ -174,6 +182,7 @@ def find_duplicates(
     found: dict[int, Lead] = {}
     if email:
         found.update((lead.pk, lead) for lead in _by_email(email, rows)[: limit * 4])
+        found.update((lead.pk, lead) for lead in _by_former_address(email, rows)[:limit])
     if name and (domain or company):
         for lead in _by_name(name, rows)[:200]:
             same_domain = bool(domain) and identity_domain(_lead_values(lead)) == domain

@@ -54,3 +54,30 @@ class LeadEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} on lead {self.lead_id}"
+
+
+class LeadAddress(models.Model):
+    """An e-mail address a lead had before it took another one in a merge or an import's
+    overwrite. The person is still known by it: intake, imports and the duplicate warnings
+    find the lead by its former addresses as by its current one (`leads.duplicates`), so
+    a merge that keeps the duplicate's address never lets the survivor's own address
+    start a second lead. Stored normalized (`leads.identity.normalize_email`)."""
+
+    lead = models.ForeignKey(
+        "leads.Lead", on_delete=models.CASCADE, related_name="former_addresses"
+    )
+    email = models.CharField(_("e-mail"), max_length=254)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        app_label = "leads"
+        ordering = ["created_at", "id"]
+        verbose_name = _("former e-mail address")
+        verbose_name_plural = _("former e-mail addresses")
+        constraints = [
+            # Leads with its leading column: a lookup by address is one index probe.
+            models.UniqueConstraint(fields=["email", "lead"], name="leadaddress_once")
+        ]
+
+    def __str__(self) -> str:
+        return self.email

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from crm.placeholders import is_placeholder
 
 # The lead's history of events lives in `leads.event_models`; import it from here.
+from leads.event_models import LeadAddress as LeadAddress
 from leads.event_models import LeadEvent as LeadEvent
 from leads.identity import NameKey
 

@@ -7,13 +7,14 @@ other than a status move leaves a `LeadEvent` row, so the lead's history is comp
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.urls import reverse
 
 from crm.models import User
-from leads.models import Lead, LeadEvent
+from leads.identity import normalize_email
+from leads.models import Lead, LeadAddress, LeadEvent
 
 
 def record_event(
@@ -29,6 +30,19 @@ def record_event(
     LeadEvent.objects.create(
         lead=lead, kind=kind, actor=by, created_at=at, changes=dict(changes or {}), note=note
     )
+
+
+def keep_former_addresses(changed: Iterable[tuple[int, Any, Any]]) -> None:
+    """For each (lead id, old e-mail, new e-mail) where the address really changed, keep
+    the old one (`LeadAddress`): the person is still found by it. One INSERT; an address
+    the lead had before is not stored twice."""
+    rows = [
+        LeadAddress(lead_id=pk, email=normalize_email(old))
+        for pk, old, new in changed
+        if normalize_email(old) and normalize_email(old) != normalize_email(new)
+    ]
+    if rows:
+        LeadAddress.objects.bulk_create(rows, ignore_conflicts=True)
 
 
 def lead_url(lead: Lead) -> str:

@@ -63,6 +63,7 @@ from leads.identity import (
     record_key,
 )
 from leads.models import Lead, LeadEvent, LeadTransition, Qualification
+from leads.services._records import keep_former_addresses
 from leads.services.bulk_rehearsal import Rehearsal
 from leads.services.bulk_routing import Assignment, BatchRouter
 from leads.services.bulk_rows import (
@@ -210,6 +211,13 @@ class _PersonIndex:
             found = rows.filter(any_of(Lower("email"), emails)).exclude(email="")
             for lead in found:
                 self.by_email.setdefault(normalize_email(lead.email), []).append(lead)
+            # The leads that had one of these addresses before (a merge, an overwrite).
+            former = rows.filter(any_of(F("former_addresses__email"), emails)).annotate(
+                former=F("former_addresses__email")
+            )
+            for lead in former:
+                address: str = lead.former  # type: ignore[attr-defined]  # annotated above
+                self.by_email.setdefault(address, []).append(lead)
         named = ~Q(last_name="")
         for wanted, where in ((anyone, named), (names - anyone, named & Q(email=""))):
             if not wanted:
@@ -403,6 +411,7 @@ def _save_updates(
     fields: set[str] = set()
     events = []
     leads = []
+    audit_of: dict[int, dict[str, list[Any]]] = {}
     for lead, changes in updates.values():
         audit = {
             name: [as_jsonable(getattr(lead, name)), as_jsonable(value)]
@@ -416,8 +425,12 @@ def _save_updates(
         leads.append(lead)
         by_id = by.pk if by else None
         events.append((lead.pk, LeadEvent.Kind.EDITED.value, by_id, now, audit, via))
+        audit_of[lead.pk] = audit
     Lead.objects.bulk_update(leads, [*sorted(fields), "version", "updated_at"], batch_size=500)
     write_rows(LeadEvent, EVENT_COLUMNS, events)
+    keep_former_addresses(
+        (lead.pk, *audit_of[lead.pk]["email"]) for lead in leads if "email" in audit_of[lead.pk]
+    )
 
 
 # --- new leads ------------------------------------------------------------------------------

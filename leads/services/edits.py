@@ -20,7 +20,7 @@ from crm.versioning import apply_changes, check_version, save_with_version_bump
 from leads import gate
 from leads.models import Lead, LeadEvent, Qualification
 from leads.services._locking import lock_for
-from leads.services._records import record_event
+from leads.services._records import keep_former_addresses, record_event
 
 # Fields a person may edit on a lead; status, owner and milestones have their own services.
 EDITABLE_FIELDS = (
@@ -73,6 +73,8 @@ def lead_update(
         if not changes:
             return lead
         save_with_version_bump(lead, list(changes))
+        if "email" in changes:
+            keep_former_addresses([(lead.pk, *changes["email"])])
         record_event(lead, LeadEvent.Kind.EDITED, by=by, at=timezone.now(), changes=changes)
     return lead
 

@@ -44,7 +44,7 @@ from leads.models import (
     Qualification,
 )
 from leads.services._locking import lock_for
-from leads.services._records import record_event
+from leads.services._records import keep_former_addresses, record_event
 from leads.services.edits import EDITABLE_FIELDS, QUALIFICATION_FIELDS
 from leads.services.lifecycle import _transition
 
@@ -137,6 +137,8 @@ def lead_merge(
         moved["criteria"] = _fill_criteria(kept, gone, by=by, at=now)
         clocks().on_merge(survivor=kept, duplicate=gone, at=now)
         save_with_version_bump(kept, list(changes))
+        if "email" in changes:  # the survivor took the duplicate's address: still its person's
+            keep_former_addresses([(kept.pk, *changes["email"])])
         summary = {
             "merged_lead": [None, gone.pk],
             "moved": [None, moved],
