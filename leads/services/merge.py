@@ -393,6 +393,12 @@ def _close_duplicate(
     changes: dict[str, list[Any]] = {"merged_into": [None, into.pk]}
     fields = ["merged_into"]
     gone.merged_into = into
+    if gone.owner_id is None and gone.team_id is None and into.team_id is not None:
+        # An unassigned lead is seen by managers only while open (`visible_to`): closed by
+        # the merge, it joins the survivor's team, so the links to it still open for them.
+        changes["team"] = [None, into.team_id]
+        gone.team_id = into.team_id
+        fields.append("team")
     if Status.DISQUALIFIED in ALLOWED_TRANSITIONS[gone.status]:
         why = _("Merged into lead #%(id)s: %(note)s") % {"id": into.pk, "note": note}
         changes["status"] = [gone.status, Status.DISQUALIFIED.value]

@@ -247,6 +247,20 @@ def test_the_lead_further_along_survives_with_its_hand_off(pair, boss):
     assert (survivor.status, survivor.merged_into) == (S.DISQUALIFIED, duplicate)
 
 
+def test_an_unassigned_duplicate_joins_the_survivors_team(pair, boss):
+    # given: the person's second lead came in unassigned (routing found nobody)
+    survivor, _duplicate = pair
+    stray = LeadFactory(email="budi.w@gmail.com", owner=None, team=None, status=S.MQL)
+    assert Lead.objects.visible_to(boss).filter(pk=stray.pk).exists()  # open: in the queue
+    # when RevOps merges it into the team's lead
+    services.lead_merge(by=UserFactory(revops=True), survivor=survivor.pk, duplicate=stray.pk)
+    # then, closed, it is still the team manager's to open from the survivor's history
+    stray.refresh_from_db()
+    assert survivor.team_id is not None
+    assert (stray.status, stray.team_id) == (S.DISQUALIFIED, survivor.team_id)
+    assert Lead.objects.visible_to(boss).filter(pk=stray.pk).exists()
+
+
 def test_who_may_merge(pair, boss, rep):
     survivor, duplicate = pair
     with pytest.raises(NotAllowed):
