@@ -21,6 +21,7 @@ from leads.identity import (
     identity_domain,
     normalize_email,
     normalize_name,
+    record_key,
 )
 from leads.models import ALLOWED_TRANSITIONS, Lead, LeadAddress
 
@@ -61,7 +62,9 @@ def _lead_values(lead: Lead) -> dict[str, Any]:
 
 def person_leads(data: Mapping[str, Any], *, rows: QuerySet[Lead] | None = None) -> list[Lead]:
     """Every lead of the person `data` describes (`leads.identity`: the same e-mail; or,
-    where one side has no e-mail, the same name at the same company domain), by id.
+    where one side has no e-mail, the same name at the same company domain; or, with
+    neither an e-mail nor a domain, the same name, company and phone as a lead without an
+    e-mail, `leads.identity.record_key`), by id.
 
     Two index probes at most; merged-away leads are included (callers pass the list
     through `survivors`, which puts the lead each was merged into in its place)."""
@@ -83,7 +86,24 @@ def person_leads(data: Mapping[str, Any], *, rows: QuerySet[Lead] | None = None)
             for lead in by_name
             if identity_domain(_lead_values(lead)) == domain and lead.pk not in found
         )
+    elif name and not email and (record := record_key(data)):
+        # No address and no domain: the same record (name, company, phone digits) as a
+        # lead that has no address either is the same person, as an import judges it.
+        found.update(
+            (lead.pk, lead)
+            for lead in _by_name(name, rows).filter(email="")
+            if record_key(_record_values(lead)) == record
+        )
     return [found[pk] for pk in sorted(found)]
+
+
+def _record_values(lead: Lead) -> dict[str, Any]:
+    return {
+        "first_name": lead.first_name,
+        "last_name": lead.last_name,
+        "company_name": lead.company_name,
+        "phone": lead.phone,
+    }
 
 
 def _newest_first(leads: Iterable[Lead]) -> list[Lead]:

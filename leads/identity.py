@@ -5,7 +5,10 @@ A person is their e-mail address; without one, their name at their company's web
 Two records are the same person when both have an e-mail and the addresses are equal, or
 when one of them has none and the name and domain agree. Different addresses are
 different people, even at the same company under the same name (`find_duplicates` still
-lists them as *likely* duplicates for a human to judge).
+lists them as *likely* duplicates for a human to judge). A record with neither an
+address nor a domain (a phone-only form post) is the same as a lead without an address
+of the same name, company and phone digits (`record_key`): every channel, the import
+as the web form and the webhook, judges it so.
 
 The functions here are pure and are the one definition of the normalization. The SQL
 lookups in `leads.services.intake` apply the very same one, so that a lookup is an index
@@ -140,6 +143,8 @@ def lock_keys(data: Mapping[str, Any]) -> list[PersonKey]:
     key = name_key(data)
     if key:
         keys.append(("name", key))
+    elif not email and (record := record_key(data)):
+        keys.append(("record", record))  # matched on it alone (`duplicates.person_leads`)
     return sorted(keys)
 
 

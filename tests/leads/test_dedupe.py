@@ -177,6 +177,30 @@ def test_free_mail_is_no_company_domain():
     assert again.outcome == "created"  # no key: cannot tell the person apart
 
 
+@pytest.mark.parametrize("via", ["web_form", "webhook"])
+def test_a_phone_only_person_coming_back_is_a_touch_as_in_an_import(via):
+    # no e-mail, no web domain: name, company and phone digits are the record's key
+    phone_only = {"email": "", "company_domain": "", "company_name": "PhoneTwice Ltd"}
+    first = lead_intake(
+        by=None, data={**PERSON, **phone_only, "phone": "+62 812 7777 1234"}, via=via
+    )
+    again = lead_intake(
+        by=None,
+        data={**PERSON, **phone_only, "first_name": "BUDI", "phone": "+62-812-7777-1234"},
+        via=via,
+    )
+    assert (again.outcome, again.lead.pk) == ("deduplicated", first.lead.pk)
+    assert LeadEvent.objects.filter(lead=first.lead, kind=LeadEvent.Kind.TOUCH).count() == 1
+    # another phone, or another company, is another record
+    other = lead_intake(by=None, data={**PERSON, **phone_only, "phone": "+62 812 0000"}, via=via)
+    elsewhere = lead_intake(
+        by=None,
+        data={**PERSON, **phone_only, "company_name": "Other", "phone": "+62 812 7777 1234"},
+        via=via,
+    )
+    assert (other.outcome, elsewhere.outcome) == ("created", "created")
+
+
 @pytest.mark.parametrize("status", [S.NEW, S.SAL, S.SQL, S.NURTURE, S.REJECTED])
 def test_every_live_status_holds_the_person(status):
     extra = {"rejection_reason": RejectionReason.objects.first()} if status == S.REJECTED else {}
