@@ -58,6 +58,12 @@ class NotAllowed(DomainError):
     code = "permission_denied"
 
 
+class MergedAway(NotAllowed):
+    """The record was merged into another and is history now: the step belongs on the
+    record it was merged into. A 403 with that message in the API; in the browser, the
+    record's page again with the message, where its banner links to the other record."""
+
+
 class NotFound(DomainError):
     """The object does not exist, or the user may not know it does (both read the same)."""
 

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
-from crm.exceptions import NotAllowed, NotFound
+from crm.exceptions import MergedAway, NotAllowed, NotFound
 from crm.models import User
 from leads.models import ALLOWED_TRANSITIONS, Handoff, Lead
 
@@ -61,7 +61,7 @@ def lead_for(
         raise NotFound(_("No such lead."))
     if to != "view" and not user_may(user, to, lead):
         if lead.merged_into_id is not None:  # history now: say where the person went
-            raise NotAllowed(
+            raise MergedAway(
                 _("This lead was merged into lead #%(id)s: work on that one.")
                 % {"id": lead.merged_into_id}
             )

@@ -3,7 +3,8 @@
 Views call services and let `DomainError`s rise. Field problems are put on the form by
 `crm.web.forms.submit`; whatever is left reaches `DomainErrorMiddleware`, which answers:
 
-- `NotFound` → 404 page, `NotAllowed` → 403 page (never a half-rendered form);
+- `NotFound` → 404 page, `NotAllowed` → 403 page (never a half-rendered form), but for
+  `MergedAway`: a message and a redirect back, as below (the user's role is not why);
 - `InvalidTransition`, `StaleVersion` and any other `DomainError` → a message and a redirect
   back to the page the user came from (the object's page), so they see its current state;
   an htmx request gets the same as an `HX-Redirect`.
@@ -26,7 +27,14 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy
 from django.views.defaults import page_not_found, permission_denied
 
-from crm.exceptions import DomainError, InvalidTransition, NotAllowed, NotFound, StaleVersion
+from crm.exceptions import (
+    DomainError,
+    InvalidTransition,
+    MergedAway,
+    NotAllowed,
+    NotFound,
+    StaleVersion,
+)
 
 StrOrPromise = str | Promise
 
@@ -114,6 +122,9 @@ def domain_error_response(request: HttpRequest, error: DomainError) -> HttpRespo
     """The one place a domain error becomes an HTML response."""
     if isinstance(error, NotFound):
         return page_not_found(request, Http404(str(error)))
+    if isinstance(error, MergedAway):  # not the user's role: the page says where to go
+        messages.error(request, problems_message(error))
+        return redirect_back(request)
     if isinstance(error, NotAllowed):
         return permission_denied(request, PermissionDenied(str(error)))
     if isinstance(error, InvalidTransition):

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import datetime
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -51,6 +51,7 @@ from django.utils.translation import gettext as _
 from crm.exceptions import Problem
 from crm.models import User
 from crm.versioning import as_jsonable
+from leads import gate
 from leads.clocks import ClockEvent, clocks
 from leads.duplicates import FINAL_STATUSES, live_lead, merged_survivors, previous_lead
 from leads.identity import (
@@ -139,9 +140,14 @@ def leads_bulk_intake(
     assignment = assignment or Assignment()
     outcomes: list[BulkOutcome | None] = [None] * len(rows)
     valid: list[int] = []
+    # Rows that leave out a required value only: fine for a person who has a lead already
+    # (the lead has it), judged once their person is known (`_Plan`, `_updates`).
+    unfinished: dict[int, tuple[Problem, ...]] = {}
     for index, row in enumerate(rows):
         problems = row_problems(row)
-        if problems:
+        if problems and all(p.code in _MISSING for p in problems):
+            unfinished[index] = tuple(problems)
+        if problems and index not in unfinished:
             outcomes[index] = BulkOutcome("failed", problems=tuple(problems))
         else:
             if isinstance(row.data.get("email"), str):
@@ -154,8 +160,10 @@ def leads_bulk_intake(
         keys = [person_keys(rows[i].data) for i in valid]
         with server_binding():
             people = _PersonIndex(keys, rehearsal if dry_run else None)
-        plan = _Plan(rows, valid, keys, people)
-        updates = _updates(plan, rows, on_duplicate, may_update, dry_run, outcomes)
+        plan = _Plan(rows, valid, keys, people, unfinished)
+        for index in plan.refused:
+            outcomes[index] = BulkOutcome("failed", problems=unfinished[index])
+        updates = _updates(plan, rows, on_duplicate, may_update, dry_run, outcomes, unfinished)
         if dry_run:
             for index in plan.new:
                 outcomes[index] = BulkOutcome("created")
@@ -276,7 +284,9 @@ _IDENTITY_FIELDS = (
 
 class _Plan:
     """Each valid row's fate: a new lead (`new`, in file order, with `previous`), a row
-    fed into an earlier row's new lead (`follows`), or an existing lead (`existing`)."""
+    fed into an earlier row's new lead (`follows`), or an existing lead (`existing`). An
+    `unfinished` row (a required value left out) may only feed a lead: one that would be
+    new is `refused`, and no later row is matched to it."""
 
     def __init__(
         self,
@@ -284,8 +294,10 @@ class _Plan:
         valid: list[int],
         keys: list[PersonKeys],
         people: _PersonIndex,
+        unfinished: Container[int] = (),
     ) -> None:
         self.new: list[int] = []
+        self.refused: list[int] = []
         self.previous: dict[int, int] = {}
         self.follows: dict[int, int] = {}
         self.existing: dict[int, Lead] = {}
@@ -312,6 +324,9 @@ class _Plan:
             if earlier is not None:
                 self.follows[index] = earlier
                 continue
+            if index in unfinished:
+                self.refused.append(index)
+                continue
             self.new.append(index)
             closed = previous_lead(candidates)
             if closed is not None:
@@ -325,6 +340,10 @@ class _Plan:
 
 
 # --- duplicates: skip, fill blanks, overwrite --------------------------------------------------
+
+
+# The intake problems of a value left out: a row updating a lead is judged with the lead's.
+_MISSING = frozenset({"required", "contact_unreachable"})
 
 
 def _blank(value: Any) -> bool:
@@ -357,8 +376,11 @@ def _updates(
     may_update: Callable[[Lead], bool] | None,
     dry_run: bool,
     outcomes: list[BulkOutcome | None],
+    unfinished: Container[int] = (),
 ) -> dict[int, tuple[Lead, dict[str, Any]]]:
-    """Outcomes of the rows of people already known; the changes to write, by lead id."""
+    """Outcomes of the rows of people already known; the changes to write, by lead id.
+    An `unfinished` row (a required value left out) is judged by the lead it would leave:
+    the lead's values with the row's changes, as an edit is (`leads.services.edits`)."""
     for index, leader in plan.follows.items():
         if mode == "skip":
             outcomes[index] = BulkOutcome("skipped")
@@ -393,6 +415,11 @@ def _updates(
         pending = updates.get(lead.pk, (lead, {}))[1]
         current = {name: getattr(lead, name) for name in EDITABLE_FIELDS} | pending
         changes = _incoming_changes(current, rows[index].data, mode)
+        if index in unfinished:
+            missing = [p for p in gate.intake_problems(current | changes) if p.code in _MISSING]
+            if missing:
+                outcomes[index] = BulkOutcome("failed", lead.pk, tuple(missing))
+                continue
         updates[lead.pk] = (lead, pending | changes)
         outcomes[index] = BulkOutcome("updated" if changes else "skipped", lead.pk)
     return {pk: update for pk, update in updates.items() if update[1]}

@@ -148,7 +148,7 @@ def lead_merge(
             kept, LeadEvent.Kind.MERGED, by=by, at=now, changes=changes | summary, note=note
         )
 
-        _close_duplicate(gone, into=kept, by=by, at=now, note=note, moved=moved)
+        _close_duplicate(gone, into=kept, by=by, at=now, reason=reason.strip(), moved=moved)
     return MergeResult(survivor=kept, duplicate=gone, moved=moved)
 
 
@@ -384,12 +384,16 @@ def _fill_criteria(kept: Lead, gone: Lead, *, by: User, at: datetime.datetime) -
 
 
 def _close_duplicate(
-    gone: Lead, *, into: Lead, by: User, at: datetime.datetime, note: str, moved: dict[str, int]
+    gone: Lead, *, into: Lead, by: User, at: datetime.datetime, reason: str, moved: dict[str, int]
 ) -> None:
     """The duplicate points at the survivor and leaves the funnel: disqualified where its
     lifecycle allows (a rejected or already disqualified lead keeps its status; being
     merged away makes it read-only all the same). Its own MERGED event comes last, so
     it is the one thing its page shows besides the pointer."""
+    # Its own note names where it went (the survivor's default names this lead).
+    note = _("Merged into lead #%(id)s.") % {"id": into.pk}
+    if reason:
+        note = _("Merged into lead #%(id)s: %(note)s") % {"id": into.pk, "note": reason}
     changes: dict[str, list[Any]] = {"merged_into": [None, into.pk]}
     fields = ["merged_into"]
     gone.merged_into = into
@@ -400,11 +404,10 @@ def _close_duplicate(
         gone.team_id = into.team_id
         fields.append("team")
     if Status.DISQUALIFIED in ALLOWED_TRANSITIONS[gone.status]:
-        why = _("Merged into lead #%(id)s: %(note)s") % {"id": into.pk, "note": note}
         changes["status"] = [gone.status, Status.DISQUALIFIED.value]
-        _transition(gone, to=Status.DISQUALIFIED, by=by, reason=why, at=at)
+        _transition(gone, to=Status.DISQUALIFIED, by=by, reason=note, at=at)
         gone.disqualified_at = at
-        gone.disqualification_note = why
+        gone.disqualification_note = note
         fields += ["status", "disqualified_at", "disqualification_note"]
     save_with_version_bump(gone, fields)
     clocks().on_close(lead=gone, at=at)

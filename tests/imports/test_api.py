@@ -44,7 +44,7 @@ def test_post_a_file_and_follow_the_job(revops, sdrs, django_capture_on_commit_c
     errors = _api(revops).get(job["error_file"])
     assert errors["Content-Type"].startswith("text/csv")
     assert (
-        "email: Enter a valid email address. [invalid]"
+        "Email: Enter a valid email address."
         in b"".join(errors.streaming_content).decode()
     )
 

@@ -157,8 +157,8 @@ def test_the_error_file(client, run_import, revops):
     assert rows[0][-2:] == ["Row", "Problems"]
     assert [r[-2] for r in rows[1:]] == ["3", "4"]
     assert rows[1][:8] == sf_row(2, Email="nope", Phone="'=HYPERLINK(1)")  # formula neutralized
-    assert rows[1][-1] == "Email — email: Enter a valid email address. [invalid]"
-    assert rows[2][-1] == "Company — company_name: Enter the company name. [required]"
+    assert rows[1][-1] == "Email: Enter a valid email address."
+    assert rows[2][-1] == "Company: Enter the company name."
     # fixed and sent back, the error file is a file to import
     fixed = text.replace("nope", "ana2@x.example").replace(";;Row", ";;Row").encode()
     again = run_import(fixed)

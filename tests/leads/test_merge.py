@@ -178,6 +178,33 @@ def test_a_merged_away_lead_is_read_only(pair, boss, rep):
     assert ("already_merged", "duplicate") in {(p.code, p.field) for p in caught.value.problems}
 
 
+def test_a_step_on_a_stale_page_of_a_merged_away_lead_says_where_to_go(client, pair, boss, rep):
+    # given: the SDR has the duplicate's page open while a manager merges it away
+    survivor, duplicate = pair
+    services.lead_merge(by=boss, survivor=survivor.pk, duplicate=duplicate.pk)
+    client.force_login(rep)
+    page = reverse("leads:detail", args=[duplicate.pk])
+    # when they use a button of that page
+    response = client.post(
+        reverse("leads:accept", args=[duplicate.pk]), {"note": "Called"}, HTTP_REFERER=page
+    )
+    # then they are back on it, told where the person is now, not "your role cannot"
+    assert (response.status_code, response["Location"]) == (302, page)
+    shown = client.get(page).content.decode()
+    assert f"This lead was merged into lead #{survivor.pk}: work on that one." in shown
+    assert f'href="/leads/{survivor.pk}/"' in shown
+
+
+def test_the_duplicate_s_own_note_names_where_it_went(pair, boss):
+    survivor, duplicate = pair
+    services.lead_merge(by=boss, survivor=survivor.pk, duplicate=duplicate.pk)
+    duplicate.refresh_from_db()
+    # not "Same person as lead #<itself>", the survivor's default note
+    assert duplicate.disqualification_note == f"Merged into lead #{survivor.pk}."
+    kept = LeadEvent.objects.get(lead=survivor, kind=LeadEvent.Kind.MERGED)
+    assert kept.note == f"Same person as lead #{duplicate.pk}."
+
+
 def test_a_rejected_duplicate_keeps_its_status_and_cannot_be_reopened(pair, boss, rep):
     survivor, duplicate = pair
     reason = RejectionReason.objects.filter(is_active=True).first()
