@@ -57,6 +57,7 @@ EXPORT_FIELDS = (
     *(f"{who}__{part}" for who in _PEOPLE for part in ("first_name", "last_name", "username")),
     "team__name",
     *_INSTANTS,
+    "merged_into",
 )
 
 
@@ -69,6 +70,8 @@ def lead_export_header() -> list[str]:
         str(_("AE")),
         str(_("Team")),
         *(field_label(name) for name in _INSTANTS),
+        # A merged-away lead is a record of the person, not a second one: say whose.
+        str(_("Merged into")),
     ]
 
 
@@ -92,5 +95,6 @@ def lead_export_rows(leads: QuerySet[Lead], *, zone: datetime.tzinfo) -> Iterato
             row[offset] = names.get(row[offset], row[offset])
         people = values[plain : plain + 6]
         row += [person_cell(*people[:3]), person_cell(*people[3:]), values[plain + 6] or ""]
-        row += [instant_cell(at, zone) for at in values[plain + 7 :]]
+        row += [instant_cell(at, zone) for at in values[plain + 7 : -1]]
+        row.append(values[-1] or "")
         yield row

@@ -239,3 +239,17 @@ def test_an_empty_choice_is_no_filter_in_the_api(world, revops):
     assert sorted(companies(rows)) == ["Alpha", "Bravo", "Zulu South"]
     listed = client_for(revops).get("/api/v1/leads/", {"status": ""})
     assert listed.status_code == 200
+
+
+def test_a_merged_away_lead_says_whose_record_it_is(world, revops, client):
+    alpha = Lead.objects.get(company_name="Alpha")
+    Lead.objects.filter(company_name="Bravo").update(
+        merged_into=alpha, status=Lead.Status.DISQUALIFIED
+    )
+    rows = {row["Company"]: row for row in read(client_for(revops).get(URL))}
+    assert rows["Bravo"]["Merged into"] == str(alpha.pk)
+    assert rows["Alpha"]["Merged into"] == ""
+    # the list says so beside its status, linking to the lead that holds the person
+    client.force_login(revops)
+    page = client.get("/leads/", {"status": "all", "q": "Bravo"}).content.decode()
+    assert f'merged into <a href="/leads/{alpha.pk}/">#{alpha.pk}</a>' in page
