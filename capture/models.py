@@ -15,6 +15,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 from leads.models import Source
@@ -156,6 +157,15 @@ class IntakeKey(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = _("intake key")
         verbose_name_plural = _("intake keys")
+        constraints = [
+            # Two live keys of one name cannot be told apart when one is to be revoked; a
+            # revoked key's name may be used again.
+            models.UniqueConstraint(
+                Lower("name"),
+                condition=Q(revoked_at__isnull=True),
+                name="intakekey_active_name_unique",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"

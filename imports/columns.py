@@ -107,7 +107,11 @@ _ALIASES: dict[str, tuple[str, ...]] = {
         "campaign", "campaign name", "primary campaign source", "utm campaign",
         "lead campaign", "original source drill down 2",
     ),
-    "score": ("lead score", "score", "hubspot score", "hubspotscore", "rating score"),
+    # "HubSpot Score" normalizes to "hub spot score" (camelCase split): both spellings.
+    "score": (
+        "lead score", "score", "hubspot score", "HubSpot Score", "hubspotscore",
+        "rating score",
+    ),
     "status": (
         "lead status", "status", "hs lead status", "lifecycle stage", "lifecyclestage",
         "lead stage", "stage", "lead - status",
@@ -119,7 +123,7 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     ),
     "owner": (
         "lead owner", "owner", "owner name", "owner email", "hubspot owner", "contact owner",
-        "lead - owner", "assigned to", "sales rep", "sdr",
+        "lead - owner", "assigned to", "sales rep", "sdr", "HubSpot Owner",
     ),
     "lost_to_competitor": ("lost to competitor", "competitor"),
 }  # fmt: skip
@@ -135,8 +139,6 @@ SOURCE_VALUES: dict[str, tuple[str, ...]] = {
         "chatbot", "ai referrals", "other campaigns", "leadbooster", "content", "seo",
         "ppc", "google ads", "linkedin ads", "facebook ads", "marketing", "demo request",
         "contact us", "download", "newsletter",
-        # HubSpot "Referrals" are visits from links on other sites: inbound web traffic.
-        "referrals",
     ),
     Source.OUTBOUND: (
         "outbound", "purchased list", "list", "cold call", "cold calling", "cold email",
@@ -146,6 +148,8 @@ SOURCE_VALUES: dict[str, tuple[str, ...]] = {
     Source.REFERRAL: (
         "referral", "employee referral", "external referral", "customer referral",
         "word of mouth", "recommendation", "referred",
+        # HubSpot's original source "Referrals": what a CRM user calls a referral.
+        "referrals",
     ),
     Source.EVENT: (
         "event", "events", "event webinar", "trade show", "tradeshow", "conference",
@@ -357,6 +361,9 @@ _TIME = r"(?:[ T,]+(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?\s*([AaPp]\.?[Mm]\.?)
 ISO_DATE = re.compile(
     r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})" + _TIME + r"\s*(Z|[+-]\d{2}:?\d{2})?", re.ASCII
 )
+# Values of a column looked at to tell its date format: the whole sample the upload keeps
+# (`imports.files.SAMPLE_ROWS`), as a day over 12 may come late in a file.
+SAMPLED_DATES = 2_000
 NUMERIC_DATE = re.compile(
     r"(\d{1,2})[-/.](\d{1,2})[-/.](\d{4}|\d{2})" + _TIME + r"\s*(Z|[+-]\d{2}:?\d{2})?", re.ASCII
 )
@@ -365,22 +372,26 @@ NUMERIC_DATE = re.compile(
 def detect_date_format(values: list[str], *, delimiter: str = ",") -> tuple[str, bool] | None:
     """(format, sure) for a column whose values are all dates; None when they are not.
 
-    ISO when every value is year first; else day or month first, decided by a value whose
+    ISO when most values are year first; else day or month first, decided by a value whose
     first (day/month/year) or second (month/day/year) part is over 12. When none is, the
     column is ambiguous: day first for a semicolon file (Excel writes those in the locales
-    that also write 31/01), month first otherwise, and `sure` is False. A value that is a
-    date in neither order (a typo) is left to its row."""
-    present = [v.strip() for v in values if v.strip()][:1000]
+    that also write 31/01), month first otherwise, and `sure` is False. A value shaped as
+    a date of the other kind, or a date in neither order ("2026-13-45" among 25/10/2026, a
+    typo), is left to its row: it does not hide the order the other values show."""
+    present = [v.strip() for v in values if v.strip()][:SAMPLED_DATES]
     if not present:
         return None
-    if all(ISO_DATE.fullmatch(v) for v in present):
+    iso = [v for v in present if ISO_DATE.fullmatch(v)]
+    if len(iso) == len(present):
         return "iso", True
-    matches = [NUMERIC_DATE.fullmatch(v) for v in present]
-    if not all(matches):
-        return None
+    numeric = [m for v in present if (m := NUMERIC_DATE.fullmatch(v))]
+    if len(iso) + len(numeric) < len(present):
+        return None  # a value that is no date at all: not a date column
+    if len(iso) > len(numeric):
+        return "iso", True
     # A value no order can read ("31/31/2026": both parts over 12) is that row's problem,
     # reported when the row is imported; it says nothing about the column's order.
-    readable = [m for m in matches if m and (int(m.group(1)) <= 12 or int(m.group(2)) <= 12)]
+    readable = [m for m in numeric if int(m.group(1)) <= 12 or int(m.group(2)) <= 12]
     if not readable:
         return None
     day_first = any(int(m.group(1)) > 12 for m in readable)

@@ -209,9 +209,9 @@ def detect_encoding(head: bytes) -> str:
                 "not_csv",
             )
     if b"\x00" in head:
-        if head[1:2] == b"\x00" or head[0:1] == b"\x00":
+        if _is_utf16_text(head):
             raise refuse(_utf16_message(), "invalid_encoding")
-        raise refuse(_("This is not a text file: upload a CSV file."), "not_csv")
+        raise refuse(_("This is not a CSV or text file: upload a CSV file."), "not_csv")
     try:
         head.decode("utf-8")
         return "utf-8"
@@ -252,6 +252,23 @@ def _foreign_script(head: bytes) -> dict[str, str] | None:
         return None
     script = unicodedata.name(foreign[0], "OTHER").split()[0].title()
     return {"script": script, "encoding": best.encoding}
+
+
+def _is_utf16_text(head: bytes) -> bool:
+    """`head` (with NUL bytes, no byte order mark) reads as UTF-16 text, either byte order:
+    letters, digits, punctuation and line breaks, no control character. A PNG, a zip or
+    any other binary file with NUL bytes does not (it is refused as not text at all)."""
+    even = head[: len(head) // 2 * 2]
+    for encoding in ("utf-16-le", "utf-16-be"):
+        try:
+            text = even.decode(encoding)
+        except UnicodeDecodeError as error:
+            if error.start < len(even) - 4:
+                continue
+            text = even[: error.start].decode(encoding)  # the sample cut a pair in two
+        if text and all(c.isprintable() or c in "\r\n\t" for c in text):
+            return True
+    return False
 
 
 def _utf16_message() -> str:

@@ -18,6 +18,7 @@ from crm.models import Team, User
 from imports.columns import DATE_FORMATS, TARGETS, normalized, source_index, status_index
 from imports.config import ImportConfig
 from imports.models import ImportJob, OnDuplicate
+from imports.rules import chooses_owners
 from leads.models import Source
 from leads.services.bulk_rows import IMPORT_STATUSES
 
@@ -49,22 +50,36 @@ def _styled(field: forms.Field) -> forms.Field:
 
 
 class MappingForm(forms.Form):
-    """See the module docstring. `values` lists (kind, value) pairs found in the file."""
+    """See the module docstring. `values` lists (kind, value) pairs found in the file.
+    For someone who may not give the leads to others (`rules.chooses_owners`, `by`: an
+    SDR) there is no owner column, default owner or team to choose: the service would
+    refuse them."""
 
     def __init__(
-        self, *args: Any, job: ImportJob, values: list[tuple[str, str]], **kwargs: Any
+        self,
+        *args: Any,
+        job: ImportJob,
+        values: list[tuple[str, str]],
+        by: User | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.job = job
         self.values = values
+        self.chooses_owners = by is None or chooses_owners(by)
         targets = [_NOT_IMPORTED, *TARGETS.items()]
+        if not self.chooses_owners:
+            targets = [(key, label) for key, label in targets if key != "owner"]
         for index, header in enumerate(job.headers):
+            proposed = job.columns[index] if index < len(job.columns) else ""
+            if proposed == "owner" and not self.chooses_owners:
+                proposed = ""
             self.fields[f"col_{index}"] = _styled(
                 forms.ChoiceField(
                     label=header or _("Column %(n)d") % {"n": index + 1},
                     choices=targets,
                     required=False,
-                    initial=job.columns[index] if index < len(job.columns) else "",
+                    initial=proposed,
                     widget=forms.Select(attrs={"class": "import-target"}),
                 )
             )
@@ -113,6 +128,26 @@ class MappingForm(forms.Form):
                 initial=job.default_campaign,
             )
         )
+        if self.chooses_owners:
+            self._owner_fields()
+        self.fields["on_duplicate"] = _styled(
+            forms.ChoiceField(
+                label=_("When a person already has a lead"),
+                choices=OnDuplicate.choices,
+                widget=forms.RadioSelect,
+                initial=job.on_duplicate,
+            )
+        )
+        self.fields["dry_run"] = _styled(
+            forms.BooleanField(
+                label=_("Dry run: check every row and write nothing"),
+                required=False,
+                initial=job.dry_run,
+            )
+        )
+
+    def _owner_fields(self) -> None:
+        job = self.job
         people = User.objects.filter(
             is_active=True, role__in=(User.Role.SDR, User.Role.MANAGER)
         ).order_by("first_name", "last_name")
@@ -132,21 +167,6 @@ class MappingForm(forms.Form):
                 required=False,
                 empty_label=_("— no —"),
                 initial=job.default_team_id,
-            )
-        )
-        self.fields["on_duplicate"] = _styled(
-            forms.ChoiceField(
-                label=_("When a person already has a lead"),
-                choices=OnDuplicate.choices,
-                widget=forms.RadioSelect,
-                initial=job.on_duplicate,
-            )
-        )
-        self.fields["dry_run"] = _styled(
-            forms.BooleanField(
-                label=_("Dry run: check every row and write nothing"),
-                required=False,
-                initial=job.dry_run,
             )
         )
 

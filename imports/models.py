@@ -116,6 +116,17 @@ class ImportJob(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     error = models.TextField(_("why it failed"), blank=True)
+    # The dry run this import runs for real (`services.import_run_for_real`): the dry run's
+    # page links to it.
+    rehearsal = models.ForeignKey(
+        "self",
+        verbose_name=_("dry run"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="real_runs",
+        editable=False,
+    )
     # The run's heartbeat: the row is saved whole with each batch it commits, which
     # stamps this, so a running job whose row has not been written for minutes has lost
     # its worker (`imports.watchdog.imports_stop_stalled`, run by beat).

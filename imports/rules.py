@@ -29,6 +29,13 @@ def is_sdr_allowed_to_import(user: User) -> bool:
 
 
 @rules.predicate
+def chooses_owners(user: User) -> bool:
+    """May give an import's new leads to someone (a default owner, a team, an owner
+    column): not an SDR, whose imported leads are their own (DOMAIN.md)."""
+    return user.is_authenticated and not user.is_sdr
+
+
+@rules.predicate
 def started_it(user: User, job: ImportJob) -> bool:
     return job.created_by_id == user.pk
 

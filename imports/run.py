@@ -21,18 +21,19 @@ import logging
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 from django.db import connection, transaction
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from crm.exceptions import Problem
 from crm.models import Notification, User
+from crm.preferences import language_of
 from crm.services import notify
 from imports.ahead import read_ahead
 from imports.columns import column_name, field_columns
@@ -40,6 +41,7 @@ from imports.config import ImportConfig
 from imports.files import ChunkStream, read_rows
 from imports.models import ImportFileChunk, ImportJob, ImportRowError
 from imports.rows import Converted, RowReader
+from leads.models import Lead
 from leads.services.bulk_intake import BulkOutcome, leads_bulk_intake
 from leads.services.bulk_rehearsal import Rehearsal
 from leads.services.bulk_routing import Assignment
@@ -94,10 +96,19 @@ def _assignment(job: ImportJob) -> Assignment:
 
 
 def import_run(*, job_id: int) -> ImportJob:
-    """Run (or resume) the import `job_id` to its end; never raises for the file's sake."""
+    """Run (or resume) the import `job_id` to its end; never raises for the file's sake.
+
+    In the importer's language: the problems it writes for the error file (and the job's
+    error) are read by them, whatever language the worker starts in."""
     job = _begin(job_id)
     if job.is_finished:
         return job
+    with translation.override(language_of(job.created_by.language)):
+        return _run(job)
+
+
+def _run(job: ImportJob) -> ImportJob:
+    job_id = job.pk
     importer = job.created_by
     reader = RowReader(job, owners=_owners(), now=timezone.now())
     assignment = _assignment(job)
@@ -203,7 +214,7 @@ def _run_batch(
             dry_run=job.dry_run,
             rehearsal=rehearsal,
         )
-        outcomes = iter(result.outcomes)
+        outcomes = iter(unseen_leads_unnamed(result.outcomes, importer))
         counts: Counter[str] = Counter()
         errors = []
         for row, values, converted in batch:
@@ -315,7 +326,8 @@ def import_preview(job: ImportJob, config: ImportConfig, *, by: User) -> list[Pr
         dry_run=True,
     )
     names = field_columns(job.headers, config.columns)
-    outcomes = iter(result.outcomes)
+    seen = _seen_leads(result.outcomes, by)
+    outcomes = iter(unseen_leads_unnamed(result.outcomes, by, seen))
     preview = []
     taken: list[int] = []  # the file's row of each row the batch took, by its index there
     for row, values, c in converted:
@@ -330,7 +342,8 @@ def import_preview(job: ImportJob, config: ImportConfig, *, by: User) -> list[Pr
             notes += _notes(reader.warnings(values), names, warning=True)
         if outcome.outcome == "skipped":
             earlier = taken[outcome.follows] if outcome.follows is not None else None
-            notes += (Note("", _skip_reason(outcome, earlier, config.on_duplicate)),)
+            named = outcome.lead_id in seen
+            notes += (Note("", _skip_reason(outcome, earlier, config.on_duplicate, named)),)
         taken.append(row)
         preview.append(PreviewRow(row, values, outcome.outcome, outcome.problems, notes))
     return preview
@@ -345,9 +358,10 @@ def _notes(
     )
 
 
-def _skip_reason(outcome: BulkOutcome, earlier: int | None, mode: str) -> str:
-    """Why a row is skipped: its person has a lead already, or is the person of `earlier`,
-    a row before it in the file (the batch's own matching, `BulkOutcome.follows`)."""
+def _skip_reason(outcome: BulkOutcome, earlier: int | None, mode: str, named: bool) -> str:
+    """Why a row is skipped: its person has a lead already (its number `named` when the
+    importer may see that lead), or is the person of `earlier`, a row before it in the
+    file (the batch's own matching, `BulkOutcome.follows`)."""
     nothing_new = mode != "skip"  # fill or overwrite: the row had nothing to change
     if earlier is not None:
         if nothing_new:
@@ -357,6 +371,8 @@ def _skip_reason(outcome: BulkOutcome, earlier: int | None, mode: str) -> str:
         return _("The same person as row %(row)d of the file: a person is added once.") % {
             "row": earlier
         }
+    if outcome.lead_id is not None and not named:
+        return _("This person already has a lead: it is kept as it is.")
     if outcome.lead_id is not None:
         if nothing_new:
             return _(
@@ -366,6 +382,42 @@ def _skip_reason(outcome: BulkOutcome, earlier: int | None, mode: str) -> str:
             "id": outcome.lead_id
         }
     return _("The same person as a row before it in the file: a person is added once.")
+
+
+def _seen_leads(outcomes: Iterable[BulkOutcome], user: User) -> set[int]:
+    """Which of the outcomes' leads `user` may see: one query for the batch."""
+    ids = {outcome.lead_id for outcome in outcomes if outcome.lead_id is not None}
+    if not ids:
+        return set()
+    return set(Lead.objects.visible_to(user).filter(pk__in=ids).values_list("pk", flat=True))
+
+
+def unseen_leads_unnamed(
+    outcomes: list[BulkOutcome], user: User, seen: set[int] | None = None
+) -> list[BulkOutcome]:
+    """`outcomes`, a row refused for a lead that `user` may not change worded without that
+    lead's number when they may not see it either: another rep's lead is not theirs to
+    look up (`seen`: the leads they may see, if known; else one query for the batch)."""
+    refused = {
+        index
+        for index, outcome in enumerate(outcomes)
+        if any(p.code == "not_yours" for p in outcome.problems)
+    }
+    if not refused:
+        return outcomes
+    if seen is None:
+        seen = _seen_leads((outcomes[index] for index in refused), user)
+    hidden = _("This person already has a lead that you may not change.")
+    unnamed = list(outcomes)
+    for index in refused:
+        outcome = outcomes[index]
+        if outcome.lead_id not in seen:
+            problems = tuple(
+                Problem(p.code, p.field, hidden) if p.code == "not_yours" else p
+                for p in outcome.problems
+            )
+            unnamed[index] = replace(outcome, problems=problems)
+    return unnamed
 
 
 def sample_values(job: ImportJob, index: int, *, rows: int = 2_000, limit: int = 30) -> list[str]:

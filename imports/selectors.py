@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from crm.csv_safe import BOM, CONTENT_TYPE, safe_row
 from crm.models import User
-from imports.columns import column_name, field_columns
+from imports.columns import TARGETS, column_name, field_columns
 from imports.models import (
     ImportFileChunk,
     ImportJob,
@@ -40,6 +40,14 @@ def is_rehearsal_kept(job: ImportJob) -> bool:
 def can_run_for_real(job: ImportJob, user: User) -> bool:
     """The button's predicate: the service's own check, for someone who may import."""
     return user.has_perm("imports.import_leads") and is_rehearsal_kept(job)
+
+
+def real_run(job: ImportJob, user: User) -> ImportJob | None:
+    """The import that ran dry run `job` for real (its latest), if `user` may see it."""
+    if not job.dry_run:
+        return None
+    run = job.real_runs.select_related("created_by").order_by("-pk").first()
+    return run if run is not None and user.has_perm("imports.view_job", run) else None
 
 
 def is_remembered(job: ImportJob) -> bool:
@@ -70,28 +78,36 @@ class _Line:
 
 
 def problems_cell(problems: list[dict[str, str | None]], names: dict[str, str]) -> str:
-    """`Email — email: Enter a valid email address. [invalid]; ...`: the file's column (as
-    `columns.field_columns` names it), the field and code as the API gives them, the
-    message."""
+    """`Email: Enter a valid email address.; ...`: the file's column (as
+    `columns.field_columns` names it) and the message, as the preview shows them; the
+    field names and codes are the API's, not words for the person fixing the file."""
     return "; ".join(_problem_text(p, names) for p in problems)
 
 
 def _problem_text(problem: dict[str, str | None], names: dict[str, str]) -> str:
     field = problem.get("field")
-    text = f"{problem['message']} [{problem['code']}]"
+    text = str(problem["message"])
     if not field:
         return text
-    return f"{column_name(field, names)} — {field}: {text}"
+    return f"{column_name(field, names)}: {text}"
 
 
 def error_file_lines(job: ImportJob) -> Iterator[str]:
     """The header as uploaded plus "Row" and "Problems", then each failed row as uploaded
     (padded to the header) and its problems; the upload's delimiter, a BOM for Excel, every
-    cell spreadsheet-safe (`crm.csv_safe`). Streamed: rows are read as they are sent."""
+    cell spreadsheet-safe (`crm.csv_safe`). Streamed: rows are read as they are sent, after
+    the view has returned and its language is gone, so the header is worded now, in the
+    downloader's language (the problems are in the importer's: `run.import_run`)."""
+    header = [*job.headers, _("Row"), _("Problems")]
+    names = {field: str(name) for field, name in field_columns(job.headers, job.columns).items()}
+    names |= {field: str(label) for field, label in TARGETS.items() if field not in names}
+    return _error_lines(job, header, names)
+
+
+def _error_lines(job: ImportJob, header: list[str], names: dict[str, str]) -> Iterator[str]:
     writer = csv.writer(_Line(), delimiter=job.delimiter or ",")
     width = len(job.headers)
-    names = field_columns(job.headers, job.columns)
-    yield BOM + writer.writerow(safe_row([*job.headers, _("Row"), _("Problems")]))
+    yield BOM + writer.writerow(safe_row(header))
     errors = (
         ImportRowError.objects.filter(job=job)
         .order_by("row")

@@ -37,6 +37,7 @@ from imports.models import (
     ImportSettingsChange,
     OnDuplicate,
 )
+from imports.rules import chooses_owners
 from imports.run import delete_file
 from imports.selectors import is_rehearsal_kept
 from leads.models import Lead, Source
@@ -217,7 +218,7 @@ def _default_problems(config: ImportConfig, *, by: User, owner_mapped: bool) -> 
             Problem("invalid_choice", "on_duplicate", _("Choose skip, fill or overwrite."))
         )
     owner, team = config.default_owner, config.default_team
-    if by.is_sdr and (owner_mapped or team is not None or owner not in (None, by)):
+    if not chooses_owners(by) and (owner_mapped or team is not None or owner not in (None, by)):
         problems.append(
             Problem(
                 "own_leads_only",
@@ -397,6 +398,7 @@ def import_run_for_real(*, job_id: int, by: User) -> ImportJob:
             headers=rehearsal.headers,
             header_key=rehearsal.header_key,
             total=rehearsal.total,
+            rehearsal=rehearsal,
         )
         ImportFileChunk.objects.filter(job_id=rehearsal.pk).update(job=job)
         config = ImportConfig.of(rehearsal)

@@ -37,5 +37,13 @@ def import_watchdog_task(*, minutes: float | None = None) -> list[int]:
     after = datetime.timedelta(minutes=minutes) if minutes else STALLED_AFTER
     now = timezone.now()
     imports_let_rehearsal_files_go(now=now)
-    imports_queue_lost(now=now, lost_after=after)
+    imports_queue_lost(now=now, lost_after=after, queue=_queue_run)
     return imports_stop_stalled(now=now, stalled_after=after)
+
+
+def _queue_run(job_id: int) -> None:
+    """The run of import `job_id` to the broker again; a refusal is logged (`enqueue_now`)
+    and the next watchdog tick tries again."""
+    from crm.enqueue import enqueue_now
+
+    enqueue_now(import_run_task, job_id=job_id)

@@ -4,11 +4,14 @@ selector, render; refusals rise to `crm.web.errors.DomainErrorMiddleware`."""
 
 from __future__ import annotations
 
+import datetime
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
@@ -25,10 +28,18 @@ from imports.models import ImportJob
 from imports.run import import_preview, sample_values
 
 RECENT_JOBS = 20
+# An upload never started for this long was left behind: "Recent imports" no longer lists
+# it (its page still opens, and it can still be started from there).
+LEFT_BEHIND = datetime.timedelta(days=1)
 
 
 def _list_page(request: AuthedHttpRequest, form: UploadForm, status: int = 200) -> HttpResponse:
-    jobs = jobs_visible_to(request.user)[:RECENT_JOBS]
+    left_behind = {
+        "status": ImportJob.Status.PENDING,
+        "queued_at__isnull": True,
+        "created_at__lt": timezone.now() - LEFT_BEHIND,
+    }
+    jobs = jobs_visible_to(request.user).exclude(**left_behind)[:RECENT_JOBS]
     return render(request, "imports/list.html", {"form": form, "jobs": jobs}, status=status)
 
 
@@ -97,7 +108,7 @@ def import_mapping(request: AuthedHttpRequest, pk: int) -> HttpResponse:
     preview = None
     status = 200
     if request.method == "POST":
-        form = MappingForm(request.POST, job=job, values=values)
+        form = MappingForm(request.POST, job=job, values=values, by=request.user)
         if form.is_valid():
             config = form.config()
             starting = request.POST.get("action") == "start"
@@ -116,12 +127,12 @@ def import_mapping(request: AuthedHttpRequest, pk: int) -> HttpResponse:
                     return redirect("imports:detail", job.pk)
                 job.refresh_from_db()
                 values = _values_in_file(job, job.columns)
-                form = MappingForm(job=job, values=values)
+                form = MappingForm(job=job, values=values, by=request.user)
                 preview = import_preview(job, config, by=request.user)
         else:
             status = 400
     else:
-        form = MappingForm(job=job, values=values)
+        form = MappingForm(job=job, values=values, by=request.user)
     context = {
         "job": job,
         "form": form,
@@ -154,6 +165,7 @@ def _progress_context(request: AuthedHttpRequest, job: ImportJob) -> dict[str, o
         "can_cancel": not job.is_finished and request.user.has_perm("imports.cancel_job", job),
         "can_map": job.is_configurable and request.user.has_perm("imports.import_leads"),
         "can_run_for_real": selectors.can_run_for_real(job, request.user),
+        "real_run": selectors.real_run(job, request.user),
         "error_count": job.row_errors.count() if job.failed else 0,
     }
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import datetime
 import logging
+from collections.abc import Callable
+from functools import partial
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -82,7 +84,10 @@ def imports_stop_stalled(
 
 
 def imports_queue_lost(
-    *, now: datetime.datetime, lost_after: datetime.timedelta = STALLED_AFTER
+    *,
+    now: datetime.datetime,
+    queue: Callable[[int], object],
+    lost_after: datetime.timedelta = STALLED_AFTER,
 ) -> list[int]:
     """Queue again the run of every import still waiting `lost_after` after it was queued:
     the broker took the task and lost it (a Redis restarted without persistence), or no
@@ -91,8 +96,8 @@ def imports_queue_lost(
     Safe even when the first task was only slow to come: two runs of one job never both
     write a batch (`imports.run._run_batch` checks the job's row count on the locked row),
     and a run that finds the job finished leaves it. `queued_at` moves to now, so a job is
-    queued again once per `lost_after`, not on every tick."""
-    from imports.services import queue_run
+    queued again once per `lost_after`, not on every tick. `queue(job_id)` hands the run
+    to the broker, after the commit (`imports.tasks` passes it: this module is below it)."""
 
     waiting = ImportJob.objects.filter(
         status=ImportJob.Status.PENDING,
@@ -107,7 +112,7 @@ def imports_queue_lost(
             # watchdog that queued it first leaves nothing to update.
             if not waiting.filter(pk=job_id).update(queued_at=now):
                 continue
-            transaction.on_commit(lambda job_id=job_id: queue_run(job_id))
+            transaction.on_commit(partial(queue, job_id))
         logger.warning("import %s waited since before %s: its run is queued again", job_id, now)
         queued.append(job_id)
     return queued

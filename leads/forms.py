@@ -12,6 +12,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from crm.countries import country_choices
 from crm.models import User
 from leads import selectors
 from leads.gate import HANDOFF_FIELDS
@@ -199,10 +200,18 @@ class LeadForm(VersionedForm):
                     field.choices = [("", blank), *choices[1:]]
             self.fields[name] = field
         self.fields["email"].help_text = _("An e-mail address or a phone number is required.")
-        self.fields["country"].help_text = _("Two-letter code, e.g. ID or US.")
-        self.fields["country"].widget.attrs["maxlength"] = 2
+        self.fields["country"] = self._country_field(self.fields["country"])
         self.fields["score"].initial = 0
         self.fields["score"].widget.attrs.update({"min": 0, "max": 100})
+
+    def _country_field(self, typed: forms.Field) -> forms.ChoiceField:
+        """A list of countries by name in the user's language, stored as the ISO code; a
+        lead's code the list lacks (written before it) stays among the choices."""
+        choices = country_choices()
+        current = self.initial.get("country") or ""
+        if current and current not in dict(choices):
+            choices.append((current, current))
+        return forms.ChoiceField(label=typed.label, required=False, choices=choices)
 
     def sections(self) -> list[tuple[StrOrPromise, list[forms.BoundField]]]:
         sections = [

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from crm.countries import country_code
 from crm.exceptions import Problem
 from crm.placeholders import is_placeholder
 from leads.models import Handoff, Lead, LeadTransition, Qualification, Source
@@ -38,6 +39,24 @@ def _criterion_hint(q: Qualification, criterion: str, hint: str) -> str:
     }
 
 
+def canonical(data: Mapping[str, Any]) -> dict[str, Any]:
+    """`data` with the source and the country as a lead stores them, whichever way they
+    were written: "Inbound" or the label in the user's language -> "inbound",
+    "Indonesia" -> "ID" (`crm.countries`). Every channel reads them so; a value that
+    names nothing is left as given, for `intake_problems` to name."""
+    values = dict(data)
+    source = values.get("source")
+    if isinstance(source, str) and source.strip() and source not in Source.values:
+        wanted = source.strip().casefold()
+        for value, label in Source.choices:
+            if wanted in (value.casefold(), str(label).casefold()):
+                values["source"] = value
+    country = values.get("country")
+    if isinstance(country, str) and country.strip():
+        values["country"] = country_code(country) or country.strip()
+    return values
+
+
 def intake_problems(data: Mapping[str, Any]) -> list[Problem]:
     """Minimum data every lead carries (DOMAIN.md: company, contact, source)."""
     problems = []
@@ -59,6 +78,16 @@ def intake_problems(data: Mapping[str, Any]) -> list[Problem]:
                 "invalid_choice",
                 "source",
                 _("“%(value)s” is not a lead source.") % {"value": source},
+            )
+        )
+    country = data.get("country")
+    if not is_blank(country) and country_code(str(country)) != country:
+        problems.append(
+            Problem(
+                "invalid_country",
+                "country",
+                _("“%(value)s” is not a country: give its name or two-letter code (e.g. ID).")
+                % {"value": country},
             )
         )
     score = data.get("score")

@@ -86,7 +86,7 @@ class WebFormSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         required=False,
         allow_blank=True,
         max_length=500,
-        help_text="Send the visitor here (303) instead of the thank-you page; http(s) only.",
+        help_text="Send the visitor here (303) instead of the thank-you page; https:// only.",
     )
     allowed_origins = serializers.ListField(
         child=serializers.CharField(max_length=MAX_ORIGIN),
@@ -231,7 +231,11 @@ class IntakeLeadSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         extra_kwargs = {
             "company_name": {"required": False, "allow_blank": True},
             "last_name": {"required": False, "allow_blank": True},
-            "country": {"help_text": "ISO 3166 two-letter code, e.g. ID."},
+            "country": {
+                "max_length": 100,
+                "help_text": "ISO 3166 two-letter code, e.g. ID; a country's name is read as "
+                "its code.",
+            },
         }
 
     def validate_country(self, value: str) -> str:

@@ -157,7 +157,9 @@ def web_form_problems(values: Mapping[str, Any], *, form: WebForm | None = None)
         )
     problems += _text_problems("campaign", values.get("campaign"), MAX_CAMPAIGN)
     problems += _text_problems("thank_you_message", values.get("thank_you_message"), MAX_MESSAGE)
-    problems += _redirect_problems(values.get("redirect_url"))
+    problems += _redirect_problems(
+        values.get("redirect_url"), saved=form.redirect_url if form is not None else None
+    )
     problems += _origin_problems(values.get("allowed_origins"))
     if not isinstance(values.get("is_active"), bool):
         problems.append(Problem("invalid", "is_active", _("Active is true or false.")))
@@ -166,6 +168,16 @@ def web_form_problems(values: Mapping[str, Any], *, form: WebForm | None = None)
 
 def _name_problems(name: Any, *, form: WebForm | None) -> list[Problem]:
     if is_blank(name):
+        if isinstance(name, str) and name.strip():
+            # "XXXXXXXXXX", "TBD": typed, so "give it a name" would read as a bug.
+            return [
+                Problem(
+                    "placeholder",
+                    "name",
+                    _("“%(value)s” looks like a placeholder: give the form a real name.")
+                    % {"value": name.strip()[:40]},
+                )
+            ]
         return [Problem("required", "name", _("Give the form a name."))]
     if not isinstance(name, str) or len(name) > MAX_NAME:
         return [Problem("too_long", "name", _("At most %(n)d characters.") % {"n": MAX_NAME})]
@@ -213,20 +225,25 @@ def _text_problems(name: str, value: Any, limit: int) -> list[Problem]:
     return []
 
 
-def _redirect_problems(url: Any) -> list[Problem]:
+def _redirect_problems(url: Any, *, saved: str | None = None) -> list[Problem]:
+    """A redirect is an https:// address: the visitor has just sent their details, and a
+    plain http:// page after that invites a warning or a tampered page. A form saved
+    with an http:// redirect before this rule keeps it until the redirect is changed, so
+    switching such a form off is not refused over a field nobody touched."""
     problems = _text_problems("redirect_url", url, MAX_URL)
     if problems or not url:
         return problems
+    schemes = ["https", "http"] if url == saved else ["https"]
     try:
-        URLValidator(schemes=["http", "https"])(url)
+        URLValidator(schemes=schemes)(url)
     except DjangoValidationError:
-        return [
-            Problem(
-                "invalid",
-                "redirect_url",
-                _("Enter a full web address starting with https:// (or leave it blank)."),
-            )
-        ]
+        code = "insecure" if url.lower().startswith("http://") else "invalid"
+        message = (
+            _("Use a secure redirect address: start it with https://, not http://.")
+            if code == "insecure"
+            else _("Enter a full web address starting with https:// (or leave it blank).")
+        )
+        return [Problem(code, "redirect_url", message)]
     return []
 
 

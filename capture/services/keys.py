@@ -14,7 +14,8 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -50,11 +51,46 @@ def _prefix_of(secret: str) -> str | None:
     return f"{SCHEME}_{parts[1]}"
 
 
+def _clean_name(name: str) -> str:
+    return " ".join(name.split())
+
+
+def _name_taken(name: str) -> bool:
+    """Whether an active key already has this name (case aside). A revoked key's name is
+    free again: revoking the old "Zapier" key and making a new one is the usual rotation."""
+    return (
+        IntakeKey.objects.filter(revoked_at__isnull=True)
+        .annotate(lower=Lower("name"))
+        .filter(lower=_clean_name(name).lower())
+        .exists()
+    )
+
+
+def _name_taken_problem() -> Problem:
+    return Problem(
+        "duplicate",
+        "name",
+        _("An active key already has this name: give this one a name that tells them apart."),
+    )
+
+
 def intake_key_problems(name: object) -> list[Problem]:
     if is_blank(name):
+        if isinstance(name, str) and name.strip():
+            return [
+                Problem(
+                    "placeholder",
+                    "name",
+                    _("“%(value)s” looks like a placeholder: name the key after what uses it.")
+                    % {"value": name.strip()[:40]},
+                )
+            ]
         return [Problem("required", "name", _("Name the key after what uses it."))]
     if not isinstance(name, str) or len(name.strip()) > MAX_NAME:
         return [Problem("too_long", "name", _("At most %(n)d characters.") % {"n": MAX_NAME})]
+    # Two active keys of one name cannot be told apart when one is to be revoked.
+    if _name_taken(name):
+        return [_name_taken_problem()]
     return []
 
 
@@ -64,6 +100,17 @@ def intake_key_create(*, by: User, name: str) -> NewKey:
     problems = intake_key_problems(name)
     if problems:
         raise ValidationFailed(problems=problems)
+    try:
+        return _create(by=by, name=name)
+    except IntegrityError:
+        # Two people made a key of the same name at once: the database's unique index on
+        # active names let one in.
+        if _name_taken(name):
+            raise ValidationFailed(problems=[_name_taken_problem()]) from None
+        raise
+
+
+def _create(*, by: User, name: str) -> NewKey:
     with transaction.atomic():
         while True:
             prefix = f"{SCHEME}_{secrets.token_hex(4)}"
@@ -72,7 +119,7 @@ def intake_key_create(*, by: User, name: str) -> NewKey:
         secret = f"{prefix}_{secrets.token_urlsafe(32)}"
         now = timezone.now()
         key = IntakeKey.objects.create(
-            name=" ".join(name.split()),
+            name=_clean_name(name),
             prefix=prefix,
             secret_hash=hash_secret(secret),
             created_by=by,

@@ -10,7 +10,8 @@
   `{"errors": [{"code", "field", "message"}]}`; never a 500.
 
 What stands in the way of abuse, in the order it is checked: the per-address and per-form
-rate limits (`capture.throttle`, failing open with the cache), the posting site (when the
+rate limits (`capture.throttle`, failing open with the cache; a refused form post gets the
+hosted form back with what was typed and how long to wait), the posting site (when the
 form names its sites), the body's size, then the honeypot: a post that fills it is
 answered exactly like a success and dropped. The visitor is never told whether they were
 already a lead: a new lead and a duplicate read the same.
@@ -29,19 +30,21 @@ from django.shortcuts import render
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.exceptions import ParseError
 
 from capture import throttle
-from capture.fields import HONEYPOT
+from capture.fields import HONEYPOT, REACH
 from capture.forms import PublicLeadForm, json_form_data
 from capture.models import SubmissionOutcome, WebForm
 from capture.services.forms import normalize_origin
-from capture.services.submissions import form_submission_refused, web_form_submit
+from capture.services.submissions import form_submission_refused, lead_values, web_form_submit
 from crm.api.parsers import check_depth, max_depth
 from crm.api.throttling import client_ip
 from crm.exceptions import Problem, ValidationFailed
 from crm.web.forms import put_on_form
+from leads.gate import intake_problems
 
 JSON = "application/json"
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -158,13 +161,18 @@ def _title(status: int) -> str:
 
 
 def _hosted(
-    request: HttpRequest, form: WebForm, lead_form: PublicLeadForm, *, status: int = 200
+    request: HttpRequest,
+    form: WebForm,
+    lead_form: PublicLeadForm,
+    *,
+    status: int = 200,
+    notice: dict[str, str] | None = None,
 ) -> HttpResponse:
     return _page(
         request,
         form,
         "capture/public/form.html",
-        {"form": lead_form, "honeypot": lead_form[HONEYPOT]},
+        {"form": lead_form, "honeypot": lead_form[HONEYPOT], "notice": notice},
         status=status,
     )
 
@@ -285,18 +293,48 @@ def _throttled(request: HttpRequest, form: WebForm, ip_hash: str, origin: str) -
     return None
 
 
+def wait_text(seconds: int) -> str:
+    """How long to wait, as a visitor reads it: seconds under two minutes, else minutes
+    (rounded up, so the visitor who waits that long is let in)."""
+    if seconds < 120:
+        return ngettext("%(n)d second", "%(n)d seconds", seconds) % {"n": seconds}
+    minutes = -(-seconds // 60)
+    return ngettext("%(n)d minute", "%(n)d minutes", minutes) % {"n": minutes}
+
+
+def _throttled_answer(
+    request: HttpRequest, form: WebForm, retry_after: int, *, as_json: bool
+) -> HttpResponse:
+    """A post the rate limit refuses. The hosted form comes back with what the visitor
+    typed (read within the size limit, never taken in), so waiting costs them no retyping;
+    when the body cannot be read, the plain message."""
+    problem = Problem(
+        "throttled",
+        None,
+        _("Too many posts from here; please try again in %(wait)s.")
+        % {"wait": wait_text(retry_after)},
+    )
+    response: HttpResponse | None = None
+    if not as_json:
+        try:
+            data, _type_problems = _posted_data(request, form)
+        except Refusal:
+            data = None
+        if data is not None:
+            lead_form = PublicLeadForm(data, web_form=form, hosted=True)
+            notice = {"title": _title(429), "message": problem.message}
+            response = _hosted(request, form, lead_form, status=429, notice=notice)
+    if response is None:
+        response = _message(request, form, 429, problem, as_json=as_json)
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
 def _post(request: HttpRequest, form: WebForm, origin: str, *, as_json: bool) -> HttpResponse:
     ip_hash = client_hash(request)
     retry_after = _throttled(request, form, ip_hash, origin)
     if retry_after is not None:
-        problem = Problem(
-            "throttled",
-            None,
-            _("Too many posts from here; try again in %(n)d seconds.") % {"n": retry_after},
-        )
-        response = _message(request, form, 429, problem, as_json=as_json)
-        response["Retry-After"] = str(retry_after)
-        return response
+        return _throttled_answer(request, form, retry_after, as_json=as_json)
     if not origin_allowed(request, form, origin):
         form_submission_refused(
             form=form, outcome=SubmissionOutcome.FORBIDDEN_ORIGIN, ip_hash=ip_hash, origin=origin
@@ -325,6 +363,9 @@ def _post(request: HttpRequest, form: WebForm, origin: str, *, as_json: bool) ->
     put_on_form(lead_form, type_problems)
     if not lead_form.is_valid() or type_problems:
         problems = type_problems + [p for p in lead_form.problems() if p not in type_problems]
+        rules = _rules_too(form, lead_form)
+        put_on_form(lead_form, rules)
+        problems += rules
         form_submission_refused(
             form=form,
             outcome=SubmissionOutcome.INVALID,
@@ -340,6 +381,22 @@ def _post(request: HttpRequest, form: WebForm, origin: str, *, as_json: bool) ->
         put_on_form(lead_form, problems)
         return _invalid(request, form, lead_form, problems, as_json=as_json)
     return _success(request, form, as_json=as_json)
+
+
+def _rules_too(form: WebForm, lead_form: PublicLeadForm) -> list[Problem]:
+    """A post refused for its values' types (a bad e-mail address) also names what the
+    intake rules would refuse in the rest (no company, no last name): every problem at
+    once, not one round of errors after another, as the browser's new-lead form does. A
+    field already in error is not named twice."""
+    data = lead_values(form, lead_form.lead_data())
+    # A bad e-mail address or phone number is already the way to reach them, named.
+    reach_named = bool(set(lead_form.errors).intersection(REACH))
+    problems = [
+        p
+        for p in intake_problems(data)
+        if p.field not in lead_form.errors and not (reach_named and p.code == "contact_unreachable")
+    ]
+    return _in_the_forms_words(form, problems)
 
 
 def _in_the_forms_words(form: WebForm, problems: list[Problem]) -> list[Problem]:

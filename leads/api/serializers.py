@@ -88,6 +88,12 @@ class LeadSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         extra_kwargs = {
             "company_name": {"required": False, "allow_blank": True},
             "last_name": {"required": False, "allow_blank": True},
+            # A name ("Indonesia") is read as its code by the service (`gate.canonical`).
+            "country": {
+                "max_length": 100,
+                "help_text": "ISO 3166 two-letter code, e.g. ID; a country's name is read "
+                "as its code.",
+            },
         }
 
 

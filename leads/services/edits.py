@@ -60,6 +60,7 @@ def lead_update(
                 for f in sorted(unknown)
             ]
         )
+    data = gate.canonical(data)
     with transaction.atomic():
         lead = lock_for(by, lead_id, to="work")
         check_version(lead.version, expected_version)

@@ -87,6 +87,7 @@ def lead_intake(
         raise ValidationFailed(
             problems=[Problem("invalid_choice", "via", _("Unknown intake channel."))]
         )
+    data = gate.canonical(data)
     _check(data)
     values = _cleaned(data)
     now = timezone.now()
@@ -112,6 +113,7 @@ def lead_create(
 
     For callers that have decided there is no duplicate (tests, the demo). Every channel
     people use goes through `lead_intake`, which deduplicates."""
+    data = gate.canonical(data)
     _check(data)
     now = timezone.now()
     with transaction.atomic():

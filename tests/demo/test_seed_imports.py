@@ -62,7 +62,7 @@ def test_revops_sees_the_imports_and_downloads_the_error_file(seeded_imports: No
     header, *rows = list(csv.reader(io.StringIO(text)))
     assert header[:2] == ["First Name", "Last Name"] and header[-2:] == ["Row", "Problems"]
     assert len(rows) == 3
-    assert any("[status_not_importable]" in row[-1] for row in rows)
+    assert any("A lead cannot come in as" in row[-1] for row in rows)
 
 
 def test_a_manager_sees_their_own_dry_run(seeded_imports: None) -> None:

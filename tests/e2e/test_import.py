@@ -60,7 +60,7 @@ def slow_worker(monkeypatch):
 
     monkeypatch.setattr(run_module, "_run_batch", paced)
 
-    def queue(task, job_id):
+    def queue(job_id):
         def work():
             try:
                 run_module.import_run(job_id=job_id)
@@ -69,7 +69,7 @@ def slow_worker(monkeypatch):
 
         threading.Thread(target=work, daemon=True).start()
 
-    monkeypatch.setattr(import_services, "_queue", queue)
+    monkeypatch.setattr(import_services, "queue_run", queue)
 
 
 def _csv() -> bytes:
@@ -126,6 +126,6 @@ def test_import_a_file_map_a_column_watch_it_run_and_get_the_error_file(
         [*ROWS[1][:5], "'+62 811 2"],
         [*ROWS[3][:5], "'+62 811 4"],
     ]
-    assert "company_name: Enter the company name. [required]" in rows[1][-1]
-    assert "email: Enter a valid email address. [invalid]" in rows[2][-1]
+    assert "Company: Enter the company name." in rows[1][-1]
+    assert "Email: Enter a valid email address." in rows[2][-1]
     assert Lead.objects.filter(phone="+62 811 1", owner__isnull=False).exists()

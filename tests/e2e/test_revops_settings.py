@@ -125,7 +125,7 @@ def test_revops_adds_a_stage_and_a_rule_and_a_new_lead_is_routed_by_it(
     form.get_by_label("Last name").fill("Halim")
     form.get_by_label("E-mail").fill("halim@garuda.example")
     form.get_by_label("Source").select_option("event")
-    form.get_by_label("Country").fill("ID")
+    form.get_by_label("Country").select_option("ID")
     manager_page.get_by_role("button", name="Create lead").click()
 
     expect(manager_page.get_by_role("heading", name="Garuda Events", level=1)).to_be_visible()

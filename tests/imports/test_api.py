@@ -43,10 +43,7 @@ def test_post_a_file_and_follow_the_job(revops, sdrs, django_capture_on_commit_c
     assert job["error_file"].endswith(f"/api/v1/imports/{body['id']}/errors/")
     errors = _api(revops).get(job["error_file"])
     assert errors["Content-Type"].startswith("text/csv")
-    assert (
-        "Email: Enter a valid email address."
-        in b"".join(errors.streaming_content).decode()
-    )
+    assert "Email: Enter a valid email address." in b"".join(errors.streaming_content).decode()
 
 
 def test_mapping_dry_run_and_defaults(revops, sdrs, django_capture_on_commit_callbacks):
