@@ -7,9 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from babel import Locale, UnknownLocaleError
 from django import forms
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from capture.fields import (
@@ -21,30 +19,13 @@ from capture.fields import (
     visitor_must_fill,
 )
 from capture.models import WebForm
+from crm.countries import country_choices, country_names
 from crm.exceptions import Problem
 from crm.web.forms import ReadOnlyCapable, form_problems
 from leads.forms import StyledForm, VersionedForm
 from leads.models import Lead, Source
 
 MAX_EMPLOYEES = 10_000_000
-# Babel's territories that are no country a person lives in.
-_NOT_COUNTRIES = frozenset({"EU", "EZ", "UN", "QO", "ZZ", "XA", "XB"})
-
-
-def _territories() -> dict[str, str]:
-    try:
-        names = Locale.parse((get_language() or "en").replace("-", "_")).territories
-    except (UnknownLocaleError, ValueError):
-        names = Locale("en").territories
-    return {
-        code: str(name)
-        for code, name in names.items()
-        if len(code) == 2 and code.isalpha() and code not in _NOT_COUNTRIES
-    }
-
-
-def country_choices() -> list[tuple[str, str]]:
-    return [("", "—"), *sorted(_territories().items(), key=lambda pair: pair[1])]
 
 
 class CountryField(forms.CharField):
@@ -58,11 +39,11 @@ class CountryField(forms.CharField):
         text = str(super().clean(value) or "").strip()
         if not text:
             return ""
-        names = _territories()
+        names = country_names()
         if text.upper() in names:
             return text.upper()
         wanted = text.casefold()
-        for table in (names, Locale("en").territories):
+        for table in (names, country_names("en")):
             for code, name in table.items():
                 if str(name).casefold() == wanted and code in names:
                     return code

@@ -46,9 +46,9 @@ def _names(language: str) -> dict[str, str]:
     }
 
 
-def country_names() -> dict[str, str]:
-    """Code -> name in the active language."""
-    return _names(get_language() or "en")
+def country_names(language: str | None = None) -> dict[str, str]:
+    """Code -> name in `language`, by default the active one."""
+    return _names(language or get_language() or "en")
 
 
 def country_choices() -> list[tuple[str, str]]:

@@ -17,6 +17,7 @@ from functools import cache, lru_cache
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
+from crm.countries import ALIASES
 from leads.models import Lead, Segment, Source
 
 Status = Lead.Status
@@ -197,14 +198,6 @@ SEGMENT_VALUES: dict[str, tuple[str, ...]] = {
     Segment.ENTERPRISE: ("enterprise", "large", "ent", "large enterprise", "strategic"),
 }
 
-_COUNTRY_ALIASES = {
-    "usa": "US", "united states of america": "US", "america": "US", "us": "US",
-    "uk": "GB", "great britain": "GB", "england": "GB", "scotland": "GB", "wales": "GB",
-    "uae": "AE", "south korea": "KR", "korea": "KR", "republic of korea": "KR",
-    "russia": "RU", "vietnam": "VN", "viet nam": "VN", "czech republic": "CZ",
-    "holland": "NL", "the netherlands": "NL",
-}  # fmt: skip
-
 _PUNCTUATION = re.compile(r"[\W_]+")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
@@ -300,7 +293,7 @@ def country_index() -> dict[str, str]:
         if len(code) == 2 and code.isalpha():
             index[normalized(name)] = code
             index[code.casefold()] = code
-    index.update({normalized(k): v for k, v in _COUNTRY_ALIASES.items()})
+    index.update({normalized(k): v for k, v in ALIASES.items()})  # "UK", "Holland"
     return index
 
 

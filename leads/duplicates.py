@@ -92,12 +92,13 @@ def person_leads(data: Mapping[str, Any], *, rows: QuerySet[Lead] | None = None)
         found.update(
             (lead.pk, lead)
             for lead in _by_name(name, rows).filter(email="")
-            if record_key(_record_values(lead)) == record
+            if record_key(record_values(lead)) == record
         )
     return [found[pk] for pk in sorted(found)]
 
 
-def _record_values(lead: Lead) -> dict[str, Any]:
+def record_values(lead: Lead) -> dict[str, Any]:
+    """What `leads.identity.record_key` reads of a lead (the import matches on it too)."""
     return {
         "first_name": lead.first_name,
         "last_name": lead.last_name,

@@ -53,7 +53,13 @@ from crm.models import User
 from crm.versioning import as_jsonable
 from leads import gate
 from leads.clocks import ClockEvent, clocks
-from leads.duplicates import FINAL_STATUSES, live_lead, merged_survivors, previous_lead
+from leads.duplicates import (
+    FINAL_STATUSES,
+    live_lead,
+    merged_survivors,
+    previous_lead,
+    record_values,
+)
 from leads.identity import (
     NameKey,
     PersonKeys,
@@ -258,7 +264,7 @@ class _PersonIndex:
                 continue  # two addresses are two people
             lead_values = {"company_domain": lead.company_domain, "email": lead.email}
             if (domain and identity_domain(lead_values) == domain) or (
-                record and not lead.email and record_key(_values(lead)) == record
+                record and not lead.email and record_key(record_values(lead)) == record
             ):
                 found.setdefault(lead.pk, lead)
         held: dict[int, Lead] = {}
@@ -268,12 +274,6 @@ class _PersonIndex:
             elif (survivor := self.survivor.get(lead.pk)) is not None:
                 held.setdefault(survivor.pk, survivor)
         return [held[pk] for pk in sorted(held)]
-
-
-def _values(lead: Lead) -> dict[str, Any]:
-    return {
-        name: getattr(lead, name) for name in ("first_name", "last_name", "company_name", "phone")
-    }
 
 
 _IDENTITY_FIELDS = (
