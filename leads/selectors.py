@@ -20,11 +20,13 @@ from crm.models import User
 from crm.web.pagination import KeysetPage
 from crm.web.sorting import Sort, SortKey, SortSpec, sorted_page
 from leads.clocks import clocks
+from leads.identity import normalize_email
 from leads.models import (
     Activity,
     DisqualificationReason,
     Handoff,
     Lead,
+    LeadAddress,
     LeadEvent,
     LeadStatus,
     LeadTransition,
@@ -336,6 +338,16 @@ _MILESTONES = (
     "handed_off_at",
     "converted_at",
 )
+
+
+def lead_former_addresses(lead: Lead) -> list[str]:
+    """The e-mail addresses `lead` had before (a merge, an import's overwrite, an edit),
+    oldest first, other than the one it has now: the person is still found by them."""
+    current = normalize_email(lead.email)
+    emails = LeadAddress.objects.filter(lead=lead).values_list("email", flat=True)
+    return [email for email in emails if email != current]
+
+
 _OFF_RAMPS = ("rejected_at", "nurtured_at", "disqualified_at")
 
 

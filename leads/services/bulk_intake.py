@@ -346,20 +346,19 @@ class _Plan:
 _MISSING = frozenset({"required", "contact_unreachable"})
 
 
-def _blank(value: Any) -> bool:
-    return value is None or value == ""
-
-
 def _incoming_changes(
     current: dict[str, Any], incoming: dict[str, Any], mode: OnDuplicate
 ) -> dict[str, Any]:
-    """What `incoming` changes: never blanks a value; "fill" only sets blank ones."""
+    """What `incoming` changes: never blanks a value; "fill" only sets blank ones.
+
+    A placeholder ("N/A", "TBD", "-") is no answer on either side (`gate.is_blank`): it
+    never replaces a value, even in "overwrite", and "fill" fills it like a blank."""
     changes = {}
     for name, value in incoming.items():
-        if _blank(value) or name not in EDITABLE_FIELDS:
+        if name not in EDITABLE_FIELDS or gate.is_blank(value):
             continue
         old = current.get(name)
-        if mode == "fill" and not _blank(old):
+        if mode == "fill" and not gate.is_blank(old):
             continue
         if old == value or (
             name == "email" and normalize_email(old) == normalize_email(value) and old

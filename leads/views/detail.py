@@ -190,6 +190,7 @@ def lead_page_context(
         "running_timers": running_timers,
         "stopped_timers": stopped_timers,
         "milestones": selectors.lead_milestones(lead),
+        "former_addresses": selectors.lead_former_addresses(lead),
         "steps": selectors.lead_lifecycle_steps(lead),
         "timeline": selectors.lead_timeline(lead),
         "stale_changes": stale_changes,

@@ -156,6 +156,23 @@ def test_on_duplicate(routing, revops, mode, phone, job_title, outcome):
         assert lead.version == version + 1
 
 
+@pytest.mark.parametrize("mode", ["fill", "overwrite"])
+def test_a_placeholder_never_replaces_a_value_and_is_filled_like_a_blank(routing, revops, mode):
+    """An export's "N/A" is no answer: it does not wipe the lead's title, even when the
+    importer chose to overwrite; the lead's own "TBD" is filled as a blank would be."""
+    lead = LeadFactory(email="ana@example.com", job_title="CFO", industry="TBD")
+    result = leads_bulk_intake(
+        rows=[BulkRow(data=_data(1, email="ana@example.com", job_title="N/A", industry="Retail"))],
+        by=revops,
+        on_duplicate=mode,
+    )
+    assert result.outcomes[0].outcome == "updated"
+    lead.refresh_from_db()
+    assert (lead.job_title, lead.industry) == ("CFO", "Retail")
+    changes = LeadEvent.objects.get(lead=lead, kind="edited").changes
+    assert "job_title" not in changes and changes["industry"] == ["TBD", "Retail"]
+
+
 def test_a_lead_the_importer_may_not_change_is_a_failed_row(routing, sdr):
     lead = LeadFactory(email="ana@example.com", phone="")
     result = leads_bulk_intake(

@@ -108,3 +108,23 @@ def test_an_address_is_kept_once_and_a_case_change_is_no_new_address(rep):
     services.lead_update(lead_id=lead.pk, by=rep, data={"email": WORK})
     services.lead_update(lead_id=lead.pk, by=rep, data={"email": PRIVATE})
     assert sorted(LeadAddress.objects.values_list("email", flat=True)) == [PRIVATE, WORK]
+
+
+def test_the_lead_page_lists_the_former_addresses_but_not_the_current_one(merged, rep, client):
+    services.lead_update(lead_id=merged.pk, by=rep, data={"email": WORK})  # back to work
+    client.force_login(rep)
+    page = client.get(f"/leads/{merged.pk}/").content.decode()
+    former = page.split('data-testid="former-addresses"', 1)[1].split("</dd>", 1)[0]
+    assert PRIVATE in former and WORK not in former
+
+
+def test_the_merged_away_lead_page_says_it_is_read_only(merged, boss, client):
+    duplicate = Lead.objects.get(merged_into=merged)
+    client.force_login(boss)
+    page = client.get(f"/leads/{duplicate.pk}/").content.decode()
+    assert 'data-testid="qualification-read-only"' in page
+    assert f"merged into lead #{merged.pk}" in page
+    assert "Log the first call" not in page and "Save qualification" not in page
+    survivor_page = client.get(f"/leads/{merged.pk}/").content.decode()
+    assert "Save qualification" in survivor_page
+    assert 'data-testid="qualification-read-only"' not in survivor_page
