@@ -43,7 +43,19 @@ def job_for(user: User, job_id: Any, *, to: JobAction = "view") -> ImportJob:
     return job
 
 
+def _refusals() -> dict[str, str]:
+    """What a refused user reads, by permission: who may, and who can change that."""
+    return {
+        "imports.import_leads": _(
+            "Importing leads is for RevOps and managers. RevOps can let SDRs import their "
+            "own leads in the import settings."
+        ),
+        "imports.view_settings": _("The import settings are for RevOps and managers."),
+        "imports.change_settings": _("Only RevOps may change the import settings."),
+    }
+
+
 def require(user: User, permission: str) -> None:
     """Raise `NotAllowed` unless `user` has `permission` (`imports.import_leads`, ...)."""
     if not user.has_perm(permission):
-        raise NotAllowed(_("You may not do this."))
+        raise NotAllowed(_refusals().get(permission, _("You may not do this.")))

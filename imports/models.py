@@ -17,7 +17,13 @@ from leads.models import Source
 class OnDuplicate(models.TextChoices):
     SKIP = "skip", _("Skip the row: keep the lead as it is")
     FILL = "fill", _("Fill in the lead's blank fields")
-    OVERWRITE = "overwrite", _("Overwrite the lead's fields with the file's values")
+    OVERWRITE = (
+        "overwrite",
+        _(
+            "Overwrite the lead's fields with the file's values (empty and “N/A” cells change "
+            "nothing)"
+        ),
+    )
 
 
 class ImportJobQuerySet(models.QuerySet["ImportJob"]):

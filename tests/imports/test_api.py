@@ -100,7 +100,10 @@ def test_reps_may_not_import(role):
         URL, {"file": _file(csv_bytes([sf_row(1)]))}, format="multipart"
     )
     assert response.status_code == 403
-    assert response.json()["errors"][0]["code"] == "permission_denied"
+    [error] = response.json()["errors"]
+    assert error["code"] == "permission_denied"
+    # who may import, and who can open it to SDRs: not a bare "you may not"
+    assert "RevOps and managers" in error["message"] and "settings" in error["message"]
 
 
 def test_anonymous_is_401():

@@ -37,7 +37,10 @@ def _mapping_post(job: ImportJob, action: str, **changes: str) -> dict[str, str]
 def test_reps_get_403_and_see_no_entry(client, role):
     user = UserFactory(role=role)
     client.force_login(user)
-    assert client.get(reverse("imports:list")).status_code == 403
+    refused = client.get(reverse("imports:list"))
+    assert refused.status_code == 403
+    # the page says who may import and who can open it to SDRs
+    assert "Importing leads is for RevOps and managers" in refused.content.decode()
     assert client.get(reverse("imports:settings")).status_code == 403
     queue = client.get(reverse("leads:list")).content.decode()
     assert 'data-testid="import-leads"' not in queue
