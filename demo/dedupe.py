@@ -1,5 +1,7 @@
 """The demo's duplicates: returning people recorded as touches, one pair of leads of one
-person for a manager to merge, and a returning person whose new lead links to the old.
+person for a manager to merge, one pair the manager merged already (the merged-away
+lead's read-only page, "merged into #X" in the lists, the survivor's former e-mail), and
+a returning person whose new lead links to the old.
 
 The touches go through the real intake service, so the timelines are what the app
 writes; the duplicate pair and the returning person are made from leads the generator
@@ -23,8 +25,8 @@ import datetime
 from dataclasses import dataclass, field
 from typing import Any
 
-from leads.models import Lead, LeadEvent
-from leads.services import lead_intake
+from leads.models import Lead, LeadEvent, Qualification
+from leads.services import lead_intake, lead_merge
 from leads.services.edits import EDITABLE_FIELDS
 
 # Who the person is: what a returning lead shares with the earlier one.
@@ -45,6 +47,7 @@ class DedupeDemo:
 
     touched: list[int] = field(default_factory=list)
     merge_pair: tuple[int, int] | None = None
+    merged: tuple[int, int] | None = None  # (survivor, merged-away duplicate)
     returning: tuple[int, int] | None = None
 
 
@@ -108,11 +111,14 @@ def seed_dedupe(*, now: datetime.datetime) -> DedupeDemo:
         )
         made.merge_pair = (original.pk, twin.pk)
 
+    merge_candidates = open_leads.exclude(pk__in=[*made.touched, *(made.merge_pair or ())])
+    made.merged = _merged_pair(merge_candidates, at=now)
+
     # A returning person: disqualified last time, back with a new lead linked to the old
     # one (as intake links a person whose earlier lead was closed).
-    taken = [*made.touched, *(made.merge_pair or ())]
+    taken = [*made.touched, *(made.merge_pair or ()), *(made.merged or ())]
     old = (
-        Lead.objects.filter(is_demo=True, status=Lead.Status.DISQUALIFIED)
+        Lead.objects.filter(is_demo=True, status=Lead.Status.DISQUALIFIED, merged_into=None)
         .exclude(email="")
         .order_by("-disqualified_at", "-pk")
         .first()
@@ -130,6 +136,43 @@ def seed_dedupe(*, now: datetime.datetime) -> DedupeDemo:
         )
         made.returning = (old.pk, back.pk)
     return made
+
+
+def _merged_pair(candidates: Any, *, at: datetime.datetime) -> tuple[int, int] | None:
+    """A person entered twice and merged by the team's manager through the service: the
+    duplicate came from a webinar sign-up with the address she answers now, which the
+    manager kept, so the survivor lists its first address as a former one."""
+    for original in candidates.filter(owner__team__manager__isnull=False, first_name__gt=""):
+        twin = (
+            candidates.filter(owner=original.owner, status=original.status)
+            .filter(created_at__gt=original.created_at)
+            .exclude(pk=original.pk)
+            .first()
+        )
+        if twin is None:
+            continue
+        personal = f"{original.first_name}.{original.last_name}".lower().replace(" ", "")
+        Lead.objects.filter(pk=twin.pk).update(
+            first_name=original.first_name,
+            last_name=original.last_name,
+            company_name=original.company_name,
+            company_domain=original.company_domain,
+            email=f"{personal}@outlook.com",
+            campaign="Webinar Q3",
+        )
+        lead_merge(
+            by=original.owner.team.manager,
+            survivor=original.pk,
+            duplicate=twin.pk,
+            values={"email": "duplicate"},
+            reason="Same person: she signed up for the webinar with the address she answers.",
+            at=at,
+        )
+        # Dated on the demo's clock, as the rest of its history (saves stamp wall-clock).
+        Lead.objects.filter(pk__in=(original.pk, twin.pk)).update(updated_at=at)
+        Qualification.objects.filter(lead__in=(original.pk, twin.pk)).update(updated_at=at)
+        return original.pk, twin.pk
+    return None
 
 
 def delete_demo_events() -> int:

@@ -44,6 +44,7 @@ from leads.models import (
     Activity,
     Handoff,
     Lead,
+    LeadAddress,
     LeadEvent,
     LeadStatus,
     LeadTransition,
@@ -118,6 +119,8 @@ def delete_demo_data() -> dict[str, int]:
         Handoff.objects.filter(lead__is_demo=True),
         # Touches, merges and assignments made through the app on demo leads.
         LeadEvent.objects.filter(lead__is_demo=True),
+        # Former addresses a merge or an edit of a demo lead kept.
+        LeadAddress.objects.filter(lead__is_demo=True),
         demo_leads,
         Contact.objects.filter(is_demo=True),
         Account.objects.filter(is_demo=True),

@@ -100,6 +100,7 @@ def lead_merge(
     reason: str = "",
     survivor_version: int | None = None,
     duplicate_version: int | None = None,
+    at: datetime.datetime | None = None,
 ) -> MergeResult:
     """Merge lead `duplicate` into lead `survivor` (ids), keeping each field's value from
     the side `values` names. A field left out keeps the survivor's value, or takes the
@@ -108,13 +109,14 @@ def lead_merge(
     Both rows are locked in id order (two merges of one pair cannot deadlock) and each is
     checked: `NotFound` when `by` may not see it, `NotAllowed` unless `by` may merge it
     (`leads.rules.can_merge_leads`: a manager of the lead, or RevOps), `StaleVersion`
-    when it changed since the versions given.
+    when it changed since the versions given. `at` dates the merge (now, unless a demo
+    dates it on its own clock).
     """
     values = dict(values or {})
     problems = merge_problems(survivor, duplicate, values)
     if problems:
         raise ValidationFailed(problems=problems)
-    now = timezone.now()
+    now = at or timezone.now()
     sides = {survivor: "survivor", duplicate: "duplicate"}
     with transaction.atomic():
         locked = {pk: lead_to_merge(by, pk, side=sides[pk], lock=True) for pk in sorted(sides)}

@@ -15,3 +15,14 @@ def seed(*, now: datetime = NOW, **options: object) -> str:
     out = io.StringIO()
     call_command("seed_demo", now=now.isoformat(), stdout=out, verbosity=0, **options)
     return out.getvalue()
+
+
+def merged_leads() -> list[int]:
+    """The demo's merged pair, both sides (`demo.dedupe`): the survivor holds the
+    duplicate's history and clocks, dated at the duplicate's milestones, and the duplicate
+    was closed by the merge, with a note rather than one of RevOps' reasons. The lifecycle
+    invariants below hold for every other lead."""
+    from leads.models import Lead
+
+    pairs = Lead.objects.filter(is_demo=True, merged_into__isnull=False)
+    return [pk for pair in pairs.values_list("pk", "merged_into") for pk in pair]
