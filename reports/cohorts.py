@@ -5,7 +5,8 @@ below; the drill-down behind that number is ``<cohort>.filter(<predicate>)`` wit
 predicate object. Defining each once here is what keeps a figure and its list equal, and
 the rollups (`reports.rollups`) build their sums from the same definitions.
 
-Cohorts (all scoped with the models' `visible_to(user)`, then the report filters):
+Cohorts (all scoped with the models' `visible_to(user)`, then the report filters; a lead
+merged into another is none of them, see `lead_rows`):
 
 * leads created in the period (conversion, funnel, lead KPIs),
 * leads assigned in the period (response times),
@@ -172,8 +173,19 @@ def in_period(name: str, f: ReportFilters) -> Q:
     return Q(**{f"{name}__gte": f.start_at, f"{name}__lt": f.end_at})
 
 
+def lead_rows() -> QuerySet[Lead]:
+    """Every lead reports count: all but the duplicates merged into another lead.
+
+    A merged-away duplicate (`Lead.merged_into` set, closed as disqualified by
+    `leads.services.merge`) is the same person as its survivor, which took over its
+    history, clocks and hand-offs: counted too, one person would be two leads created,
+    two MQLs, and one of them disqualified. Almost every lead has no `merged_into`, so
+    the condition is a plain filter (no index serves it better than the period's)."""
+    return Lead.objects.filter(merged_into__isnull=True)
+
+
 def leads_visible(r: ReportRequest) -> QuerySet[Lead]:
-    return scoped_leads(Lead.objects.all(), r)
+    return scoped_leads(lead_rows(), r)
 
 
 def leads_created(r: ReportRequest) -> QuerySet[Lead]:
@@ -220,6 +232,9 @@ def stage_changes(r: ReportRequest) -> QuerySet[StageChange]:
 
 
 def handoffs_visible(r: ReportRequest) -> QuerySet[Handoff]:
+    # Every lead, not `lead_rows()`: a merge moves the duplicate's hand-offs (and clocks)
+    # to the survivor, so none points at a merged-away lead, and the hand-off rollup
+    # (scoped through `LeadScope`, which knows no merges) counts the same rows.
     return scoped_handoffs(Handoff.objects.all(), r, Lead.objects.all())
 
 
@@ -228,8 +243,12 @@ def handoffs_made(r: ReportRequest) -> QuerySet[Handoff]:
 
 
 def conversion_requests(r: ReportRequest) -> QuerySet[ConversionRequest]:
+    """Override requests made in the period. A request is a manager's decision, made
+    whatever became of its lead: one for a lead merged away later still counts (the
+    merge leaves it on the duplicate), scoped by that lead."""
+    visible = scoped_leads(Lead.objects.all(), r)
     return ConversionRequest.objects.filter(
-        in_period("requested_at", r.filters), lead__in=leads_visible(r).values("pk")
+        in_period("requested_at", r.filters), lead__in=visible.values("pk")
     )
 
 

@@ -5,6 +5,8 @@ What sales did with marketing's leads in the week: new leads, accepted, rejected
 why), recycled to nurture, disqualified and converted - each counted by when it happened,
 so a week's e-mail reports that week's decisions. Acceptance rate = accepted ÷ (accepted
 + rejected). One GROUP BY source (or campaign), one GROUP BY (it, rejection reason).
+Leads merged into another are left out (`reports.cohorts.lead_rows`): a merge is no
+decision of sales, and the survivor counts for the person.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.models import User
-from leads.models import Lead, Source
-from reports.cohorts import ReportRequest, lead_filters
+from leads.models import Source
+from reports.cohorts import ReportRequest, leads_visible
 from reports.dimensions import dimension
 from reports.filters import ReportFilters
 from reports.selectors.tally import percent_share
@@ -73,7 +75,7 @@ def feedback_by(r: ReportRequest, by: str = "source") -> Feedback:
     any_event = Q()
     for condition in in_week.values():
         any_event |= condition
-    leads = lead_filters(Lead.objects.visible_to(r.user), f).filter(any_event)
+    leads = leads_visible(r).filter(any_event)
     rows = {
         row[dim.column]: row
         for row in leads.order_by()

@@ -30,10 +30,15 @@ from django.db import connection, models
 from django.db.models import Case, Count, F, Q, QuerySet, Value, When
 from django.db.models.functions import Cast, Coalesce, Concat, Floor, Ln
 
-from leads.models import Lead
 from opportunities.models import StageChange
 from reports.aggregates import DurationSeconds, Grouped, GroupKey, SecondsBetween
-from reports.cohorts import ReportRequest, in_period, scoped_leads, scoped_opportunities
+from reports.cohorts import (
+    ReportRequest,
+    in_period,
+    lead_rows,
+    scoped_leads,
+    scoped_opportunities,
+)
 from reports.models import LeadDuration, LeadScope, StageStay
 from reports.rollups.storage import _scope_key, falls_on_days, unowned_status
 
@@ -164,7 +169,7 @@ def _source_rows(
 ) -> QuerySet[Any]:
     field = figure.time_field
     if durations.by_scope:
-        base: QuerySet[Any] = Lead.objects.all()
+        base: QuerySet[Any] = lead_rows()
     else:
         base = StageChange.objects.filter(
             from_stage__isnull=False, time_in_previous_stage__isnull=False

@@ -10,9 +10,14 @@ from typing import Any
 from django.db.models import Count, F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
-from leads.models import Lead
 from reports.aggregates import SecondsBetween
-from reports.cohorts import ReportRequest, lead_measures, leads_visible, scoped_leads
+from reports.cohorts import (
+    ReportRequest,
+    lead_measures,
+    lead_rows,
+    leads_visible,
+    scoped_leads,
+)
 from reports.models import LeadAssignedDay, LeadCreatedDay
 from reports.rollups.reading import Rollup
 from reports.rollups.storage import falls_on_days, hour_of, replace_rows_from, unowned_status
@@ -78,9 +83,11 @@ def build_lead_rollup(days: set[datetime.date] | None, r: ReportRequest, *, assi
     model = LeadAssignedDay if assigned else LeadCreatedDay
     measures = lead_rollup_measures(r)
     names = ASSIGNED_FIGURES if assigned else CREATED_FIGURES
-    leads: QuerySet[Any] = Lead.objects.filter(
-        falls_on_days(field, days), **{f"{field}__isnull": False}
-    ).annotate(**hour_of(field), scope_status=unowned_status())
+    leads: QuerySet[Any] = (
+        lead_rows()
+        .filter(falls_on_days(field, days), **{f"{field}__isnull": False})
+        .annotate(**hour_of(field), scope_status=unowned_status())
+    )
     dims = ["day", "hour", "source", "campaign", "team_id", "owner_id", "ae_id", "scope_status"]
     if not assigned:
         leads = with_deal_currency(leads)

@@ -169,6 +169,9 @@ def _changed_ids(since: datetime.datetime, state: RollupState) -> tuple[set[int]
         )[: INCREMENTAL_LIMIT + 1]
     )
     # Lifecycle moves save the lead; the discovery rating (hand-off) only writes an event.
+    # A merge saves both leads, so the days of both are rebuilt: the duplicate's drop it
+    # (`reports.cohorts.lead_rows`), and its clocks and hand-offs, moved to the survivor,
+    # are found through the survivor below (`_days_to_rebuild` reads every lead).
     leads |= set(LeadEvent.objects.filter(created_at__gte=since).values_list("lead_id", flat=True))
     # Clocks start and stop with lead changes; new ones are new rows.
     leads |= set(
