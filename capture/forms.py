@@ -19,7 +19,7 @@ from capture.fields import (
     visitor_must_fill,
 )
 from capture.models import WebForm
-from crm.countries import country_choices, country_names
+from crm.countries import country_choices, country_code
 from crm.exceptions import Problem
 from crm.web.forms import ReadOnlyCapable, form_problems
 from leads.forms import StyledForm, VersionedForm
@@ -29,27 +29,23 @@ MAX_EMPLOYEES = 10_000_000
 
 
 class CountryField(forms.CharField):
-    """A country as a two-letter code; a visitor's snippet may send the name instead
-    ("Indonesia", in English or the page's language)."""
+    """A country as a two-letter code; a visitor's snippet may send the name instead, in
+    any language the product speaks or as people write it ("USA", "Deutschland"):
+    `crm.countries.country_code`, the reader every channel shares."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(max_length=60, **kwargs)
 
     def clean(self, value: Any) -> str:
         text = str(super().clean(value) or "").strip()
-        if not text:
-            return ""
-        names = country_names()
-        if text.upper() in names:
-            return text.upper()
-        wanted = text.casefold()
-        for table in (names, country_names("en")):
-            for code, name in table.items():
-                if str(name).casefold() == wanted and code in names:
-                    return code
-        raise forms.ValidationError(
-            _("Choose a country, or give its two-letter code (e.g. ID)."), code="invalid"
-        )
+        code = country_code(text)
+        if code is None:
+            raise forms.ValidationError(
+                _("“%(value)s” is not a country we know: choose one from the list."),
+                code="invalid",
+                params={"value": text},
+            )
+        return code
 
 
 class PublicLeadForm(StyledForm):
@@ -74,6 +70,10 @@ class PublicLeadForm(StyledForm):
                     field.widget = forms.Select(choices=country_choices())
             else:
                 field = model_fields[name]
+            if isinstance(field, forms.EmailField):
+                # The product's spelling ("e-mail"), not Django's: the validator's "invalid"
+                # message is replaced by the field's own of that code.
+                field.error_messages["invalid"] = _("Enter a valid e-mail address.")
             field.required = False
             field.label = spec.label
             if isinstance(field, forms.IntegerField):

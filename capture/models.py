@@ -106,6 +106,8 @@ class FormSubmission(models.Model):
     )
     # Which fields were refused and why (codes only: no value a visitor typed is kept).
     problems = models.JSONField(_("problems"), default=list, blank=True)
+    # Not stored: the labels of `problems`' fields, set by `selectors.recent_submissions`.
+    refused_fields = ""
 
     class Meta:
         ordering = ["-at", "-id"]

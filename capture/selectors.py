@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.db.models import Count, Max, Q, QuerySet
 
+from capture.fields import FORM_FIELDS
 from capture.models import CaptureChange, FormSubmission, IntakeKey, SubmissionOutcome, WebForm
 
 COUNT_NAMES = {outcome.value: f"n_{outcome.value}" for outcome in SubmissionOutcome}
@@ -33,11 +34,20 @@ def submission_counts(form: WebForm) -> dict[str, int]:
 
 
 def recent_submissions(form: WebForm, *, limit: int = 20) -> list[FormSubmission]:
-    return list(
+    """The form's last posts, each with `refused_fields`: the labels of the fields a
+    refused post failed on ("Country, Work e-mail"), so RevOps can tell a visitor's typo
+    from a snippet that asks for something the form cannot take."""
+    rows = list(
         FormSubmission.objects.filter(form=form)
         .select_related("lead", "lead__owner")
         .order_by("-at", "-id")[:limit]
     )
+    for row in rows:
+        fields = dict.fromkeys(p.get("field") for p in row.problems if p.get("field"))
+        row.refused_fields = ", ".join(
+            str(FORM_FIELDS[name].label) if name in FORM_FIELDS else name for name in fields
+        )
+    return rows
 
 
 def intake_keys() -> QuerySet[IntakeKey]:

@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from capture.fields import FORM_FIELDS, HONEYPOT, FieldSpec, visitor_must_fill
 from capture.models import WebForm
+from crm.countries import country_choices
 from leads.models import Lead
 
 
@@ -20,6 +21,9 @@ class SnippetField:
     spec: FieldSpec
     required: bool
     max_length: int | None
+    # A select's (value, label) pairs: the country, so a visitor cannot type one that
+    # names nothing (the hosted form shows the same list).
+    options: list[tuple[str, str]] | None = None
 
 
 def public_path(form: WebForm) -> str:
@@ -34,9 +38,8 @@ def snippet_fields(form: WebForm) -> list[SnippetField]:
         if spec is None:
             continue
         max_length = getattr(Lead._meta.get_field(name), "max_length", None)
-        if name == "country":
-            max_length = 60  # a name ("Indonesia") or a code ("ID")
-        rows.append(SnippetField(name, spec, name in required, max_length))
+        options = country_choices() if name == "country" else None
+        rows.append(SnippetField(name, spec, name in required, max_length, options))
     return rows
 
 

@@ -1,35 +1,59 @@
 """Countries: a lead stores ISO 3166 alpha-2 ("ID"); people type names ("Indonesia",
-"indonesia", "USA") in every language the product speaks.
+"indonesia", "USA", "Jerman", "Deutschland", "Cote d'Ivoire") in many languages.
 
 The one reader of a country, for every way a lead comes in (the browser's forms, the
 API, the web-to-lead forms, the webhook, imports), so "Indonesia" means the same
-everywhere. Names come from CLDR through babel: in English, in the active language, and
-a few common aliases CLDR does not list ("UK", "Holland").
+everywhere. Names come from CLDR through babel, in every language the product speaks
+(whatever the language of the page or the importer: an Indonesian name in an English
+export is still the country), plus common aliases and endonyms CLDR does not list in
+those languages ("UK", "Holland", "Deutschland"). Accents, case and punctuation do not
+tell names apart.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import cache
 
 from babel import Locale, UnknownLocaleError
+from django.conf import settings
 from django.utils.translation import get_language
 
 # Babel's territories that are no country a person lives in.
 _NOT_COUNTRIES = frozenset({"EU", "EZ", "UN", "QO", "ZZ", "XA", "XB"})
 ALIASES = {
-    "usa": "US", "united states of america": "US", "america": "US",
-    "uk": "GB", "great britain": "GB", "england": "GB", "scotland": "GB", "wales": "GB",
-    "uae": "AE", "south korea": "KR", "korea": "KR", "republic of korea": "KR",
-    "russia": "RU", "vietnam": "VN", "viet nam": "VN", "czech republic": "CZ",
-    "holland": "NL", "the netherlands": "NL",
+    "usa": "US", "u s": "US", "u s a": "US", "united states of america": "US", "america": "US",
+    "uk": "GB", "u k": "GB", "great britain": "GB", "britain": "GB", "england": "GB",
+    "scotland": "GB", "wales": "GB", "northern ireland": "GB",
+    "uae": "AE", "emirates": "AE", "south korea": "KR", "korea": "KR",
+    "republic of korea": "KR", "north korea": "KP", "russia": "RU", "vietnam": "VN",
+    "viet nam": "VN", "czech republic": "CZ", "holland": "NL", "the netherlands": "NL",
+    "turkey": "TR", "turkiye": "TR", "ivory coast": "CI", "burma": "MM", "swaziland": "SZ",
+    "macedonia": "MK", "cape verde": "CV", "east timor": "TL", "timor leste": "TL",
+    "hong kong sar": "HK", "macau": "MO", "republic of ireland": "IE", "prc": "CN",
+    "mainland china": "CN", "taiwan roc": "TW", "laos": "LA", "brunei": "BN",
+    "vatican": "VA", "palestine": "PS", "syria": "SY", "iran": "IR", "bolivia": "BO",
+    "venezuela": "VE", "tanzania": "TZ", "moldova": "MD",
+    # Endonyms people write in forms and exports.
+    "deutschland": "DE", "nederland": "NL", "espana": "ES", "brasil": "BR", "mexico": "MX",
+    "italia": "IT", "osterreich": "AT", "schweiz": "CH", "suisse": "CH", "svizzera": "CH",
+    "sverige": "SE", "norge": "NO", "danmark": "DK", "suomi": "FI", "polska": "PL",
+    "ceska republika": "CZ", "magyarorszag": "HU", "hellas": "GR", "ellada": "GR",
+    "nippon": "JP", "nihon": "JP", "zhongguo": "CN", "hanguk": "KR", "bharat": "IN",
+    "pilipinas": "PH", "muang thai": "TH", "prathet thai": "TH", "belgie": "BE",
+    "belgique": "BE", "rossiya": "RU", "eire": "IE", "hrvatska": "HR", "slovensko": "SK",
+    "srbija": "RS", "romania": "RO", "bulgaria": "BG", "misr": "EG",
 }  # fmt: skip
 _NOT_WORD = re.compile(r"[\W_]+")
 
 
 def normalized(text: str) -> str:
-    """`  Viet-Nam ` -> `viet nam`: case, punctuation and spacing do not tell names apart."""
-    return " ".join(_NOT_WORD.sub(" ", text).split()).casefold()
+    """`  Viet-Nam ` -> `viet nam`, `Côte d’Ivoire` -> `cote d ivoire`: case, accents,
+    punctuation and spacing do not tell names apart."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(_NOT_WORD.sub(" ", plain).split()).casefold()
 
 
 @cache
@@ -52,23 +76,28 @@ def country_names(language: str | None = None) -> dict[str, str]:
 
 
 def country_choices() -> list[tuple[str, str]]:
-    """A select's choices: none, then every country by its name in the active language."""
-    return [("", "—"), *sorted(country_names().items(), key=lambda pair: pair[1])]
+    """A select's choices: none, then every country by its name in the active language,
+    in the order a reader expects ("Åland Islands" among the A's, not after "Zimbabwe")."""
+    names = sorted(country_names().items(), key=lambda pair: normalized(pair[1]))
+    return [("", "—"), *names]
 
 
 @cache
-def _index(language: str) -> dict[str, str]:
-    index = {normalized(name): code for code, name in _names("en").items()}
-    index.update((normalized(name), code) for code, name in _names(language).items())
-    index.update((code.casefold(), code) for code in _names("en"))
+def _index() -> dict[str, str]:
+    """Every name the product knows for a country -> its code: English, each of the
+    product's languages, the aliases, and the codes themselves."""
+    index: dict[str, str] = {}
+    for language in ["en", *(code for code, _name in settings.LANGUAGES)]:
+        index.update((normalized(name), code) for code, name in _names(language).items())
     index.update((normalized(alias), code) for alias, code in ALIASES.items())
+    index.update((code.casefold(), code) for code in _names("en"))
     return index
 
 
 def country_code(text: str) -> str | None:
-    """The ISO code `text` names: a code in any case, a name in English or the active
-    language, or an alias; "" for blank; None when it names no country."""
+    """The ISO code `text` names: a code in any case, a name in English or any of the
+    product's languages, or an alias; "" for blank; None when it names no country."""
     text = str(text or "").strip()
     if not text:
         return ""
-    return _index(get_language() or "en").get(normalized(text))
+    return _index().get(normalized(text))

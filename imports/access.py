@@ -43,13 +43,16 @@ def job_for(user: User, job_id: Any, *, to: JobAction = "view") -> ImportJob:
     return job
 
 
-def _refusals() -> dict[str, str]:
-    """What a refused user reads, by permission: who may, and who can change that."""
+def _refusals(user: User) -> dict[str, str]:
+    """What a refused user reads, by permission: who may, and (to an SDR, whom it concerns)
+    who can change that."""
     return {
         "imports.import_leads": _(
             "Importing leads is for RevOps and managers. RevOps can let SDRs import their "
             "own leads in the import settings."
-        ),
+        )
+        if user.is_sdr
+        else _("Importing leads is for RevOps and managers."),
         "imports.view_settings": _("The import settings are for RevOps and managers."),
         "imports.change_settings": _("Only RevOps may change the import settings."),
     }
@@ -58,4 +61,4 @@ def _refusals() -> dict[str, str]:
 def require(user: User, permission: str) -> None:
     """Raise `NotAllowed` unless `user` has `permission` (`imports.import_leads`, ...)."""
     if not user.has_perm(permission):
-        raise NotAllowed(_refusals().get(permission, _("You may not do this.")))
+        raise NotAllowed(_refusals(user).get(permission, _("You may not do this.")))

@@ -17,7 +17,6 @@ from functools import cache, lru_cache
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
-from crm.countries import ALIASES
 from leads.models import Lead, Segment, Source
 
 Status = Lead.Status
@@ -280,20 +279,6 @@ def status_index() -> dict[str, str]:
 def segment_index() -> dict[str, str]:
     index = _value_index(SEGMENT_VALUES)
     index.update(_choice_labels(lambda: Segment.choices))
-    return index
-
-
-@cache
-def country_index() -> dict[str, str]:
-    """Country names (English, CLDR via babel) and ISO codes -> ISO 3166 alpha-2."""
-    from babel import Locale
-
-    index = {}
-    for code, name in Locale("en").territories.items():
-        if len(code) == 2 and code.isalpha():
-            index[normalized(name)] = code
-            index[code.casefold()] = code
-    index.update({normalized(k): v for k, v in ALIASES.items()})  # "UK", "Holland"
     return index
 
 

@@ -21,14 +21,15 @@ from typing import Any
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from crm.countries import country_code
 from crm.exceptions import Problem
 from crm.models import User
+from crm.placeholders import is_placeholder
 from imports.columns import (
     DATE_FORMATS,
     ISO_DATE,
     NOT_IMPORTABLE,
     NUMERIC_DATE,
-    country_index,
     normalized,
     segment_index,
     source_index,
@@ -154,6 +155,8 @@ class RowReader:
             if text[:1] == "'" and text.startswith(_NEUTRALIZED):
                 text = text[1:]
             if memo is None:  # a text column
+                if target in _CONTACT and text and _no_contact(text):
+                    text = ""  # "N/A" for an address is none: never an identity to match
                 if text or target not in data:
                     data[target] = text
                 continue
@@ -163,7 +166,8 @@ class RowReader:
                 try:
                     self.special[target](text, index, row)
                 except _Bad as bad:
-                    problems.append(bad.problem)
+                    if not is_placeholder(text):  # "N/A" is a blank cell, not a bad one
+                        problems.append(bad.problem)
                 continue
             outcome = memo.get(text)
             if outcome is None:
@@ -224,7 +228,10 @@ class RowReader:
 
     def _outcome(self, target: str, text: str, index: int) -> Problem | _Outcome:
         """What `text` in column `index` does to a row, worked out on a blank one: its
-        problem, or the values it sets (in `data`, and on the row itself)."""
+        problem, or the values it sets (in `data`, and on the row itself). A placeholder
+        ("N/A", "TBD", "-") sets nothing, as a blank cell: it is no answer in any column."""
+        if is_placeholder(text):
+            return (), ()
         scratch = BulkRow(data={})
         try:
             self.special[target](text, index, scratch)
@@ -263,8 +270,8 @@ class RowReader:
         row.data["segment"] = value
 
     def _country(self, text: str, index: int, row: BulkRow) -> None:
-        value = country_index().get(self.normalized(text))
-        if value is None:
+        value = country_code(text)
+        if not value:
             raise _Bad(
                 Problem(
                     "invalid_choice",
@@ -348,6 +355,16 @@ class RowReader:
                 )
             )
         row.owner = owner
+
+
+_CONTACT = frozenset({"email", "phone"})
+_NO_DIGIT = re.compile(r"\D*")
+
+
+def _no_contact(text: str) -> bool:
+    """A placeholder where an e-mail or phone should be ("N/A", "-", "unknown"): cheap for
+    real ones, as no placeholder has an "@" or a digit."""
+    return "@" not in text and _NO_DIGIT.fullmatch(text) is not None and is_placeholder(text)
 
 
 def _overrides(maps: dict[str, dict[str, str]], name: str) -> dict[str, str]:

@@ -33,6 +33,7 @@ from django.utils.translation import ngettext
 
 from crm.exceptions import Problem
 from crm.models import Notification, User
+from crm.placeholders import is_placeholder
 from crm.preferences import language_of
 from crm.services import notify
 from imports.ahead import read_ahead
@@ -427,4 +428,7 @@ def sample_values(job: ImportJob, index: int, *, rows: int = 2_000, limit: int =
     for _row, values in itertools.islice(file_rows(job), rows):
         if index < len(values) and values[index].strip():
             counts[values[index].strip()] += 1
+    # A placeholder ("N/A") is a blank cell, whatever the column: nothing to map.
+    for value in [value for value in counts if is_placeholder(value)]:
+        del counts[value]
     return [value for value, _count in counts.most_common(limit)]

@@ -12,7 +12,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from crm.countries import country_choices
+from crm.countries import country_choices, country_names
 from crm.models import User
 from leads import selectors
 from leads.gate import HANDOFF_FIELDS
@@ -559,6 +559,10 @@ class MergeForm(StyledForm):
 
 
 def merge_value_shown(lead: Lead, name: str) -> Any:
-    """A lead's field as the merge page shows it: the choice's label for coded fields."""
+    """A lead's field as the merge page shows it: the choice's label for coded fields, a
+    country's name in the reader's language for its code ("Indonesia", not "ID"). Only
+    what is shown: the page posts which lead's value to keep, so the code is what is kept."""
+    if name == "country" and lead.country:
+        return country_names().get(lead.country, lead.country)
     display = getattr(lead, f"get_{name}_display", None)
     return display() if callable(display) else getattr(lead, name)

@@ -70,9 +70,11 @@ def opportunity_export_rows(
     deals: QuerySet[Opportunity], *, zone: datetime.tzinfo
 ) -> Iterator[list[Any]]:
     """Every deal of `deals` as a CSV row: choices as their labels, the owner by name,
-    amounts with their currency, dates as ISO dates and instants in `zone` with offset."""
+    amounts with their currency, dates as ISO dates and instants in `zone` with offset,
+    a yes-or-no as "Yes" / "No" in the reader's language."""
     sources = {str(code): str(label) for code, label in Source.choices}
     approvals = {code: str(label) for code, label in Opportunity.Approval.choices}
+    yes, no = str(_("Yes")), str(_("No"))  # a spreadsheet reader's words, not Python's
     for v in deals.values_list(*EXPORT_FIELDS).iterator(chunk_size=EXPORT_CHUNK):
         (pk, name, account, stage, amount, currency, probability, close_date) = v[:8]
         (first, last, username, next_step, next_step_due, source, campaign) = v[8:15]
@@ -94,7 +96,7 @@ def opportunity_export_rows(
             campaign,
             product_line,
             approvals.get(approval, approval),
-            is_override,
+            yes if is_override else no,
             lost_to,
             lead_id or "",
             instant_cell(created_at, zone),

@@ -15,9 +15,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
+from django.contrib import messages
+from django.contrib.messages.storage.base import BaseStorage
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.forms import BaseForm, Field
+from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
 from crm.exceptions import (
@@ -99,6 +102,26 @@ def form_problems(form: BaseForm, *, labelled: bool = False) -> list[Problem]:
                 text = f"{label}: {message}" if label else message
                 problems.append(Problem(error.code or "invalid", field, text))
     return problems
+
+
+def warn_unparsed_filters(request: HttpRequest, form: BaseForm) -> None:
+    """A list whose filters do not parse shows its rows without them and says which were
+    left out, so a hand-edited or stale link (`?status=bogus`) never reads as "these are
+    the rows you asked for" (the export refuses instead: `refuse_unparsed_filters`)."""
+    if not form.is_bound or form.is_valid():
+        return
+    # Sent back here by a refused export, the page already says so: once is enough.
+    storage = messages.get_messages(request)
+    pending = list(storage)
+    if isinstance(storage, BaseStorage):
+        storage.used = False  # read, not consumed: the page still shows them
+    if any(message.level >= messages.ERROR for message in pending):
+        return
+    named = "; ".join(problem.message for problem in form_problems(form, labelled=True))
+    messages.warning(
+        request,
+        _("A filter could not be read and was left out: %(problems)s") % {"problems": named},
+    )
 
 
 def refuse_unparsed_filters(form: BaseForm) -> None:

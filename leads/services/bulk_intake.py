@@ -342,6 +342,8 @@ class _Plan:
 # --- duplicates: skip, fill blanks, overwrite --------------------------------------------------
 
 
+# Where the lead came from: kept by every update, as intake keeps it for a returning person.
+ATTRIBUTION = frozenset({"source", "campaign"})
 # The intake problems of a value left out: a row updating a lead is judged with the lead's.
 _MISSING = frozenset({"required", "contact_unreachable"})
 
@@ -352,13 +354,15 @@ def _incoming_changes(
     """What `incoming` changes: never blanks a value; "fill" only sets blank ones.
 
     A placeholder ("N/A", "TBD", "-") is no answer on either side (`gate.is_blank`): it
-    never replaces a value, even in "overwrite", and "fill" fills it like a blank."""
+    never replaces a value, even in "overwrite", and "fill" fills it like a blank. The
+    lead's source and campaign are its attribution (DOMAIN.md: the original lead source
+    goes to the opportunity): an overwrite leaves them, as a touch does."""
     changes = {}
     for name, value in incoming.items():
         if name not in EDITABLE_FIELDS or gate.is_blank(value):
             continue
         old = current.get(name)
-        if mode == "fill" and not gate.is_blank(old):
+        if (mode == "fill" or name in ATTRIBUTION) and not gate.is_blank(old):
             continue
         if old == value or (
             name == "email" and normalize_email(old) == normalize_email(value) and old

@@ -48,16 +48,20 @@ def event_value(changes: dict[str, Any], key: str) -> Any:
 
 @register.filter
 def field_changes(changes: dict[str, Any]) -> list[dict[str, Any]]:
-    """The field pairs of a touch or merge, labelled, without the bookkeeping keys."""
-    return [
-        {
-            "label": field_label(name),
-            "old": display_value(name, pair[0]),
-            "new": display_value(name, pair[1]),
-        }
-        for name, pair in changes.items()
-        if name not in EVENT_BOOKKEEPING and isinstance(pair, list | tuple) and len(pair) == 2
-    ]
+    """The field pairs of a touch or merge, labelled, without the bookkeeping keys, nor a
+    pair that reads the same on both sides (a touch's source that is the lead's own), nor a
+    merge's status move: the history shows that as an entry of its own."""
+    merge = "merged_into" in changes or "merged_lead" in changes
+    rows = []
+    for name, pair in changes.items():
+        if name in EVENT_BOOKKEEPING or not (isinstance(pair, list | tuple) and len(pair) == 2):
+            continue
+        if merge and name == "status":
+            continue
+        old, new = display_value(name, pair[0]), display_value(name, pair[1])
+        if old != new:
+            rows.append({"label": field_label(name), "old": old, "new": new})
+    return rows
 
 
 @register.filter

@@ -20,7 +20,7 @@ from crm.csv_safe import reader_zone, streaming_csv_response
 from crm.models import User
 from crm.saved_view_pages import list_views, open_default_view
 from crm.web.errors import set_back_url
-from crm.web.forms import refuse_unparsed_filters
+from crm.web.forms import refuse_unparsed_filters, warn_unparsed_filters
 from crm.web.requests import AuthedHttpRequest
 from crm.web.sorting import ORDERING_PARAM, Sort, headers
 from leads import exports, selectors, services
@@ -57,6 +57,7 @@ def lead_list(request: AuthedHttpRequest) -> HttpResponse:
     user = request.user
     assigns = user.is_manager or user.sees_everything
     form, sort, owners = _filters(request)
+    warn_unparsed_filters(request, form)
     now = timezone.now()
     cursor = request.GET.get("after")
     queue_filter = form.queue_filter()

@@ -28,7 +28,7 @@ from crm.models import User
 from crm.money import format_money
 from crm.saved_view_pages import list_views, open_default_view
 from crm.web.errors import set_back_url
-from crm.web.forms import refuse_unparsed_filters, submit
+from crm.web.forms import refuse_unparsed_filters, submit, warn_unparsed_filters
 from crm.web.requests import AuthedHttpRequest
 from crm.web.sorting import ORDERING_PARAM, Sort, headers
 from opportunities import exports, selectors, services
@@ -90,6 +90,7 @@ def opportunity_list(request: AuthedHttpRequest) -> HttpResponse:
         return default_view
     user = request.user
     form, filters, sort = _list_filters(request)
+    warn_unparsed_filters(request, form)
     cursor = request.GET.get("cursor") or None
     page = selectors.opportunity_page(user, filters, cursor=cursor, size=PAGE_SIZE, sort=sort)
     paging = sort.decode(cursor) is not None

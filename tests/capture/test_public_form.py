@@ -86,6 +86,35 @@ def test_a_form_post_makes_a_routed_lead_and_shows_the_thank_you_page(client, we
     assert LeadEvent.objects.get(lead=lead, kind="created").note == "web_form"
 
 
+@pytest.mark.parametrize(
+    ("typed", "code"),
+    [("USA", "US"), ("Deutschland", "DE"), ("Jerman", "DE"), ("cote d'ivoire", "CI"), ("", "")],
+)
+def test_a_country_is_read_as_people_write_it(client, web_form, typed, code):
+    """A pasted snippet's country as a visitor types it: a code, a name in any of our
+    languages, an alias or endonym, with or without accents."""
+    page = client.post(url(web_form), LEAD | {"country": typed})
+    assert page.status_code == 200, page.content.decode()[:500]
+    assert Lead.objects.get().country == code
+
+
+def test_an_unknown_country_is_named_in_its_error(client, web_form):
+    page = client.post(url(web_form), LEAD | {"country": "Narnia"})
+    assert page.status_code == 400
+    assert "“Narnia” is not a country we know" in page.content.decode()
+    assert not Lead.objects.exists()
+
+
+def test_the_snippet_offers_the_countries_as_a_list(web_form):
+    from capture.snippet import fetch_snippet, html_snippet
+
+    for snippet in (html_snippet, fetch_snippet):
+        html = snippet(web_form, action="https://crm.example/f/x/")
+        assert '<select id="thr-country" name="country"' in html
+        assert '<option value="DE">Germany</option>' in html
+        assert 'name="country" type="text"' not in html
+
+
 def test_with_no_sdr_the_lead_waits_in_the_unassigned_queue(client, web_form):
     post_json(client, web_form, LEAD)
 
@@ -183,7 +212,7 @@ def test_missing_fields_re_render_the_hosted_form_with_errors(client, web_form):
     assert page.status_code == 400
     html = page.content.decode()
     assert 'data-testid="public-form"' in html
-    assert "Enter a valid email address." in html
+    assert "Enter a valid e-mail address." in html  # the product's spelling, not Django's
     assert 'value="Ana"' in html  # what the visitor typed is kept
     assert not Lead.objects.exists()
     assert outcomes(web_form) == ["invalid"]

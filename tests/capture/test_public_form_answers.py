@@ -51,7 +51,7 @@ def test_a_bad_email_and_missing_fields_are_shown_together_on_the_hosted_form(cl
 
     assert page.status_code == 400
     html = page.content.decode()
-    assert "Enter a valid email address." in html
+    assert "Enter a valid e-mail address." in html
     assert "Enter the contact&#x27;s last name." in html
     assert "Enter the company name." in html
     assert 'value="Ana"' in html and 'value="bad-email"' in html  # typed values kept

@@ -325,3 +325,28 @@ def test_a_key_made_is_not_made_again_by_a_reload(client, revops):
     assert IntakeKey.objects.count() == 1
     assert CaptureChange.objects.filter(kind="intake_key").count() == 1
     assert timezone.now() - IntakeKey.objects.get().created_at < datetime.timedelta(minutes=1)
+
+
+def test_recent_posts_name_the_fields_a_refused_post_failed_on(client, revops, web_form):
+    from django.test import Client
+
+    from tests.capture.conftest import LEAD
+
+    visitor = Client()
+    visitor.post(f"/f/{web_form.key}/", LEAD | {"country": "Narnia", "email": "not-an-address"})
+    visitor.post(f"/f/{web_form.key}/", LEAD)
+    client.force_login(revops)
+    page = client.get(f"/settings/web-forms/{web_form.pk}/").content.decode()
+    refused = re.findall(r'data-testid="refused-fields">([^<]*)<', page)
+    assert len(refused) == 1  # the lead that got in names nothing
+    assert "Country" in refused[0] and "e-mail" in refused[0]
+    assert "Narnia" not in page  # what a visitor typed is not kept
+
+
+def test_the_javascript_snippet_warns_while_no_site_is_allowed(client, revops, web_form):
+    client.force_login(revops)
+    url = f"/settings/web-forms/{web_form.pk}/"
+    WebForm.objects.filter(pk=web_form.pk).update(allowed_origins=[])
+    assert 'data-testid="fetch-needs-origin"' in client.get(url).content.decode()
+    WebForm.objects.filter(pk=web_form.pk).update(allowed_origins=["https://acme.example"])
+    assert 'data-testid="fetch-needs-origin"' not in client.get(url).content.decode()

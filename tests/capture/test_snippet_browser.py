@@ -148,7 +148,7 @@ def test_every_field_error_is_shown_beside_its_field(page, site_form, live_serve
 
     page.click("button[type=submit]")
 
-    page.locator('[data-error-for="email"]').filter(has_text="valid email").wait_for()
+    page.locator('[data-error-for="email"]').filter(has_text="valid e-mail").wait_for()
     assert "last name" in page.text_content('[data-error-for="last_name"]')
     assert "company name" in page.text_content('[data-error-for="company_name"]')
 

@@ -103,7 +103,9 @@ def test_reps_may_not_import(role):
     [error] = response.json()["errors"]
     assert error["code"] == "permission_denied"
     # who may import, and who can open it to SDRs: not a bare "you may not"
-    assert "RevOps and managers" in error["message"] and "settings" in error["message"]
+    assert "RevOps and managers" in error["message"]
+    # the setting that opens imports is named to the SDRs it concerns only
+    assert ("import settings" in error["message"]) == (role == "sdr")
 
 
 def test_anonymous_is_401():

@@ -10,7 +10,6 @@ import pytest
 
 from imports.columns import (
     auto_map,
-    country_index,
     detect_date_format,
     normalized,
     source_index,
@@ -100,13 +99,6 @@ def test_lead_source_picklists(value, source):
 )  # fmt: skip
 def test_lead_status_picklists(value, status):
     assert status_index()[normalized(value)] == status
-
-
-def test_countries_by_name_and_code():
-    index = country_index()
-    assert [index[normalized(v)] for v in ("Indonesia", "ID", "United States", "USA", "uk")] == [
-        "ID", "ID", "US", "US", "GB",
-    ]  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -28,6 +28,10 @@ PERSON = {"company_name": "Kopi Kita", "last_name": "Tan", "email": "mei@kopi.ex
         ("united states", "US"),
         ("USA", "US"),
         ("Viet-Nam", "VN"),
+        ("Deutschland", "DE"),
+        ("Jerman", "DE"),  # Indonesian, read whatever the page's language
+        ("cote d'ivoire", "CI"),  # accents and apostrophes do not matter
+        ("U.S.A.", "US"),
         ("", ""),
         ("Atlantis", None),
         ("XX", None),

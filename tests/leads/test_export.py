@@ -253,3 +253,13 @@ def test_a_merged_away_lead_says_whose_record_it_is(world, revops, client):
     client.force_login(revops)
     page = client.get("/leads/", {"status": "all", "q": "Bravo"}).content.decode()
     assert f'merged into <a href="/leads/{alpha.pk}/">#{alpha.pk}</a>' in page
+
+
+def test_the_list_says_which_filter_it_left_out(client, world):
+    client.force_login(world.manager)
+    response = client.get("/leads/?status=bogus")
+    assert response.status_code == 200
+    [shown] = [str(m) for m in response.context["messages"]]
+    assert shown.startswith("A filter could not be read and was left out: Status: ")
+    # a good filter says nothing
+    assert not list(client.get("/leads/?status=mql").context["messages"])

@@ -128,3 +128,27 @@ def test_the_merged_away_lead_page_says_it_is_read_only(merged, boss, client):
     survivor_page = client.get(f"/leads/{merged.pk}/").content.decode()
     assert "Save qualification" in survivor_page
     assert 'data-testid="qualification-read-only"' not in survivor_page
+
+
+def test_the_merged_away_lead_reads_merged_and_its_move_shows_once(merged, boss, client):
+    duplicate = Lead.objects.get(merged_into=merged)
+    client.force_login(boss)
+    page = client.get(f"/leads/{duplicate.pk}/").content.decode()
+    header = page.split('class="lead-title-row"', 1)[1].split("</div>", 1)[0]
+    assert "status-merged" in header and "Disqualified" not in header
+    history = page.split('id="history"', 1)[1]
+    # the move to disqualified: the transition's entry, not again inside the merge's
+    assert history.count("status-disqualified") == 1
+    assert '<span class="change-field">Status</span>' not in history
+
+
+@pytest.mark.parametrize(
+    ("territory", "country", "shown"),
+    [("APAC", "SG", "APAC, Singapore"), ("Indonesia", "ID", "Indonesia"), ("", "DE", "Germany")],
+)
+def test_the_region_names_the_country(rep, client, territory, country, shown):
+    lead = services.lead_create(by=rep, data={**PERSON, "email": WORK}, owner=rep)
+    Lead.objects.filter(pk=lead.pk).update(territory=territory, country=country)
+    client.force_login(rep)
+    page = client.get(f"/leads/{lead.pk}/").content.decode()
+    assert page.split('data-testid="region">', 1)[1].split("</dd>", 1)[0] == shown

@@ -30,3 +30,12 @@ def test_a_merge_event_lists_only_real_field_changes():
     (entry,) = [e for e in lead_timeline(lead) if e.get("kind") == LeadEvent.Kind.MERGED]
     assert [change["label"] for change in entry["changes"]] == ["Phone"]
     assert MOVED_ROWS in entry["raw_changes"]  # kept for the badges and the counts
+
+
+def test_the_history_lists_no_pair_that_reads_the_same_nor_a_merges_status():
+    from leads.templatetags.lead_history import field_changes
+
+    touch = {"source": ["inbound", "inbound"], "campaign": ["X", "X"], "phone": ["", "+62 1"]}
+    assert [row["label"] for row in field_changes(touch)] == ["Phone"]
+    merge = {"status": ["sql", "disqualified"], "merged_into": [None, 4], "phone": ["", "+62 1"]}
+    assert [row["label"] for row in field_changes(merge)] == ["Phone"]

@@ -121,6 +121,8 @@ def test_cells_amounts_and_instants(world):
     assert usd["Created"] == "2025-07-01T08:00:00-04:00"
     assert usd["Owner"] == str(world.ae)
     assert usd["Stage"] == "Discovery"
+    overrides = {row["Converted with a criterion unmet"] for row in rows.values()}
+    assert overrides <= {"Yes", "No"} and overrides  # a reader's words, not Python's
 
 
 def _export_queries(client) -> tuple[int, int]:
@@ -164,3 +166,9 @@ def test_the_list_export_refuses_a_filter_it_cannot_read_rather_than_export_more
     assert response.redirect_chain[0] == ("/opportunities/?stage=zz", 302)
     shown = [str(m) for m in response.context["messages"]]
     assert len(shown) == 1 and " Stage: " in shown[0]
+
+
+def test_the_list_says_which_filter_it_left_out(client, world):
+    client.force_login(world.manager)
+    [shown] = [str(m) for m in client.get("/opportunities/?stage=zz").context["messages"]]
+    assert shown.startswith("A filter could not be read and was left out: Stage: ")
