@@ -4,6 +4,7 @@ forms for web forms and intake keys. They parse and type-check only; the intake 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -76,6 +77,8 @@ class PublicLeadForm(StyledForm):
                 field.error_messages["invalid"] = _("Enter a valid e-mail address.")
             field.required = False
             field.label = spec.label
+            if name == "phone":
+                field.validators.append(_phone_number)
             if isinstance(field, forms.IntegerField):
                 # The model field allows up to 2**31: beyond a real company, and beyond
                 # that the database refuses (a 500 for a visitor's typo).
@@ -109,6 +112,27 @@ class PublicLeadForm(StyledForm):
     def problems(self) -> list[Problem]:
         """The form's errors as the API names them."""
         return form_problems(self)
+
+
+# A number as people write one: digits with spaces, +, dots, dashes, slashes or brackets,
+# maybe an extension ("x 12", "ext. 12", "#12").
+_PHONE = re.compile(r"[\d\s+()./\-]+(?:(?:x|ext\.?|#)\s*\d{1,6})?", re.IGNORECASE)
+_DIGIT = re.compile(r"\d")
+_EXTENSION = re.compile(r"x|ext\.?|#", re.IGNORECASE)
+
+
+def _phone_number(value: str) -> None:
+    """A visitor's phone is a number, not a sentence ("call me maybe"): 6 to 15 digits
+    (E.164 has at most 15). Lenient on purpose: a web form knows no country to read a
+    local number by, so the `phonenumbers` rules for each country cannot be applied."""
+    if not value:
+        return
+    number = _EXTENSION.split(value, maxsplit=1)[0]
+    digits = len(_DIGIT.findall(number))
+    if not _PHONE.fullmatch(value.strip()) or not 6 <= digits <= 15:
+        raise forms.ValidationError(
+            _("Enter a phone number, e.g. +62 812 3456 7890."), code="invalid"
+        )
 
 
 def _max_employees(value: int) -> None:

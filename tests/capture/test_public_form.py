@@ -269,6 +269,28 @@ def test_bad_values_are_field_errors_never_a_500(client, web_form, body, field, 
     assert not Lead.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("phone", "accepted"),
+    [
+        ("+62 812 3456 7890", True),
+        ("(021) 555-0101", True),
+        ("+1 415.555.0101 ext. 12", True),
+        ("call me maybe", False),
+        ("123", False),
+        ("+62 812 3456 7890 1234 5678", False),
+    ],
+)
+def test_a_phone_is_a_number_as_people_write_one(client, make_form, phone, accepted):
+    form = make_form(fields=["last_name", "email", "company_name", "phone"])
+
+    response = post_json(client, form, LEAD | {"phone": phone})
+
+    assert (response.status_code == 200) == accepted, response.content[:300]
+    if not accepted:
+        assert [e["field"] for e in response.json()["errors"]] == ["phone"]
+    assert Lead.objects.filter(phone=phone).exists() == accepted
+
+
 def test_a_huge_employee_count_is_a_field_error(client, make_form):
     form = make_form(fields=["last_name", "email", "company_name", "employee_count"])
 
