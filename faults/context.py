@@ -98,11 +98,15 @@ class Context:
     def settle(self, *, timeout: float | None = None) -> float:
         """Wait until the system has healed: no undelivered outbox row, no suite clock
         whose next check has passed. Returns the seconds it took (the checker reports
-        whatever is still missing when the time is up)."""
+        whatever is still missing when the time is up). A worker or beat that died meanwhile
+        is started again, as the deployment's restart policy would (`Stack.supervise`), and
+        the report says so: after a broker outage, kombu 5.7 can end a worker on an ack
+        through a channel whose connection it already replaced."""
         started = time.monotonic()
         deadline = started + (timeout or self.timing.settle_timeout)
         policy = self.dataset.policy_id
         while time.monotonic() < deadline:
+            self.stack.supervise()
             try:
                 from django.db import connections
 
@@ -123,6 +127,9 @@ class Context:
     def check(self, result: FaultResult, ack: Acknowledged, *, errors: list[str]) -> None:
         """Run the invariant checker; `errors` are traffic operations that broke."""
         result.failures += [f"traffic: {error}" for error in errors]
+        for restart in self.stack.restarted:
+            result.notes.append(f"{restart} and was started again (the restart policy)")
+        self.stack.restarted.clear()
         self.checker.acknowledged.merge(ack)
         resent_before = self.checker.resent
         result.findings = self.checker.new_findings()

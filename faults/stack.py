@@ -380,6 +380,8 @@ class Stack:
         self.web: Service | None = None
         self.workers: list[Service] = []
         self.beats: list[Service] = []
+        # What `supervise` restarted, for the report: "worker-1 exited with 1".
+        self.restarted: list[str] = []
 
     @property
     def base_url(self) -> str:
@@ -496,6 +498,16 @@ class Stack:
         worker.start(wait=wait)
         self.workers.append(worker)
         return worker
+
+    def supervise(self) -> None:
+        """Start again a worker or beat that exited on its own, as the deployment's restart
+        policy does (docker-compose.yml: `restart: unless-stopped`). One stopped or killed
+        on purpose (`stop`, `kill9`) has no process and stays down. From the main thread,
+        as every start (the parent-death signal follows the forking thread)."""
+        for service in [*self.workers, *self.beats]:
+            if service.process is not None and service.process.poll() is not None:
+                self.restarted.append(f"{service.name} exited with {service.process.returncode}")
+                service.start(wait=False)
 
     def start_beat(self) -> Service:
         number = len(self.beats) + 1

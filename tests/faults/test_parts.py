@@ -3,6 +3,9 @@ table, the mailbox a message is filed in and read back from."""
 
 from __future__ import annotations
 
+import sys
+import time
+
 from django.core.mail import EmailMessage
 
 from crm.outbox.mail import DELIVERY_KEY_HEADER
@@ -11,6 +14,7 @@ from faults.invariants import DUPLICATED, LOST, Finding
 from faults.load import NO_ANSWER, Call
 from faults.mailbox import EmailBackend, read_mailbox
 from faults.report import row, table
+from faults.stack import Service, Stack
 
 
 def call(started: float, status: int, *, is_json: bool = True, label: str = "create lead") -> Call:
@@ -56,3 +60,31 @@ def test_the_mailbox_files_each_message_and_reads_its_delivery_key(tmp_path):
     assert [m.delivery_key for m in mails] == ["k:1", ""]
     assert mails[0].signature == (("a@example.com",), "Hi", "Body")
     assert not list(tmp_path.glob(".*.part"))
+
+
+def test_a_worker_that_died_on_its_own_is_started_again_and_a_killed_one_is_not(tmp_path):
+    """`Stack.supervise`, the deployment's restart policy: a process that exited by itself
+    comes back (and the report says so); one the scenario stopped on purpose stays down."""
+    stack = Stack.__new__(Stack)  # only the process lists: no servers of its own
+    stack.workers, stack.beats, stack.restarted = [], [], []
+    crashing = Service(
+        "worker-1", [sys.executable, "-c", "raise SystemExit(3)"], {}, tmp_path / "w.log"
+    )
+    killed = Service(
+        "worker-2", [sys.executable, "-c", "import time; time.sleep(30)"], {}, tmp_path / "k.log"
+    )
+    stack.workers += [crashing, killed]
+    crashing.start(wait=False)
+    killed.start(wait=False)
+    first = crashing.process
+    assert first is not None
+    first.wait(timeout=10)
+    killed.kill9()
+
+    stack.supervise()
+
+    assert stack.restarted == ["worker-1 exited with 3"]
+    assert crashing.process is not None and crashing.process is not first
+    assert killed.process is None
+    time.sleep(0.1)
+    crashing.stop()
