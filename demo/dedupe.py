@@ -98,13 +98,10 @@ def seed_dedupe(*, now: datetime.datetime) -> DedupeDemo:
         else None
     )
     if original is not None and twin is not None:
-        personal = f"{original.first_name}.{original.last_name}".lower().replace(" ", "")
-        Lead.objects.filter(pk=twin.pk).update(
-            first_name=original.first_name,
-            last_name=original.last_name,
-            company_name=original.company_name,
-            company_domain=original.company_domain,
-            email=f"{personal}@gmail.com",
+        _make_twin(
+            original,
+            twin,
+            mailbox="gmail.com",
             phone="+62 812 5550 1234",
             job_title=original.job_title or "Head of Operations",
             campaign="Trade show badge scan",
@@ -138,6 +135,20 @@ def seed_dedupe(*, now: datetime.datetime) -> DedupeDemo:
     return made
 
 
+def _make_twin(original: Lead, twin: Lead, *, mailbox: str, **values: Any) -> None:
+    """Make `twin` the same person as `original` under a personal address at `mailbox`
+    (so intake could not tell them apart), with `values` besides."""
+    personal = f"{original.first_name}.{original.last_name}".lower().replace(" ", "")
+    Lead.objects.filter(pk=twin.pk).update(
+        first_name=original.first_name,
+        last_name=original.last_name,
+        company_name=original.company_name,
+        company_domain=original.company_domain,
+        email=f"{personal}@{mailbox}",
+        **values,
+    )
+
+
 def _merged_pair(candidates: Any, *, at: datetime.datetime) -> tuple[int, int] | None:
     """A person entered twice and merged by the team's manager through the service: the
     duplicate came from a webinar sign-up with the address she answers now, which the
@@ -151,15 +162,7 @@ def _merged_pair(candidates: Any, *, at: datetime.datetime) -> tuple[int, int] |
         )
         if twin is None:
             continue
-        personal = f"{original.first_name}.{original.last_name}".lower().replace(" ", "")
-        Lead.objects.filter(pk=twin.pk).update(
-            first_name=original.first_name,
-            last_name=original.last_name,
-            company_name=original.company_name,
-            company_domain=original.company_domain,
-            email=f"{personal}@outlook.com",
-            campaign="Webinar Q3",
-        )
+        _make_twin(original, twin, mailbox="outlook.com", campaign="Webinar Q3")
         lead_merge(
             by=original.owner.team.manager,
             survivor=original.pk,
